@@ -1,0 +1,456 @@
+"""The algorithms a round may allow, as scikit-learn estimators behind typed parameters.
+
+Every algorithm takes ``scaling`` (none, standard, min-max) and ``random_state`` so that a job
+is reproducible. scikit-learn is imported inside the builders: the server validates parameters
+without paying for the import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlcontest.algorithms.registry import Algorithm, Param, register
+
+SCALING = Param(
+    "scaling",
+    "choice",
+    "none",
+    choices=("none", "standard", "minmax"),
+    help="Rescale every feature before fitting: standard (mean 0, variance 1) or min-max (0..1).",
+)
+SEED = Param(
+    "random_state",
+    "int",
+    0,
+    minimum=0,
+    maximum=2**31 - 1,
+    help="Seed for every random choice, so that the job is reproducible.",
+)
+
+
+def with_scaling(estimator: Any, scaling: str) -> Any:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    if scaling == "standard":
+        return make_pipeline(StandardScaler(), estimator)
+    if scaling == "minmax":
+        return make_pipeline(MinMaxScaler(), estimator)
+    return make_pipeline(estimator)
+
+
+def _knn(p: dict[str, Any]) -> Any:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=p["n_neighbors"], weights=p["weights"], p=p["p"])
+
+
+def _svm(p: dict[str, Any]) -> Any:
+    from sklearn.svm import SVC
+
+    gamma: Any = p["gamma"] if p["gamma"] is not None else "scale"
+    return SVC(
+        kernel=p["kernel"],
+        C=p["C"],
+        gamma=gamma,
+        degree=p["degree"],
+        random_state=p["random_state"],
+    )
+
+
+def _tree(p: dict[str, Any]) -> Any:
+    from sklearn.tree import DecisionTreeClassifier
+
+    return DecisionTreeClassifier(
+        max_depth=p["max_depth"],
+        criterion=p["criterion"],
+        min_samples_leaf=p["min_samples_leaf"],
+        random_state=p["random_state"],
+    )
+
+
+def _forest(p: dict[str, Any]) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(
+        n_estimators=p["n_estimators"],
+        max_depth=p["max_depth"],
+        min_samples_leaf=p["min_samples_leaf"],
+        random_state=p["random_state"],
+        n_jobs=1,
+    )
+
+
+def _boosting(p: dict[str, Any]) -> Any:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(
+        n_estimators=p["n_estimators"],
+        learning_rate=p["learning_rate"],
+        max_depth=p["max_depth"],
+        random_state=p["random_state"],
+    )
+
+
+def _logistic(p: dict[str, Any]) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=p["C"], max_iter=p["max_iter"], random_state=p["random_state"])
+
+
+def _naive_bayes(p: dict[str, Any]) -> Any:
+    from sklearn.naive_bayes import GaussianNB
+
+    return GaussianNB(var_smoothing=p["var_smoothing"])
+
+
+def _mlp(p: dict[str, Any]) -> Any:
+    from sklearn.neural_network import MLPClassifier
+
+    layers = tuple([p["hidden_units"]] * p["hidden_layers"])
+    return MLPClassifier(
+        hidden_layer_sizes=layers,
+        activation=p["activation"],
+        alpha=p["alpha"],
+        learning_rate_init=p["learning_rate"],
+        max_iter=p["max_iter"],
+        random_state=p["random_state"],
+    )
+
+
+def _kmeans(p: dict[str, Any]) -> Any:
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=p["n_clusters"], n_init=p["n_init"], random_state=p["random_state"])
+
+
+def _dbscan(p: dict[str, Any]) -> Any:
+    from sklearn.cluster import DBSCAN
+
+    return DBSCAN(eps=p["eps"], min_samples=p["min_samples"])
+
+
+def _agglomerative(p: dict[str, Any]) -> Any:
+    from sklearn.cluster import AgglomerativeClustering
+
+    return AgglomerativeClustering(n_clusters=p["n_clusters"], linkage=p["linkage"])
+
+
+def _gaussian_mixture(p: dict[str, Any]) -> Any:
+    from sklearn.mixture import GaussianMixture
+
+    return GaussianMixture(
+        n_components=p["n_components"],
+        covariance_type=p["covariance_type"],
+        random_state=p["random_state"],
+    )
+
+
+MAX_DEPTH = Param(
+    "max_depth",
+    "int",
+    None,
+    nullable=True,
+    minimum=1,
+    maximum=100,
+    help="Deepest split; empty for no limit.",
+)
+MIN_LEAF = Param(
+    "min_samples_leaf", "int", 1, minimum=1, maximum=1000, help="Fewest training points in a leaf."
+)
+N_CLUSTERS = Param("n_clusters", "int", 3, minimum=1, maximum=100, help="How many clusters.")
+
+register(
+    Algorithm(
+        "knn",
+        "k-nearest neighbours",
+        "classification",
+        (
+            Param(
+                "n_neighbors", "int", 5, minimum=1, maximum=200, help="How many neighbours vote."
+            ),
+            Param(
+                "weights",
+                "choice",
+                "uniform",
+                choices=("uniform", "distance"),
+                help="Equal votes, or votes weighted by closeness.",
+            ),
+            Param("p", "int", 2, minimum=1, maximum=2, help="1: Manhattan distance, 2: Euclidean."),
+            SCALING,
+            SEED,
+        ),
+        _knn,
+        help="Labels a point like most of its nearest training points.",
+    )
+)
+register(
+    Algorithm(
+        "svm",
+        "Support vector machine",
+        "classification",
+        (
+            Param(
+                "kernel",
+                "choice",
+                "rbf",
+                choices=("linear", "rbf", "poly", "sigmoid"),
+                help="Shape of the decision boundary.",
+            ),
+            Param(
+                "C",
+                "float",
+                1.0,
+                minimum=1e-4,
+                maximum=1e4,
+                help="Penalty for mistakes: large C fits the training points more closely.",
+            ),
+            Param(
+                "gamma",
+                "float",
+                None,
+                nullable=True,
+                minimum=1e-5,
+                maximum=1e3,
+                help="Reach of one training point (rbf, poly, sigmoid); empty for 'scale'.",
+            ),
+            Param("degree", "int", 3, minimum=1, maximum=10, help="Degree of the poly kernel."),
+            SCALING,
+            SEED,
+        ),
+        _svm,
+        help="Separates the classes by the widest margin, in a space chosen by the kernel.",
+    )
+)
+register(
+    Algorithm(
+        "decision_tree",
+        "Decision tree",
+        "classification",
+        (
+            MAX_DEPTH,
+            Param(
+                "criterion",
+                "choice",
+                "gini",
+                choices=("gini", "entropy", "log_loss"),
+                help="How a split is judged.",
+            ),
+            MIN_LEAF,
+            SCALING,
+            SEED,
+        ),
+        _tree,
+        help="Splits the space by one feature at a time.",
+    )
+)
+register(
+    Algorithm(
+        "random_forest",
+        "Random forest",
+        "classification",
+        (
+            Param("n_estimators", "int", 100, minimum=1, maximum=1000, help="How many trees vote."),
+            MAX_DEPTH,
+            MIN_LEAF,
+            SCALING,
+            SEED,
+        ),
+        _forest,
+        help="Many decision trees on random samples; the majority decides.",
+    )
+)
+register(
+    Algorithm(
+        "gradient_boosting",
+        "Gradient boosting",
+        "classification",
+        (
+            Param(
+                "n_estimators",
+                "int",
+                100,
+                minimum=1,
+                maximum=1000,
+                help="How many boosting stages.",
+            ),
+            Param(
+                "learning_rate",
+                "float",
+                0.1,
+                minimum=1e-4,
+                maximum=1.0,
+                help="How much each tree corrects the previous ones.",
+            ),
+            Param("max_depth", "int", 3, minimum=1, maximum=20, help="Depth of each tree."),
+            SCALING,
+            SEED,
+        ),
+        _boosting,
+        help="Small trees added one after another, each fixing the last ones' errors.",
+    )
+)
+register(
+    Algorithm(
+        "logistic_regression",
+        "Logistic regression",
+        "classification",
+        (
+            Param(
+                "C",
+                "float",
+                1.0,
+                minimum=1e-4,
+                maximum=1e4,
+                help="Inverse strength of the regularisation.",
+            ),
+            Param(
+                "max_iter", "int", 200, minimum=10, maximum=10000, help="Most solver iterations."
+            ),
+            SCALING,
+            SEED,
+        ),
+        _logistic,
+        help="A linear boundary with class probabilities.",
+    )
+)
+register(
+    Algorithm(
+        "naive_bayes",
+        "Gaussian naive Bayes",
+        "classification",
+        (
+            Param(
+                "var_smoothing",
+                "float",
+                1e-9,
+                minimum=0.0,
+                maximum=1.0,
+                help="Added to every variance for stability.",
+            ),
+            SCALING,
+            SEED,
+        ),
+        _naive_bayes,
+        help="Assumes independent, normally distributed features per class.",
+    )
+)
+register(
+    Algorithm(
+        "mlp",
+        "Neural network (MLP)",
+        "classification",
+        (
+            Param("hidden_layers", "int", 1, minimum=1, maximum=5, help="How many hidden layers."),
+            Param(
+                "hidden_units", "int", 32, minimum=1, maximum=512, help="Neurons per hidden layer."
+            ),
+            Param(
+                "activation",
+                "choice",
+                "relu",
+                choices=("relu", "tanh", "logistic"),
+                help="The neurons' activation function.",
+            ),
+            Param("alpha", "float", 1e-4, minimum=0.0, maximum=10.0, help="L2 penalty."),
+            Param(
+                "learning_rate", "float", 1e-3, minimum=1e-5, maximum=1.0, help="Initial step size."
+            ),
+            Param("max_iter", "int", 300, minimum=10, maximum=5000, help="Most training epochs."),
+            SCALING,
+            SEED,
+        ),
+        _mlp,
+        help="Layers of neurons trained by back-propagation.",
+    )
+)
+register(
+    Algorithm(
+        "kmeans",
+        "k-means",
+        "clustering",
+        (
+            N_CLUSTERS,
+            Param(
+                "n_init", "int", 10, minimum=1, maximum=100, help="Restarts; the best one is kept."
+            ),
+            SCALING,
+            SEED,
+        ),
+        _kmeans,
+        help="k centres, each point joins the nearest.",
+    )
+)
+register(
+    Algorithm(
+        "dbscan",
+        "DBSCAN",
+        "clustering",
+        (
+            Param(
+                "eps",
+                "float",
+                0.5,
+                minimum=1e-5,
+                maximum=1e4,
+                help="Radius of a point's neighbourhood.",
+            ),
+            Param(
+                "min_samples",
+                "int",
+                5,
+                minimum=1,
+                maximum=1000,
+                help="Neighbours that make a point a core point.",
+            ),
+            SCALING,
+            SEED,
+        ),
+        _dbscan,
+        help="Dense regions become clusters; sparse points are noise (-1).",
+        predicts_new_points=False,
+    )
+)
+register(
+    Algorithm(
+        "agglomerative",
+        "Agglomerative clustering",
+        "clustering",
+        (
+            N_CLUSTERS,
+            Param(
+                "linkage",
+                "choice",
+                "ward",
+                choices=("ward", "complete", "average", "single"),
+                help="How the distance between two clusters is measured.",
+            ),
+            SCALING,
+            SEED,
+        ),
+        _agglomerative,
+        help="Merges the two closest clusters until k are left.",
+        predicts_new_points=False,
+    )
+)
+register(
+    Algorithm(
+        "gaussian_mixture",
+        "Gaussian mixture",
+        "clustering",
+        (
+            Param("n_components", "int", 3, minimum=1, maximum=100, help="How many Gaussians."),
+            Param(
+                "covariance_type",
+                "choice",
+                "full",
+                choices=("full", "tied", "diag", "spherical"),
+                help="Shape of each Gaussian.",
+            ),
+            SCALING,
+            SEED,
+        ),
+        _gaussian_mixture,
+        help="Points drawn from a few Gaussians; each point joins the likeliest.",
+    )
+)

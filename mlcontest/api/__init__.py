@@ -1,0 +1,1 @@
+"""The documented JSON API (docs/api.md), over the same domain functions as the seed protocol."""

@@ -1,0 +1,101 @@
+"""The ``mlcontest`` command: serve, worker, demo, and the set-up commands for a class."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlcontest.settings")
+    import django
+
+    django.setup()
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["mlcontest manage", *args.rest])
+    return 0
+
+
+def cmd_migrate() -> None:
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def gunicorn_argv(host: str, port: int, processes: int, threads: int) -> list[str]:
+    # Threads, not only processes: a long-polling worker holds a connection open, and with
+    # plain sync workers a handful of them would block every process.
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "mlcontest.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(processes),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        os.environ.get("MLCONTEST_ACCESS_LOG", "-") or "/dev/null",
+    ]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    cmd_migrate()
+    argv = gunicorn_argv(args.host, args.port, args.processes, args.threads)
+    print(f"mlcontest serving on http://{args.host}:{args.port}/", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlcontest", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database and serve with gunicorn")
+    serve.add_argument("--host", default=os.environ.get("MLCONTEST_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("MLCONTEST_PORT", "8000")))
+    serve.add_argument("--processes", type=int, default=2, help="gunicorn processes")
+    serve.add_argument("--threads", type=int, default=16, help="threads per process")
+    serve.set_defaults(handler=cmd_serve)
+
+    manage = commands.add_parser("manage", help="run a Django management command", add_help=False)
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(handler=cmd_manage)
+
+    for register in extra_commands():
+        register(commands)
+    return parser
+
+
+def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+    """Sub-commands that live in their own modules."""
+    from mlcontest.setup_cli import register_setup_commands
+
+    return [register_setup_commands]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The contest domain: who plays, on what data, by which rules. No HTTP in here."""

@@ -1,0 +1,82 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from mlcontest.contest import models
+
+
+@admin.register(models.User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "role", "email", "is_staff", "is_active")
+    list_filter = ("role", "is_staff", "is_active")
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Contest", {"fields": ("role",)}))  # type: ignore[misc]
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "created_at", "last_used_at")
+    readonly_fields = ("key",)
+
+
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    extra = 1
+
+
+@admin.register(models.Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "public", "invite_code", "created_at")
+    search_fields = ("name",)
+    inlines = [MembershipInline]
+
+
+@admin.register(models.Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ("name", "source", "version", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(models.Point)
+class PointAdmin(admin.ModelAdmin):
+    list_display = ("dataset", "position", "split", "label")
+    list_filter = ("dataset", "split")
+
+
+class RoundEntryInline(admin.TabularInline):
+    model = models.RoundEntry
+    extra = 0
+
+
+@admin.register(models.Round)
+class RoundAdmin(admin.ModelAdmin):
+    list_display = ("name", "dataset", "metric", "state", "starts_at", "ends_at")
+    list_filter = ("state", "metric")
+    inlines = [RoundEntryInline]
+
+
+class JobPictureInline(admin.TabularInline):
+    model = models.JobPicture
+    extra = 0
+
+
+@admin.register(models.Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "round",
+        "group",
+        "algorithm",
+        "state",
+        "score_test",
+        "score_validation",
+        "score_mismatch",
+        "worker_name",
+        "created_at",
+    )
+    list_filter = ("state", "round", "algorithm", "score_mismatch")
+    search_fields = ("group__name", "user__username", "algorithm")
+    inlines = [JobPictureInline]
+
+
+admin.site.register(models.Membership)
+admin.site.register(models.RoundEntry)
+admin.site.register(models.JobPicture)

@@ -1,0 +1,339 @@
+"""The contest's tables. Rules that span several tables live in the sibling modules."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", "Student"
+    WORKER = "worker", "Worker"
+    ORGANIZER = "organizer", "Organizer"
+
+
+class User(AbstractUser):
+    """Django's user with a contest role.
+
+    A worker may fetch job parameters and full datasets and post results, nothing more; an
+    organizer manages everything. Staff and superusers count as organizers.
+    """
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.role == Role.ORGANIZER or self.is_staff or self.is_superuser
+
+    @property
+    def is_worker(self) -> bool:
+        return self.role == Role.WORKER or self.is_organizer
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class ApiToken(models.Model):
+    """A secret for scripts and workers without a session (``Authorization: Token <key>``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens"
+    )
+    key = models.CharField(max_length=64, unique=True, default=new_token)
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.name or self.pk}"
+
+
+def new_invite_code() -> str:
+    return secrets.token_hex(4)
+
+
+class Group(models.Model):
+    """A team of students. Public groups are open to anyone; private ones need the invite code."""
+
+    name = models.CharField(max_length=64, unique=True)
+    public = models.BooleanField(default=True)
+    invite_code = models.CharField(max_length=32, default=new_invite_code)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="contest_groups"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # A student plays for one group at a time (see docs/rules.md).
+            models.UniqueConstraint(fields=["user"], name="one_group_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group}"
+
+
+class Split(models.TextChoices):
+    TRAINING = "training", "Training"
+    TEST = "test", "Test"
+    VALIDATION = "validation", "Validation"
+
+
+class TaskType(models.TextChoices):
+    CLASSIFICATION = "classification", "Classification"
+    CLUSTERING = "clustering", "Clustering"
+
+
+class Dataset(models.Model):
+    """A named table of points. ``version`` changes whenever the points change, so that
+    workers know when their cached copy is stale."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=200, blank=True, help_text="Where the points came from.")
+    feature_names = models.JSONField(default=list)
+    class_labels = models.JSONField(default=list, help_text="Every label, sorted.")
+    version = models.CharField(max_length=64, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Point(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="points")
+    position = models.PositiveIntegerField(help_text="Order of the point in the dataset.")
+    split = models.CharField(max_length=16, choices=Split.choices)
+    label = models.CharField(max_length=100)
+    features = models.JSONField(help_text="Feature values in the order of the dataset's names.")
+
+    class Meta:
+        ordering = ["dataset", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "position"], name="point_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} #{self.position}"
+
+
+class RoundState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Round(models.Model):
+    """One game: a dataset, the algorithms allowed on it, a metric, a time window and quotas."""
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="rounds")
+    metric = models.CharField(max_length=32)
+    allowed_algorithms = models.JSONField(
+        default=list, blank=True, help_text="Algorithm names; empty allows every one of the task."
+    )
+    state = models.CharField(max_length=8, choices=RoundState.choices, default=RoundState.DRAFT)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    job_quota = models.PositiveIntegerField(default=20, help_text="Jobs per group in this round.")
+    queued_quota = models.PositiveIntegerField(
+        default=3, help_text="Jobs a group may have waiting at once."
+    )
+    time_limit_seconds = models.PositiveIntegerField(default=60)
+    memory_limit_mb = models.PositiveIntegerField(default=2048)
+    final_choice_allowed = models.BooleanField(
+        default=False,
+        help_text="Groups may mark one job as their final choice for the validation ranking; "
+        "otherwise their job with the best test score counts.",
+    )
+    leaderboard_version = models.PositiveBigIntegerField(
+        default=0, help_text="Grows whenever the leaderboard may have changed (cheap polling)."
+    )
+    groups = models.ManyToManyField(Group, through="RoundEntry", related_name="rounds", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoundEntry(models.Model):
+    """A group taking part in a round."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="entries")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="entries")
+    joined_at = models.DateTimeField(default=timezone.now)
+    final_job = models.ForeignKey(
+        "Job",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The job the group chose for the final ranking (if the round allows it).",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "group"], name="round_entry_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} in {self.round}"
+
+
+class RoundEvent(models.Model):
+    """Who changed a round, and when: opened, closed, reopened, edited."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=32)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.round} {self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """An algorithm with parameters, run by a worker on its round's dataset."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="jobs")
+    group = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="jobs",
+        help_text="Empty for an organizer's baseline job.",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    algorithm = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    state = models.CharField(max_length=8, choices=JobState.choices, default=JobState.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    # The claim: which worker runs the job and until when its lease holds.
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    worker_key = models.CharField(max_length=128, blank=True, help_text="The claiming session.")
+    worker_name = models.CharField(max_length=128, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    # The result. score_* are the server's own; worker_score_* what the worker claimed.
+    success = models.BooleanField(null=True)
+    score_test = models.FloatField(null=True, blank=True)
+    score_validation = models.FloatField(null=True, blank=True)
+    worker_score_test = models.FloatField(null=True, blank=True)
+    worker_score_validation = models.FloatField(null=True, blank=True)
+    score_mismatch = models.BooleanField(default=False)
+    extra_scores_test = models.JSONField(null=True, blank=True)
+    extra_scores_validation = models.JSONField(null=True, blank=True)
+    labels_training = models.JSONField(null=True, blank=True)
+    labels_test = models.JSONField(null=True, blank=True)
+    labels_validation = models.JSONField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    timings = models.JSONField(
+        null=True, blank=True, help_text="Seconds per step, from the worker."
+    )
+    result_digest = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "created_at", "id"], name="job_queue_order"),
+            models.Index(fields=["state", "lease_expires_at"], name="job_lease"),
+            models.Index(fields=["round", "group", "state"], name="job_round_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} ({self.algorithm}, {self.state})"
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.group_id is None
+
+    def params_summary(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in sorted(self.params.items()))
+
+
+class WorkerSeen(models.Model):
+    """The last sign of life of each worker process (one row per claiming session)."""
+
+    worker_key = models.CharField(max_length=128, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=128, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return self.name or self.worker_key
+
+
+def picture_path(picture: JobPicture, filename: str) -> str:
+    return f"jobs/{picture.job_id}/{filename}"
+
+
+class JobPicture(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="pictures")
+    filename = models.CharField(max_length=200)
+    image = models.FileField(upload_to=picture_path)
+    content_type = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["job", "filename"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "filename"], name="picture_filename_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.filename}"

@@ -1,0 +1,256 @@
+"""The job queue: submitting, claiming with a lease, renewing it, and taking back lost jobs.
+
+A claim is one UPDATE statement that picks the oldest queued job and marks it as running, so
+two workers can never get the same job: SQLite runs one writing statement at a time, and
+PostgreSQL's ``FOR UPDATE SKIP LOCKED`` lets each concurrent claimer skip a row another one
+is taking. A job whose lease runs out goes back to the queue at the next claim.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mlcontest.algorithms import ParameterError, get_algorithm, validate_params
+from mlcontest.contest.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+)
+from mlcontest.contest.groups import group_of
+from mlcontest.contest.models import (
+    Group,
+    Job,
+    JobState,
+    Round,
+    RoundEntry,
+    RoundState,
+    User,
+    WorkerSeen,
+)
+from mlcontest.contest.permissions import require_user, require_worker
+from mlcontest.contest.rounds import allowed_algorithms, apply_schedule
+
+MAX_WAIT_SECONDS = 30.0
+POLL_INTERVAL_SECONDS = 0.05
+SEEN_EVERY_SECONDS = 5.0
+LOST_JOB_MESSAGE = "Lost by {attempts} workers in a row (each one stopped answering); not retried."
+
+
+def submit_job(
+    user: User, round_: Round, algorithm: str, raw_params: dict[str, Any], baseline: bool = False
+) -> Job:
+    """Queue a job for the user's group, checked against the registry and the round's quotas.
+
+    An organizer's ``baseline`` job belongs to no group and counts against no quota."""
+    require_user(user)
+    apply_schedule()
+    round_.refresh_from_db(fields=["state"])
+    if baseline and not user.is_organizer:
+        raise PermissionDenied("Only organizers submit baseline jobs.")
+    if round_.state != RoundState.OPEN and not (baseline and round_.state == RoundState.DRAFT):
+        raise Conflict(
+            f"Round {round_.name!r} is {round_.state}: jobs are accepted while it is open.",
+            code="round_not_open",
+        )
+    if algorithm not in allowed_algorithms(round_):
+        raise InvalidInput(
+            f"{algorithm!r} is not allowed in this round.",
+            fields={"algorithm": f"one of {', '.join(allowed_algorithms(round_))}"},
+        )
+    if not isinstance(raw_params, dict):
+        raise InvalidInput("params must be an object.", fields={"params": "must be an object"})
+    try:
+        params = validate_params(get_algorithm(algorithm), raw_params)
+    except ParameterError as error:
+        raise InvalidInput("Some parameters are not valid.", fields=error.errors) from None
+    if baseline:
+        return Job.objects.create(
+            round=round_, group=None, user=user, algorithm=algorithm, params=params
+        )
+    group = group_of(user)
+    if group is None:
+        raise Conflict("Join a group before submitting jobs.", code="no_group")
+    return _submit_for_group(user, group, round_, algorithm, params)
+
+
+def _submit_for_group(
+    user: User, group: Group, round_: Round, algorithm: str, params: dict[str, Any]
+) -> Job:
+    with transaction.atomic():
+        entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
+        # Lock the group's entry so two submissions cannot both pass the quota check.
+        RoundEntry.objects.select_for_update().get(pk=entry.pk)
+        if Job.objects.filter(round=round_, user=user).exclude(group=group).exists():
+            raise Conflict("You already played this round for another group.", code="other_group")
+        jobs = Job.objects.filter(round=round_, group=group)
+        used = jobs.count()
+        if used >= round_.job_quota:
+            raise QuotaExceeded(
+                f"Your group has used all {round_.job_quota} jobs of this round.",
+                fields={"jobs_left": "0"},
+            )
+        queued = jobs.filter(state=JobState.QUEUED).count()
+        if queued >= round_.queued_quota:
+            raise QuotaExceeded(
+                f"Your group has {queued} jobs waiting (at most {round_.queued_quota}): "
+                "submit again when one has started.",
+                fields={"queued": str(queued)},
+            )
+        return Job.objects.create(
+            round=round_, group=group, user=user, algorithm=algorithm, params=params
+        )
+
+
+def requeue_expired() -> int:
+    """Put running jobs whose lease ran out back in the queue; after too many lost attempts a
+    job fails instead, so that a job that kills every worker does not go round for ever."""
+    now = timezone.now()
+    expired = Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now)
+    failed = expired.filter(attempts__gte=settings.MAX_ATTEMPTS)
+    for job in failed.only("pk", "attempts"):
+        Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+            state=JobState.FAILED,
+            success=False,
+            finished_at=now,
+            lease_expires_at=None,
+            message=LOST_JOB_MESSAGE.format(attempts=job.attempts),
+        )
+    return expired.update(
+        state=JobState.QUEUED, lease_expires_at=None, worker_key="", claimed_at=None
+    )
+
+
+_CLAIM_SQL = """
+UPDATE contest_job
+   SET state = 'running', worker_id = %s, worker_key = %s, worker_name = %s,
+       claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
+ WHERE id IN (SELECT id FROM contest_job WHERE state = 'queued'
+              ORDER BY created_at, id LIMIT 1 {lock})
+   AND state = 'queued'
+RETURNING id
+"""
+
+
+def claim_next(worker: User, worker_key: str, worker_name: str = "") -> int | None:
+    """Claim the oldest queued job for this worker; its id, or None when the queue is empty."""
+    require_worker(worker)
+    if not worker_key:
+        raise InvalidInput("A claim needs a worker session.")
+    note_worker_seen(worker, worker_key, worker_name)
+    now = timezone.now()
+    # Reads first: an idle worker's ping then costs no write lock (SQLite has only one).
+    if Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now).exists():
+        requeue_expired()
+    elif not Job.objects.filter(state=JobState.QUEUED).exists():
+        return None
+    lease = now + timedelta(seconds=settings.LEASE_SECONDS)
+    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL.format(lock=lock), [worker.pk, worker_key, worker_name[:128], now, lease]
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def claim_waiting(
+    worker: User, worker_key: str, worker_name: str = "", wait_seconds: float = 0.0
+) -> int | None:
+    """Claim a job, waiting up to ``wait_seconds`` for one to arrive (a long poll), so that a
+    new job starts at once without the worker hammering the server."""
+    deadline = time.monotonic() + min(max(wait_seconds, 0.0), MAX_WAIT_SECONDS)
+    while True:
+        job_id = claim_next(worker, worker_key, worker_name)
+        if job_id is not None or time.monotonic() >= deadline:
+            return job_id
+        time.sleep(POLL_INTERVAL_SECONDS)
+
+
+_seen_written: dict[str, float] = {}
+
+
+def note_worker_seen(worker: User, worker_key: str, worker_name: str) -> None:
+    """Record that the worker is alive, at most every few seconds per process."""
+    now = time.monotonic()
+    if now - _seen_written.get(worker_key, -1e9) < SEEN_EVERY_SECONDS:
+        return
+    _seen_written[worker_key] = now
+    WorkerSeen.objects.update_or_create(
+        worker_key=worker_key,
+        defaults={"user": worker, "name": worker_name[:128], "last_seen_at": timezone.now()},
+    )
+
+
+def holds(job: Job, worker_key: str) -> bool:
+    return job.state == JobState.RUNNING and job.worker_key == worker_key
+
+
+def renew_lease(worker: User, job_id: int, worker_key: str) -> Job:
+    """Extend the lease of a job this worker is running."""
+    require_worker(worker)
+    lease = timezone.now() + timedelta(seconds=settings.LEASE_SECONDS)
+    updated = Job.objects.filter(pk=job_id, state=JobState.RUNNING, worker_key=worker_key).update(
+        lease_expires_at=lease
+    )
+    if not updated:
+        job = get_job(job_id)
+        raise Conflict(
+            f"Job {job.pk} is not held by this worker (it is {job.state}).", code="not_holder"
+        )
+    return get_job(job_id)
+
+
+def release_job(worker: User, job_id: int, worker_key: str) -> Job:
+    """Hand a running job back to the queue, as a worker that stops does."""
+    require_worker(worker)
+    updated = Job.objects.filter(pk=job_id, state=JobState.RUNNING, worker_key=worker_key).update(
+        state=JobState.QUEUED,
+        worker_key="",
+        lease_expires_at=None,
+        claimed_at=None,
+        attempts=F("attempts") - 1,
+    )
+    if not updated:
+        raise Conflict(f"Job {job_id} is not held by this worker.", code="not_holder")
+    return get_job(job_id)
+
+
+def get_job(job_id: Any) -> Job:
+    try:
+        number = int(job_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No job {job_id!r}.") from None
+    job = Job.objects.select_related("round", "round__dataset", "group").filter(pk=number).first()
+    if job is None:
+        raise NotFound(f"No job {job_id}.")
+    return job
+
+
+def job_params(worker: User, job: Job) -> dict[str, Any]:
+    """What a worker needs to run the job (the seed's ``get_job_params`` answer, extended)."""
+    require_worker(worker)
+    from mlcontest.contest.rounds import task_of
+
+    return {
+        "algorithm": job.algorithm,
+        "dataset": job.round.dataset_id,
+        "params": job.params,
+        "id": job.pk,
+        "round": job.round_id,
+        "task": task_of(job.round),
+        "metric": job.round.metric,
+        "dataset_version": job.round.dataset.version,
+        "time_limit_seconds": job.round.time_limit_seconds,
+        "memory_limit_mb": job.round.memory_limit_mb,
+        "state": job.state,
+        "lease_expires_at": job.lease_expires_at,
+    }

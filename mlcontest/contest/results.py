@@ -1,0 +1,408 @@
+"""Job results: reading what a worker posts, scoring it again, storing it once; and pictures.
+
+The server holds the true labels, so it computes every score itself from the posted labels;
+the worker's own scores are kept for the record and flagged when they disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import PureWindowsPath
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mlcontest.algorithms import all_scores, score
+from mlcontest.contest.datasets import SPLITS, load_points
+from mlcontest.contest.errors import Conflict, InvalidInput
+from mlcontest.contest.groups import group_of
+from mlcontest.contest.models import Job, JobPicture, JobState, Round, RoundState, User
+from mlcontest.contest.permissions import require_worker
+from mlcontest.contest.rounds import task_of
+
+SCORE_TOLERANCE = 1e-6
+
+
+@dataclass
+class ResultPayload:
+    """A worker's result, parsed and type-checked but not yet checked against the dataset."""
+
+    success: bool
+    score_test: float | None
+    score_validation: float | None
+    labels_training: list[Any] | None
+    labels_test: list[Any] | None
+    labels_validation: list[Any] | None
+    extra_scores_test: dict[str, float] | None
+    extra_scores_validation: dict[str, float] | None
+    message: str
+    timings: dict[str, float] | None = None
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+def _is_none(raw: Any) -> bool:
+    # The seed's urlencode turns Python's None into the string "None".
+    return raw is None or (isinstance(raw, str) and raw.strip() in {"", "None", "null"})
+
+
+def _parse_score(raw: Any) -> float | None:
+    if _is_none(raw):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number, not NaN or infinity")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+def _parse_json(raw: Any, kind: type) -> Any:
+    if _is_none(raw):
+        return None
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ValueError("is not valid JSON") from None
+    else:
+        value = raw
+    if value is not None and not isinstance(value, kind):
+        raise ValueError(f"must be a JSON {'list' if kind is list else 'object'}")
+    return value
+
+
+def _parse_extra_scores(raw: Any) -> dict[str, float] | None:
+    value = _parse_json(raw, dict)
+    if value is None:
+        return None
+    clean: dict[str, float] = {}
+    for name, number in value.items():
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not math.isfinite(number)
+        ):
+            raise ValueError(f"{name!r} must be a finite number")
+        clean[str(name)[:64]] = float(number)
+    return clean
+
+
+def _parse_success(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower() if raw is not None else "true"
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no"}:
+        return False
+    raise ValueError("must be True or False")
+
+
+def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
+    """Read ``update_job_details`` fields as the seed encodes them; every bad field is named."""
+    errors: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    parsers: dict[str, Any] = {
+        "success": _parse_success,
+        "score_test": _parse_score,
+        "score_validation": _parse_score,
+        "labels_training": lambda raw: _parse_json(raw, list),
+        "labels_test": lambda raw: _parse_json(raw, list),
+        "labels_validation": lambda raw: _parse_json(raw, list),
+        "extra_scores_test": _parse_extra_scores,
+        "extra_scores_validation": _parse_extra_scores,
+        "timings": _parse_extra_scores,  # our worker's seconds per step; the seed sends none
+    }
+    for name, parser in parsers.items():
+        try:
+            parsed[name] = parser(fields.get(name))
+        except ValueError as error:
+            errors[name] = str(error)
+    message = fields.get("message")
+    parsed["message"] = "" if _is_none(message) else str(message)[:10_000]
+    if errors:
+        raise InvalidInput("The result is not valid.", fields=errors)
+    return ResultPayload(**parsed)
+
+
+def _normalise_label(label: Any, task: str) -> str:
+    if isinstance(label, bool) or label is None or isinstance(label, dict | list):
+        raise ValueError(f"{label!r} is not a label")
+    if isinstance(label, float):
+        if not label.is_integer():
+            raise ValueError(f"{label!r} is not a label")
+        label = int(label)
+    text = str(label)
+    if task == "clustering":
+        try:
+            int(text)
+        except ValueError:
+            raise ValueError(f"cluster {label!r} is not a whole number") from None
+    return text
+
+
+def _check_labels(job: Job, payload: ResultPayload) -> dict[str, list[str]]:
+    """The posted labels per split, as strings, checked against the dataset."""
+    loaded = load_points(job.round.dataset)
+    task = task_of(job.round)
+    known = set(job.round.dataset.class_labels)
+    errors: dict[str, str] = {}
+    clean: dict[str, list[str]] = {}
+    for split in SPLITS:
+        field = f"labels_{split}"
+        posted = getattr(payload, field)
+        expected = loaded.count(split)
+        if posted is None:
+            errors[field] = f"required: {expected} labels"
+            continue
+        if len(posted) != expected:
+            errors[field] = f"has {len(posted)} labels; the {split} split has {expected} points"
+            continue
+        try:
+            labels = [_normalise_label(label, task) for label in posted]
+        except ValueError as error:
+            errors[field] = str(error)
+            continue
+        if task == "classification":
+            unknown = sorted(set(labels) - known)
+            if unknown:
+                errors[field] = f"unknown labels: {', '.join(unknown[:5])}"
+                continue
+        clean[split] = labels
+    if errors:
+        raise InvalidInput("The labels do not fit the dataset.", fields=errors)
+    return clean
+
+
+def record_result(
+    worker: User, job: Job, worker_key: str, payload: ResultPayload
+) -> tuple[Job, bool]:
+    """Store the result of a job the worker holds; ``(job, False)`` if it was stored before.
+
+    The same result posted again changes nothing; another result for a finished job, or one
+    from a worker that does not hold the job, is refused."""
+    require_worker(worker)
+    digest = payload.digest()
+    if job.state in (JobState.DONE, JobState.FAILED):
+        if job.result_digest == digest and job.worker_key == worker_key:
+            return job, False
+        raise Conflict(f"Job {job.pk} already has a result.", code="already_finished")
+    if job.state != JobState.RUNNING or job.worker_key != worker_key:
+        raise Conflict(
+            f"Job {job.pk} is not held by this worker (it is {job.state}).", code="not_holder"
+        )
+
+    values: dict[str, Any] = {
+        "success": payload.success,
+        "worker_score_test": payload.score_test,
+        "worker_score_validation": payload.score_validation,
+        "message": payload.message,
+        "timings": payload.timings,
+        "result_digest": digest,
+        "finished_at": timezone.now(),
+        "lease_expires_at": None,
+    }
+    if payload.success:
+        labels = _check_labels(job, payload)
+        loaded = load_points(job.round.dataset)
+        task = task_of(job.round)
+        extra: dict[str, dict[str, float]] = {}
+        for split in ("test", "validation"):
+            truth = loaded.labels_of(split)
+            # An empty split (allowed for tiny datasets) has no score.
+            computed = all_scores(task, truth, labels[split]) if truth else {}
+            worker_extra = getattr(payload, f"extra_scores_{split}") or {}
+            extra[split] = {**worker_extra, **computed}
+            values[f"score_{split}"] = (
+                score(job.round.metric, truth, labels[split]) if truth else None
+            )
+        values.update(
+            state=JobState.DONE,
+            labels_training=labels["training"],
+            labels_test=labels["test"],
+            labels_validation=labels["validation"],
+            extra_scores_test=extra["test"],
+            extra_scores_validation=extra["validation"],
+            score_mismatch=_disagrees(payload.score_test, values["score_test"])
+            or _disagrees(payload.score_validation, values["score_validation"]),
+        )
+    else:
+        values.update(
+            state=JobState.FAILED,
+            score_test=None,
+            score_validation=None,
+            extra_scores_test=payload.extra_scores_test,
+            extra_scores_validation=payload.extra_scores_validation,
+        )
+    with transaction.atomic():
+        # The state and holder in the WHERE clause make a concurrent second post a no-op.
+        stored = Job.objects.filter(
+            pk=job.pk, state=JobState.RUNNING, worker_key=worker_key
+        ).update(**values)
+        if stored:
+            Round.objects.filter(pk=job.round_id).update(
+                leaderboard_version=F("leaderboard_version") + 1
+            )
+    job.refresh_from_db()
+    if not stored:
+        if job.result_digest == digest:
+            return job, False
+        raise Conflict(f"Job {job.pk} already has a result.", code="already_finished")
+    return job, True
+
+
+def _disagrees(claimed: float | None, computed: float | None) -> bool:
+    if claimed is None or computed is None:
+        return False
+    return abs(claimed - computed) > SCORE_TOLERANCE
+
+
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def picture_type(data: bytes) -> str:
+    """The image's content type, or ValueError: only real PNG and JPEG images are kept."""
+    content_type = next(
+        (kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None
+    )
+    if content_type is None:
+        raise ValueError("is not a PNG or JPEG image")
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except Exception:  # Pillow raises many kinds for a broken file
+        raise ValueError("is a broken image") from None
+    return content_type
+
+
+def clean_filename(filename: str) -> str:
+    """Only the base name of a client-side path, Windows or POSIX."""
+    name = PureWindowsPath(str(filename)).name.strip()
+    name = "".join(char for char in name if char.isalnum() or char in "._- ")[:100]
+    if not name or name.startswith("."):
+        raise ValueError("needs a file name")
+    return name
+
+
+def add_picture(worker: User, job: Job, worker_key: str, filename: Any, data: Any) -> JobPicture:
+    """Attach an image to a job this worker ran (pictures come after the result)."""
+    require_worker(worker)
+    if job.worker_key != worker_key or job.state == JobState.QUEUED:
+        raise Conflict(f"Job {job.pk} was not run by this worker.", code="not_holder")
+    errors: dict[str, str] = {}
+    try:
+        name = clean_filename(filename or "")
+    except ValueError as error:
+        errors["filename"] = str(error)
+    try:
+        image = base64.b64decode(str(data or "").strip(), validate=True)
+    except binascii.Error:
+        errors["data"] = "is not valid base64"
+    else:
+        try:
+            content_type = _check_image(image)
+        except ValueError as error:
+            errors["data"] = str(error)
+    if errors:
+        raise InvalidInput("The picture is not valid.", fields=errors)
+    with transaction.atomic():
+        picture = JobPicture.objects.filter(job=job, filename=name).first()
+        if picture is not None:
+            if _stored_bytes(picture) == image:
+                return picture  # the same picture posted again
+            picture.image.delete(save=False)
+        else:
+            picture = JobPicture(job=job, filename=name)
+        picture.content_type = content_type
+        picture.image.save(name, ContentFile(image), save=False)
+        picture.save()
+    return picture
+
+
+def _check_image(image: bytes) -> str:
+    if not image:
+        raise ValueError("is empty")
+    if len(image) > settings.MAX_PICTURE_BYTES:
+        raise ValueError(f"is larger than {settings.MAX_PICTURE_BYTES} bytes")
+    return picture_type(image)
+
+
+def _stored_bytes(picture: JobPicture) -> bytes | None:
+    try:
+        with picture.image.open("rb") as stored:
+            return stored.read()
+    except OSError:
+        return None
+
+
+def can_see_job(viewer: User, job: Job) -> bool:
+    if viewer.is_worker:
+        return True
+    group = group_of(viewer)
+    return job.user_id == viewer.pk or (group is not None and job.group_id == group.pk)
+
+
+def validation_visible(viewer: User, job: Job) -> bool:
+    """Students see validation scores only once the round is closed."""
+    return viewer.is_worker or job.round.state == RoundState.CLOSED
+
+
+def describe_job(job: Job, viewer: User, with_labels: bool = False) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "id": job.pk,
+        "round": job.round_id,
+        "group": job.group.name if job.group else None,
+        "baseline": job.is_baseline,
+        "user": job.user.username if job.user else None,
+        "algorithm": job.algorithm,
+        "params": job.params,
+        "state": job.state,
+        "created_at": job.created_at,
+        "claimed_at": job.claimed_at,
+        "finished_at": job.finished_at,
+        "success": job.success,
+        "score_test": job.score_test,
+        "extra_scores_test": job.extra_scores_test,
+        "message": job.message,
+        "pictures": [
+            {"filename": picture.filename, "url": picture.image.url}
+            for picture in job.pictures.all()
+        ],
+    }
+    if validation_visible(viewer, job):
+        described["score_validation"] = job.score_validation
+        described["extra_scores_validation"] = job.extra_scores_validation
+    if viewer.is_worker:
+        described.update(
+            worker=job.worker.username if job.worker else None,
+            worker_name=job.worker_name,
+            attempts=job.attempts,
+            lease_expires_at=job.lease_expires_at,
+            worker_score_test=job.worker_score_test,
+            worker_score_validation=job.worker_score_validation,
+            score_mismatch=job.score_mismatch,
+        )
+    if with_labels:
+        described["labels_training"] = job.labels_training
+        described["labels_test"] = job.labels_test
+        if validation_visible(viewer, job):
+            described["labels_validation"] = job.labels_validation
+    return described

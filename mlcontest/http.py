@@ -1,0 +1,123 @@
+"""What every JSON endpoint shares: the one error body, the action decorator, token auth."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from mlcontest.contest.errors import ContestError, NotAuthenticated
+
+View = Callable[..., HttpResponse]
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> JsonResponse:
+    """The one JSON error body of every endpoint:
+    ``{"status": "error", "code": ..., "message": ..., "fields": {field: message}}``."""
+    body: dict[str, Any] = {
+        "status": "error",
+        "code": code,
+        "message": message,
+        "fields": fields or {},
+    }
+    return JsonResponse(body, status=status)
+
+
+def error_from(error: ContestError) -> JsonResponse:
+    return error_response(error.status, error.code, error.message, error.fields)
+
+
+def json_answer(data: Any, status: int = 200) -> JsonResponse:
+    # safe=False: the seed's ping answers a bare number or null.
+    return JsonResponse(data, status=status, safe=False)
+
+
+def json_action(view: Callable[..., Any]) -> View:
+    """Turn a view that returns data (or raises ContestError) into a JSON endpoint that needs a
+    signed-in user. Anonymous callers get a 401 JSON body, never a redirect to a login page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return error_from(NotAuthenticated("Sign in first (POST accounts/login/)."))
+        try:
+            result = view(request, *args, **kwargs)
+        except ContestError as error:
+            return error_from(error)
+        if isinstance(result, HttpResponse):
+            return result
+        return json_answer(result)
+
+    return wrapper
+
+
+def allow_methods(*methods: str) -> Callable[[View], View]:
+    """Like Django's ``require_http_methods``, but the refusal is the JSON error body."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = error_response(
+                    405, "method_not_allowed", f"Use {' or '.join(methods)} here."
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def parse_json_body(request: HttpRequest) -> dict[str, Any]:
+    """A JSON object body, or the form fields when the body is a form."""
+    from mlcontest.contest.errors import InvalidInput
+
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("The body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("The body must be a JSON object.")
+        return data
+    return {key: request.POST.get(key) for key in request.POST}
+
+
+class TokenAuthenticationMiddleware:
+    """``Authorization: Token <key>`` signs the request in as the token's user.
+
+    A token request carries no cookie, so it cannot be forged by another site: CSRF checks are
+    off for it, as for any API token."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Token "):
+            from mlcontest.contest.models import ApiToken
+
+            key = header[len("Token ") :].strip()
+            token = ApiToken.objects.select_related("user").filter(key=key).first()
+            if token is None or not token.user.is_active:
+                return error_response(401, "invalid_token", "The API token is not valid.")
+            request.user = token.user
+            request.auth_token = token  # type: ignore[attr-defined]
+            request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+            if token.last_used_at is None or (timezone.now() - token.last_used_at).seconds > 60:
+                type(token).objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return self.get_response(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Django's CSRF refusal, as JSON: send the ``csrftoken`` cookie and the
+    ``csrfmiddlewaretoken`` field (or the ``X-CSRFToken`` header)."""
+    return error_response(403, "csrf_failed", f"CSRF check failed: {reason}")

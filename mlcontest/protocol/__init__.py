@@ -1,0 +1,1 @@
+"""The seed's endpoints, exactly as its client calls them (see PRODUCT.md, "seed protocol")."""

@@ -1,0 +1,190 @@
+"""The seed protocol: parse the seed's form fields, call the domain, answer JSON.
+
+The seed's client POSTs every call once it has a CSRF token, reads included, so each view
+accepts POST as well as GET.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from mlcontest.contest import datasets, groups, queue, results, rounds
+from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
+from mlcontest.contest.models import Dataset, RoundState, User
+from mlcontest.contest.permissions import require_worker, sees_everything
+from mlcontest.http import allow_methods, error_response, json_action
+
+READ = allow_methods("GET", "POST")
+WRITE = allow_methods("POST")
+
+
+def worker_key(request: HttpRequest) -> str:
+    """Who holds a claim: the session (each seed client logs in once), or the token plus the
+    worker's self-chosen name."""
+    token = getattr(request, "auth_token", None)
+    if token is not None:
+        return f"token:{token.pk}:{request.POST.get('worker_name', '')}"[:128]
+    if request.session.session_key is None:
+        request.session.save()
+    return f"session:{request.session.session_key}"
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # json_action lets only signed-in users through
+    return user
+
+
+@READ
+@ensure_csrf_cookie
+def env(request: HttpRequest) -> JsonResponse:
+    """The CSRF token the seed's client sends back with every later call."""
+    user = request.user
+    return JsonResponse(
+        {
+            "csrftoken": get_token(request),
+            "authenticated": bool(user.is_authenticated),
+            "username": user.get_username() if user.is_authenticated else None,
+        }
+    )
+
+
+@READ
+def ok(request: HttpRequest) -> JsonResponse:
+    """Where a successful seed login lands."""
+    if not request.user.is_authenticated:
+        return error_response(401, "not_authenticated", "The login did not succeed.")
+    return JsonResponse({"status": "ok", "username": request.user.get_username()})
+
+
+@WRITE
+@json_action
+def add_group(request: HttpRequest) -> dict[str, Any]:
+    public = request.POST.get("public", "True").strip().lower() not in {"false", "0", "no"}
+    group = groups.create_group(_user(request), request.POST.get("group_name", ""), public)
+    return {"status": "ok", "group": groups.describe_group(group, _user(request))}
+
+
+@READ
+@json_action
+def join_group(request: HttpRequest, name: str) -> dict[str, Any]:
+    group = groups.find_group(groups.name_from_path(name))
+    invite_code = request.POST.get("invite_code") or request.GET.get("invite_code")
+    groups.join_group(_user(request), group, invite_code)
+    return {"status": "ok", "group": groups.describe_group(group, _user(request))}
+
+
+@READ
+@json_action
+def get_groups(request: HttpRequest) -> dict[str, Any]:
+    viewer = _user(request)
+    return {
+        group.name: groups.describe_group(group, viewer) for group in groups.visible_groups(viewer)
+    }
+
+
+@READ
+@json_action
+def get_round(request: HttpRequest, round_id: str) -> dict[str, Any]:
+    viewer = _user(request)
+    round_ = rounds.find_round(round_id, viewer)
+    if round_.state != RoundState.DRAFT:
+        rounds.enter_round(viewer, round_)
+    return rounds.describe_round(round_, viewer)
+
+
+@READ
+@json_action
+def get_job_params(request: HttpRequest, job_id: str) -> dict[str, Any]:
+    require_worker(_user(request))
+    return queue.job_params(_user(request), queue.get_job(job_id))
+
+
+@WRITE
+@json_action
+def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
+    require_worker(_user(request))
+    job = queue.get_job(job_id)
+    payload = results.parse_result(request.POST)
+    job, stored = results.record_result(_user(request), job, worker_key(request), payload)
+    return {"status": "ok", "stored": stored, "job": results.describe_job(job, _user(request))}
+
+
+@WRITE
+@json_action
+def add_job_picture(request: HttpRequest, job_id: str) -> dict[str, Any]:
+    require_worker(_user(request))
+    job = queue.get_job(job_id)
+    picture = results.add_picture(
+        _user(request),
+        job,
+        worker_key(request),
+        request.POST.get("filename"),
+        request.POST.get("data"),
+    )
+    return {"status": "ok", "filename": picture.filename, "url": picture.image.url}
+
+
+def _visible_datasets(viewer: User) -> list[Dataset]:
+    if sees_everything(viewer):
+        return list(Dataset.objects.all())
+    used = rounds.visible_rounds(viewer).values_list("dataset_id", flat=True)
+    return list(Dataset.objects.filter(pk__in=used))
+
+
+@READ
+@json_action
+def get_datasets(request: HttpRequest) -> dict[str, Any]:
+    return {
+        str(dataset.pk): datasets.describe_dataset(dataset)
+        for dataset in _visible_datasets(_user(request))
+    }
+
+
+@READ
+@json_action
+def get_dataset_points(request: HttpRequest, dataset_id: str) -> HttpResponse:
+    viewer = _user(request)
+    visible = {dataset.pk: dataset for dataset in _visible_datasets(viewer)}
+    dataset = visible.get(int(dataset_id))
+    if dataset is None:
+        raise NotFound(f"No dataset {dataset_id}.")
+    body = datasets.points_json(dataset, with_hidden_labels=sees_everything(viewer))
+    return HttpResponse(body, content_type="application/json")
+
+
+@READ
+@json_action
+def ping(request: HttpRequest) -> int | None:
+    viewer = _user(request)
+    if not viewer.is_worker:
+        raise PermissionDenied("Only workers ping for jobs.")
+    try:
+        wait = float(request.POST.get("wait") or request.GET.get("wait") or 0)
+    except ValueError:
+        raise InvalidInput(
+            "wait must be a number of seconds.", fields={"wait": "not a number"}
+        ) from None
+    return queue.claim_waiting(
+        viewer, worker_key(request), request.POST.get("worker_name", ""), wait
+    )
+
+
+@WRITE
+@json_action
+def renew_lease(request: HttpRequest, job_id: str) -> dict[str, Any]:
+    """Not in the seed: a long job keeps its claim alive."""
+    job = queue.renew_lease(_user(request), int(job_id), worker_key(request))
+    return {"status": "ok", "lease_expires_at": job.lease_expires_at}
+
+
+@WRITE
+@json_action
+def release_job(request: HttpRequest, job_id: str) -> dict[str, Any]:
+    """Not in the seed: a stopping worker hands its job back to the queue."""
+    job = queue.release_job(_user(request), int(job_id), worker_key(request))
+    return {"status": "ok", "state": job.state}

@@ -1,0 +1,111 @@
+"""The base fixtures every test module builds on: named users, a small dataset, an open round.
+
+Named users (as in healthchecks' BaseTestCase): ``alice`` and ``bob`` are students in the
+groups ``Alpha`` and ``Beta``, ``carol`` is a student without a group, ``walter`` is a worker,
+``olga`` an organizer. Each has the password ``pw``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from mlcontest.contest import datasets, rounds
+from mlcontest.contest.models import Dataset, Group, Job, Membership, Role, Round, User
+
+PASSWORD = "pw"
+
+
+@dataclass
+class Contest:
+    """The named objects of a small contest, made once per test."""
+
+    alice: User
+    bob: User
+    carol: User
+    walter: User
+    olga: User
+    alpha: Group
+    beta: Group
+    dataset: Dataset
+    round: Round
+
+    def client(self, user: User | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+
+def tiny_table(n_per_class: int = 10, seed: int = 0) -> datasets.DatasetTable:
+    """Two well separated classes in 2-D: an easy, deterministic dataset."""
+    features: list[list[float]] = []
+    labels: list[str] = []
+    for index in range(n_per_class):
+        features.append([float(index), 0.0])
+        labels.append("a")
+        features.append([float(index), 10.0])
+        labels.append("b")
+    return datasets.DatasetTable(["x", "y"], features, labels, datasets.assign_splits(labels, seed))
+
+
+def make_user(username: str, role: str = Role.STUDENT, group: Group | None = None) -> User:
+    user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, role=role)
+    if group is not None:
+        Membership.objects.create(user=user, group=group)
+    return user
+
+
+@pytest.fixture
+def contest(db: Any) -> Contest:
+    olga = make_user("olga", Role.ORGANIZER)
+    alpha = Group.objects.create(name="Alpha", public=True, created_by=olga)
+    beta = Group.objects.create(name="Beta", public=False, created_by=olga)
+    dataset = datasets.store_dataset("tiny", tiny_table(), description="Two lines of points.")
+    round_ = rounds.create_round(
+        olga, name="Round 1", dataset=dataset, metric="accuracy", job_quota=5, queued_quota=3
+    )
+    rounds.open_round(olga, round_)
+    return Contest(
+        alice=make_user("alice", group=alpha),
+        bob=make_user("bob", group=beta),
+        carol=make_user("carol"),
+        walter=make_user("walter", Role.WORKER),
+        olga=olga,
+        alpha=alpha,
+        beta=beta,
+        dataset=dataset,
+        round=round_,
+    )
+
+
+def true_labels(dataset: Dataset) -> dict[str, list[str]]:
+    loaded = datasets.load_points(dataset)
+    return {split: loaded.labels_of(split) for split in datasets.SPLITS}
+
+
+def result_fields(labels: dict[str, list[str]], **overrides: Any) -> dict[str, Any]:
+    """``update_job_details`` form fields encoded as the seed's client encodes them."""
+    fields: dict[str, Any] = {
+        "score_test": "1.0",
+        "score_validation": "1.0",
+        "labels_training": json.dumps(labels["training"]),
+        "labels_test": json.dumps(labels["test"]),
+        "labels_validation": json.dumps(labels["validation"]),
+        "extra_scores_test": "null",
+        "extra_scores_validation": "null",
+        "message": "None",
+        "success": "True",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def submit(contest: Contest, user: User, algorithm: str = "knn", **params: Any) -> Job:
+    from mlcontest.contest import queue
+
+    return queue.submit_job(user, contest.round, algorithm, params)
