@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Sub-commands that live in their own modules."""
     from mlcontest.setup_cli import register_setup_commands
 

@@ -1,6 +1,6 @@
-from tests.conftest import Contest, submit, true_labels
 from mlcontest.contest import queue, results
 from mlcontest.contest.models import JobState
+from tests.conftest import Contest, submit, true_labels
 
 
 def test_claim_and_record_roundtrip(contest: Contest) -> None:
