@@ -81,7 +81,8 @@ def join_group(user: User, group: Group, invite_code: str | None = None) -> Grou
 
 def add_member(organizer: User, group: Group, user: User) -> Group:
     require_organizer(organizer)
-    return join_group(user, group)
+    # The organizer's say-so stands in for the invite code that a student joining alone needs.
+    return join_group(user, group, invite_code=group.invite_code)
 
 
 def visible_groups(viewer: User) -> QuerySet[Group]:
