@@ -1,0 +1,480 @@
+"""Where a dataset's points come from: a CSV file, the datasets that ship with scikit-learn, or a
+generator (moons, circles, blobs, xor, spirals).
+
+Each builder returns a ``SourcedTable``: a ``DatasetTable`` that also carries a short description
+and source line, so that ``store`` (or ``datasets.store_dataset``) can keep them with the points.
+Every split is reproducible from a seed, unless a CSV file brings its own split column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlcontest.contest import datasets
+from mlcontest.contest.datasets import RESERVED_NAMES, SPLITS, DatasetTable
+from mlcontest.contest.errors import InvalidInput
+from mlcontest.contest.models import Dataset
+
+Fractions = tuple[float, float, float]
+DEFAULT_FRACTIONS: Fractions = (0.6, 0.2, 0.2)
+
+SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
+GENERATORS = ("moons", "circles", "blobs", "xor", "spirals")
+# Generators whose number of classes is a parameter; the others always make two.
+MULTI_CLASS_GENERATORS = ("blobs", "spirals")
+DEFAULT_CLASSES = {"blobs": 3, "spirals": 2}
+MIN_POINTS, MAX_POINTS = 10, 100_000
+MAX_CLASSES = 20
+# Four decimals are far below any noise level a class uses, and keep the point list that every
+# worker and browser downloads less than half as long as full float precision would.
+DECIMALS = 4
+MAX_SOURCE_LENGTH = 200  # Dataset.source's column width
+
+
+@dataclass
+class SourcedTable(DatasetTable):
+    """A table together with the words that say where it came from."""
+
+    description: str = ""
+    source: str = ""
+
+
+def store(name: str, table: SourcedTable, replace: bool = False) -> Dataset:
+    return datasets.store_dataset(
+        name, table, description=table.description, source=table.source, replace=replace
+    )
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def from_csv(
+    text_or_path: str | bytes | Path,
+    label_column: str = "label",
+    split_column: str | None = "split",
+    feature_columns: Sequence[str] | None = None,
+    seed: int = 0,
+    fractions: Fractions = DEFAULT_FRACTIONS,
+) -> SourcedTable:
+    """Read a table with a header line. ``text_or_path`` is CSV text (or bytes), or a ``Path``
+    (a one-line string that names an existing file counts as a path too).
+
+    Without ``feature_columns`` every column that holds numbers is a feature, except the label
+    and split columns and ``id`` (the platform numbers the points itself). Without a split
+    column the points are split from ``seed`` by ``fractions``. Errors name the line (the
+    header is line 1) and the column."""
+    text, file_name = read_csv_text(text_or_path)
+    header, rows = _parse_rows(text)
+    if label_column not in header:
+        raise InvalidInput(
+            f"No label column {label_column!r}: the columns are {', '.join(header)}.",
+            fields={"label_column": f"no column {label_column!r}"},
+        )
+    has_split = split_column is not None and split_column in header
+    features, ignored = _choose_features(
+        header, rows, label_column, split_column if has_split else None, feature_columns
+    )
+    label_index = header.index(label_column)
+    feature_indices = [header.index(name) for name in features]
+    values: list[list[float]] = []
+    labels: list[str] = []
+    for line, row in rows:
+        values.append([_number(row[index], line, header[index]) for index in feature_indices])
+        label = row[label_index].strip()
+        if not label:
+            raise InvalidInput(
+                f"Line {line}: the label is empty.", fields={label_column: f"empty on line {line}"}
+            )
+        labels.append(label)
+    if has_split:
+        assert split_column is not None
+        split_index = header.index(split_column)
+        splits = [_split_value(row[split_index], line, split_column) for line, row in rows]
+        how_split = f"splits from column {split_column!r}"
+    else:
+        splits = datasets.assign_splits(labels, seed, fractions)
+        how_split = _split_words(seed, fractions)
+    where = f"CSV file {file_name}" if file_name else "CSV text"
+    description = (
+        f"Imported from {where}: {_size_words(len(labels), features, labels)}, label column "
+        f"{label_column!r}, {how_split}."
+    )
+    if ignored:
+        description += f" Columns without numbers, left out: {', '.join(ignored)}."
+    return _finish(features, values, labels, splits, description, where)
+
+
+def read_csv_text(text_or_path: str | bytes | Path) -> tuple[str, str]:
+    """The CSV's text and the name of the file it came from ('' for text)."""
+    if (
+        isinstance(text_or_path, str)
+        and "\n" not in text_or_path
+        and text_or_path.strip()
+        and Path(text_or_path).is_file()
+    ):
+        text_or_path = Path(text_or_path)
+    if isinstance(text_or_path, Path):
+        try:
+            raw = text_or_path.read_bytes()
+        except OSError as error:
+            raise InvalidInput(
+                f"Cannot read {text_or_path}: {error.strerror or error}.",
+                fields={"file": "cannot be read"},
+            ) from None
+        return _decode(raw), text_or_path.name
+    if isinstance(text_or_path, bytes):
+        return _decode(text_or_path), ""
+    return text_or_path, ""
+
+
+def _decode(raw: bytes) -> str:
+    # utf-8-sig drops the byte-order mark that spreadsheet programs put in front.
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            f"The file is not UTF-8 text (byte {error.start}): save it as UTF-8 CSV.",
+            fields={"file": "not UTF-8"},
+        ) from None
+
+
+def _parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header's column names and the data rows, each with its line number."""
+    if not text.strip():
+        raise InvalidInput("The CSV file is empty.", fields={"file": "empty"})
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines, often at the end of a file
+        if header is None:
+            header = [cell.strip() for cell in cells]
+            _check_header(header)
+            continue
+        if len(cells) != len(header):
+            raise InvalidInput(
+                f"Line {reader.line_num} has {len(cells)} values, the header has {len(header)}.",
+                fields={"file": f"line {reader.line_num}: wrong number of values"},
+            )
+        rows.append((reader.line_num, cells))
+    assert header is not None
+    if not rows:
+        raise InvalidInput("The CSV file has a header but no points.", fields={"file": "no rows"})
+    return header, rows
+
+
+def sniff_delimiter(text: str) -> str:
+    # Spreadsheets set to a comma as decimal mark save with ';': let the header line decide.
+    # Only the delimiter is taken from the sniffer; its guesses about quoting are unreliable.
+    first_line = text.lstrip().splitlines()[0]
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _check_header(header: list[str]) -> None:
+    for number, name in enumerate(header, start=1):
+        if not name:
+            raise InvalidInput(
+                f"Column {number} of the header has no name.", fields={"file": "unnamed column"}
+            )
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise InvalidInput(
+                f"Column {name!r} appears twice in the header.", fields={name: "duplicate"}
+            )
+        seen.add(name)
+
+
+def _choose_features(
+    header: list[str],
+    rows: list[tuple[int, list[str]]],
+    label_column: str,
+    split_column: str | None,
+    feature_columns: Sequence[str] | None,
+) -> tuple[list[str], list[str]]:
+    """The feature columns, and the columns left out because they hold no numbers at all."""
+    if feature_columns is not None:
+        chosen = list(feature_columns)
+        missing = [name for name in chosen if name not in header]
+        if missing:
+            raise InvalidInput(
+                f"No column {missing[0]!r}: the columns are {', '.join(header)}.",
+                fields={"feature_columns": f"unknown: {', '.join(missing)}"},
+            )
+        ignored: list[str] = []
+    else:
+        skipped = {label_column, split_column, "id"}
+        candidates = [name for name in header if name not in skipped]
+        # A column with a single number in it is meant to be numeric: its other values must
+        # be numbers too (and are reported when they are not), rather than silently dropping it.
+        chosen, ignored = [], []
+        for name in candidates:
+            index = header.index(name)
+            holds_numbers = any(_is_number(row[index]) for _, row in rows)
+            (chosen if holds_numbers else ignored).append(name)
+    for name in chosen:
+        if name in RESERVED_NAMES:
+            raise InvalidInput(
+                f"Column {name!r} cannot be a feature: id, split and label are reserved names.",
+                fields={name: "reserved name"},
+            )
+        if name == label_column:
+            raise InvalidInput(
+                f"Column {name!r} is the label column and cannot be a feature too.",
+                fields={name: "is the label"},
+            )
+    if not chosen:
+        raise InvalidInput(
+            "The CSV file has no numeric feature column.", fields={"feature_columns": "none"}
+        )
+    return chosen, ignored
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(cell: str, line: int, column: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        shown = repr(cell.strip()) if cell.strip() else "an empty value"
+        hint = " (use a point as the decimal mark)" if "," in cell else ""
+        raise InvalidInput(
+            f"Line {line}, column {column!r}: {shown} is not a number{hint}.",
+            fields={column: f"line {line}: not a number"},
+        ) from None
+    if not math.isfinite(value):
+        raise InvalidInput(
+            f"Line {line}, column {column!r}: {cell.strip()!r} is not a finite number.",
+            fields={column: f"line {line}: not finite"},
+        )
+    return value
+
+
+def _split_value(cell: str, line: int, column: str) -> str:
+    value = cell.strip().lower()
+    if value not in SPLITS:
+        raise InvalidInput(
+            f"Line {line}, column {column!r}: unknown split {cell.strip()!r} "
+            f"(use {', '.join(SPLITS)}).",
+            fields={column: f"line {line}: unknown split"},
+        )
+    return value
+
+
+# --- scikit-learn's own datasets -------------------------------------------------------------
+
+
+def from_sklearn(
+    name: str, seed: int = 0, fractions: Fractions = DEFAULT_FRACTIONS
+) -> SourcedTable:
+    """One of the datasets that ship inside scikit-learn (no download)."""
+    from sklearn import datasets as sk_datasets
+
+    if name not in SKLEARN_DATASETS:
+        raise InvalidInput(
+            f"Unknown scikit-learn dataset {name!r}: use one of {', '.join(SKLEARN_DATASETS)}.",
+            fields={"name": f"one of {', '.join(SKLEARN_DATASETS)}"},
+        )
+    loader_name = f"load_{name}"
+    bunch = getattr(sk_datasets, loader_name)()
+    target_names = getattr(bunch, "target_names", None)
+    if target_names is not None:
+        labels = [str(target_names[target]) for target in bunch.target]
+    else:
+        labels = [str(target) for target in bunch.target]
+    features = [str(feature) for feature in bunch.feature_names]
+    title = _title(bunch.DESCR) or name
+    description = (
+        f"{title} (scikit-learn's {loader_name}): {_size_words(len(labels), features, labels)}, "
+        f"{_split_words(seed, fractions)}."
+    )
+    return _finish(
+        features,
+        bunch.data.tolist(),
+        labels,
+        datasets.assign_splits(labels, seed, fractions),
+        description,
+        f"scikit-learn {loader_name}()",
+    )
+
+
+def _title(descr: str) -> str:
+    """The heading of a scikit-learn dataset description (its first line that is not markup)."""
+    for line in descr.splitlines():
+        if line.strip() and not line.startswith(".."):
+            return line.strip()
+    return ""
+
+
+# --- generators ------------------------------------------------------------------------------
+
+GENERATOR_WORDS = {
+    "moons": "Two interleaving half circles",
+    "circles": "A small circle inside a large one",
+    "blobs": "Gaussian blobs",
+    "xor": "Four squares, opposite corners of one class (XOR)",
+    "spirals": "Interleaved spiral arms",
+}
+
+
+def generate(
+    kind: str,
+    n_points: int = 300,
+    noise: float = 0.1,
+    seed: int = 0,
+    fractions: Fractions = DEFAULT_FRACTIONS,
+    n_classes: int | None = None,
+) -> SourcedTable:
+    """A 2-D toy dataset with features ``x`` and ``y``, the same for the same arguments.
+
+    ``noise`` is the standard deviation of the Gaussian noise on points in a box about 2 wide;
+    for blobs, whose centres lie in a box 20 wide, the cluster spread is ``10 * noise``, so the
+    default 0.1 gives scikit-learn's own default. ``n_classes`` is the number of blobs or of
+    spiral arms; the other kinds always have two classes."""
+    classes = _check_generator_args(kind, n_points, noise, n_classes)
+    points, targets = _GENERATORS[kind](n_points, noise, seed, classes)
+    labels = [str(int(target)) for target in targets]
+    values = np.round(points, DECIMALS).tolist()
+    settings = f"{n_points} points, noise {noise:g}, seed {seed}"
+    if kind in MULTI_CLASS_GENERATORS:
+        settings += f", {classes} classes"
+    description = (
+        f"{GENERATOR_WORDS[kind]}: {settings}; {_split_words(seed, fractions)}. Generated."
+    )
+    source = f"generated {kind} ({settings})"
+    return _finish(
+        ["x", "y"],
+        values,
+        labels,
+        datasets.assign_splits(labels, seed, fractions),
+        description,
+        source,
+    )
+
+
+def _check_generator_args(kind: str, n_points: int, noise: float, n_classes: int | None) -> int:
+    """The number of classes, once the arguments are known to be sensible."""
+    if kind not in GENERATORS:
+        raise InvalidInput(
+            f"Unknown generator {kind!r}: use one of {', '.join(GENERATORS)}.",
+            fields={"kind": f"one of {', '.join(GENERATORS)}"},
+        )
+    fields: dict[str, str] = {}
+    if not MIN_POINTS <= n_points <= MAX_POINTS:
+        fields["n_points"] = f"between {MIN_POINTS} and {MAX_POINTS}"
+    if not (math.isfinite(noise) and noise >= 0):
+        fields["noise"] = "a number of 0 or more"
+    classes = DEFAULT_CLASSES.get(kind, 2) if n_classes is None else n_classes
+    if kind in MULTI_CLASS_GENERATORS:
+        if not 2 <= classes <= MAX_CLASSES:
+            fields["n_classes"] = f"between 2 and {MAX_CLASSES}"
+    elif classes != 2:
+        fields["n_classes"] = f"{kind} always has 2 classes"
+    if fields:
+        raise InvalidInput(f"The {kind} generator's settings are not valid.", fields=fields)
+    return classes
+
+
+Points = tuple[NDArray[np.float64], NDArray[np.int_]]
+
+
+def _moons(n_points: int, noise: float, seed: int, classes: int) -> Points:
+    from sklearn.datasets import make_moons
+
+    points, targets = make_moons(n_samples=n_points, noise=noise, random_state=seed)
+    return points, targets
+
+
+def _circles(n_points: int, noise: float, seed: int, classes: int) -> Points:
+    from sklearn.datasets import make_circles
+
+    points, targets = make_circles(n_samples=n_points, noise=noise, factor=0.5, random_state=seed)
+    return points, targets
+
+
+def _blobs(n_points: int, noise: float, seed: int, classes: int) -> Points:
+    from sklearn.datasets import make_blobs
+
+    points, targets = make_blobs(
+        n_samples=n_points, centers=classes, cluster_std=10 * noise, random_state=seed
+    )
+    return points, targets
+
+
+def _xor(n_points: int, noise: float, seed: int, classes: int) -> Points:
+    rng = np.random.default_rng(seed)
+    corners = rng.uniform(-1.0, 1.0, size=(n_points, 2))
+    # The class comes from the clean position; the noise then lets points stray over the axes.
+    targets = (np.sign(corners[:, 0]) != np.sign(corners[:, 1])).astype(np.int_)
+    return corners + rng.normal(0.0, noise, size=corners.shape), targets
+
+
+def _spirals(n_points: int, noise: float, seed: int, classes: int) -> Points:
+    rng = np.random.default_rng(seed)
+    targets = np.arange(n_points) % classes
+    # sqrt spreads the points evenly along the arm instead of crowding them at the centre.
+    radius = np.sqrt(rng.uniform(0.0, 1.0, size=n_points))
+    angle = 3 * np.pi * radius + 2 * np.pi * targets / classes
+    points = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    points += rng.normal(0.0, noise, size=points.shape)
+    order = rng.permutation(n_points)  # so the classes do not alternate in the point list
+    return points[order], targets[order]
+
+
+_GENERATORS = {
+    "moons": _moons,
+    "circles": _circles,
+    "blobs": _blobs,
+    "xor": _xor,
+    "spirals": _spirals,
+}
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+def _finish(
+    features: list[str],
+    values: list[list[float]],
+    labels: list[str],
+    splits: list[str],
+    description: str,
+    source: str,
+) -> SourcedTable:
+    table = SourcedTable(
+        feature_names=features,
+        features=values,
+        labels=labels,
+        splits=splits,
+        description=description,
+        source=source[:MAX_SOURCE_LENGTH],
+    )
+    datasets.validate_table(table)
+    return table
+
+
+def _size_words(n_points: int, features: list[str], labels: list[str]) -> str:
+    return f"{n_points} points, {len(features)} features, {len(set(labels))} classes"
+
+
+def _split_words(seed: int, fractions: Fractions) -> str:
+    shares = "/".join(f"{round(100 * share):g}" for share in fractions)
+    return f"split {shares} (training/test/validation) with seed {seed}"
