@@ -1,0 +1,559 @@
+"""The leaderboards of a round: the public ranking, the baselines, the final reveal, the history.
+
+The rules (PRODUCT.md, issue 4):
+
+- Only a job that is ``done``, succeeded and has a test score ranks; failed jobs never do.
+- The public ranking orders groups by their best **test** score; a tie goes to the group whose
+  best job was submitted first (``created_at``, then ``id``). Ranks are 1, 2, 3 ... with no
+  shared places, so a tie never needs explaining on the projector.
+- The organizer's baseline jobs (``group`` is null) do not rank: each is a line to beat, with the
+  number of groups above it.
+- The final ranking orders groups by the **validation** score of the job that counts for them:
+  their best test job, or, when the round allows it, the job they marked as their final choice.
+  Each group's move is its public rank minus its final rank (positive: it climbed).
+- Students see validation scores and the final ranking only once the round is closed; workers
+  and organizers (``sees_everything``) see them at any time, as a preview.
+- A job submitted while the round was open counts even if it finishes after the close.
+
+Everything here is computed by the database in a few queries and cached per process by
+``(round, leaderboard_version)``: the version grows whenever a result is stored or the round
+changes, so a cached answer can never be stale for the version it is filed under, and a lecture
+hall polling an unchanged leaderboard costs one small query per poll.
+
+The web pages call :func:`public_leaderboard`, :func:`final_ranking`, :func:`score_history` for
+the data (dataclasses) and :func:`leaderboard_for`, :func:`final_for`, :func:`history_for` for
+the JSON-ready dicts with the viewer's visibility rules applied.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
+
+from mlcontest.contest.errors import PermissionDenied
+from mlcontest.contest.models import Job, JobState, Round, RoundEntry, RoundState, User
+from mlcontest.contest.permissions import sees_everything
+
+# How the chosen job of a group was picked, in the final ranking.
+BEST_TEST = "best_test"
+FINAL_CHOICE = "final_choice"
+
+# Audiences: what a viewer may see decides which cached body they get.
+PUBLIC = "public"
+STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A group's line on the public leaderboard: its best job by test score."""
+
+    rank: int
+    group_id: int
+    group: str
+    job_id: int
+    score_test: float
+    score_validation: float | None
+    algorithm: str
+    params: dict[str, Any]
+    submitted_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An organizer's baseline job: a line to beat. ``groups_above`` groups beat it strictly."""
+
+    job_id: int
+    score_test: float
+    score_validation: float | None
+    algorithm: str
+    params: dict[str, Any]
+    groups_above: int
+
+
+@dataclass(frozen=True)
+class PublicLeaderboard:
+    round_id: int
+    version: int
+    state: str
+    standings: tuple[Standing, ...]
+    baselines: tuple[Baseline, ...]
+    unranked: tuple[str, ...]  # groups in the round without a ranked job yet, by name
+
+
+@dataclass(frozen=True)
+class FinalStanding:
+    """A group's line in the final ranking: the validation score of the job that counts."""
+
+    rank: int
+    group_id: int
+    group: str
+    job_id: int
+    chosen_by: str  # BEST_TEST or FINAL_CHOICE
+    score_validation: float
+    score_test: float | None
+    algorithm: str
+    params: dict[str, Any]
+    public_rank: int | None
+    move: int | None  # public_rank - rank: positive means the group climbed at the reveal
+
+
+@dataclass(frozen=True)
+class FinalRanking:
+    round_id: int
+    version: int
+    state: str
+    final: bool  # False while the round is not closed: then this is an organizer's preview
+    standings: tuple[FinalStanding, ...]
+    baselines: tuple[Baseline, ...]
+    unranked: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """The moment a group's best test score improved, and the job that did it."""
+
+    at: datetime
+    score_test: float
+    job_id: int
+
+
+@dataclass(frozen=True)
+class GroupHistory:
+    group_id: int | None  # None: the baselines
+    group: str | None
+    points: tuple[HistoryPoint, ...]
+
+
+@dataclass(frozen=True)
+class ScoreHistory:
+    round_id: int
+    version: int
+    groups: tuple[GroupHistory, ...]
+
+
+# --- the per-process cache -------------------------------------------------------------------
+
+T = TypeVar("T")
+_CACHE_SIZE = 256
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # values of any T
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()`` once per key in this process; a small LRU so old versions fall out.
+
+    Two threads missing at once both compute: harmless, and cheaper than holding a lock
+    across a database query."""
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    value = compute()
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
+
+
+def clear_cache() -> None:
+    """Forget every cached leaderboard (tests that edit rows behind the version's back)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+# --- the public ranking ----------------------------------------------------------------------
+
+
+def ranked_jobs(round_: Round | int) -> QuerySet[Job]:
+    """The jobs of the round that may rank: done, successful, with a test score."""
+    round_id = round_ if isinstance(round_, int) else round_.pk
+    return Job.objects.filter(
+        round_id=round_id, state=JobState.DONE, success=True, score_test__isnull=False
+    )
+
+
+def _best_per_group(round_id: int) -> list[dict[str, Any]]:
+    """Each group's best job by test score, the earlier job winning a tie, in one query.
+
+    For each group in the round (its ``RoundEntry``, made at its first submission) the database
+    picks the first job in score order with ``LIMIT 1``; with an index on
+    ``(round, group, state, score_test)`` that is one index probe per group, so a round of
+    100,000 jobs costs about as much as one of 100."""
+    best_job = (
+        ranked_jobs(round_id)
+        .filter(group_id=OuterRef("group_id"))
+        .order_by("-score_test", "created_at", "id")
+        .values("id")[:1]
+    )
+    best_ids = (
+        RoundEntry.objects.filter(round_id=round_id)
+        .annotate(best_job=Subquery(best_job))
+        .values("best_job")  # a group without a ranked job gives NULL, which matches no id
+    )
+    rows = (
+        Job.objects.filter(pk__in=best_ids)
+        .order_by()
+        .values(
+            "id",
+            "group_id",
+            "group__name",
+            "score_test",
+            "score_validation",
+            "algorithm",
+            "params",
+            "created_at",
+            "finished_at",
+        )
+    )
+    return [dict(row) for row in rows]
+
+
+def _sort_key(row: dict[str, Any]) -> tuple[float, datetime, int]:
+    return (-row["score_test"], row["created_at"], row["id"])
+
+
+def _baselines(round_id: int, standings: tuple[Standing, ...]) -> tuple[Baseline, ...]:
+    rows = (
+        ranked_jobs(round_id)
+        .filter(group__isnull=True)
+        .order_by("-score_test", "created_at", "id")
+        .values_list("id", "score_test", "score_validation", "algorithm", "params")
+    )
+    return tuple(
+        Baseline(
+            job_id=job_id,
+            score_test=float(score_test or 0.0),  # never None: ranked_jobs has a test score
+            score_validation=score_validation,
+            algorithm=algorithm,
+            params=params,
+            # A group must beat the line, not equal it.
+            groups_above=len([line for line in standings if line.score_test > (score_test or 0)]),
+        )
+        for job_id, score_test, score_validation, algorithm, params in rows
+    )
+
+
+def _unranked(round_id: int, ranked_group_ids: set[int]) -> tuple[str, ...]:
+    names = RoundEntry.objects.filter(round_id=round_id).values_list("group_id", "group__name")
+    return tuple(sorted(name for group_id, name in names if group_id not in ranked_group_ids))
+
+
+def _compute_public(round_: Round) -> PublicLeaderboard:
+    rows = sorted(_best_per_group(round_.pk), key=_sort_key)
+    standings = tuple(
+        Standing(
+            rank=rank,
+            group_id=row["group_id"],
+            group=row["group__name"],
+            job_id=row["id"],
+            score_test=row["score_test"],
+            score_validation=row["score_validation"],
+            algorithm=row["algorithm"],
+            params=row["params"],
+            submitted_at=row["created_at"],
+            finished_at=row["finished_at"],
+        )
+        for rank, row in enumerate(rows, start=1)
+    )
+    return PublicLeaderboard(
+        round_id=round_.pk,
+        version=round_.leaderboard_version,
+        state=round_.state,
+        standings=standings,
+        baselines=_baselines(round_.pk, standings),
+        unranked=_unranked(round_.pk, {line.group_id for line in standings}),
+    )
+
+
+def public_leaderboard(round_: Round) -> PublicLeaderboard:
+    """Each group's best test score, best first (the version and state are ``round_``'s: read
+    the round fresh, e.g. with ``rounds.get_round``, before calling)."""
+    key = ("public", round_.pk, round_.leaderboard_version, round_.state)
+    return _cached(key, lambda: _compute_public(round_))
+
+
+# --- the final ranking -----------------------------------------------------------------------
+
+
+def _compute_final(round_: Round) -> FinalRanking:
+    public = public_leaderboard(round_)
+    by_group = {line.group_id: line for line in public.standings}
+    choices: dict[int, int] = {}
+    if round_.final_choice_allowed:
+        choices = dict(
+            RoundEntry.objects.filter(round=round_, final_job__isnull=False).values_list(
+                "group_id", "final_job_id"
+            )
+        )
+    # A marked job counts only if it can rank; mark_final_choice only accepts such jobs, but a
+    # job can be changed by an organizer afterwards (admin), so check again.
+    chosen_rows = {
+        row["group_id"]: row
+        for row in ranked_jobs(round_)
+        .filter(pk__in=choices.values())
+        .values(
+            "id", "group_id", "score_test", "score_validation", "algorithm", "params", "created_at"
+        )
+        if choices.get(row["group_id"]) == row["id"]
+    }
+    candidates: list[dict[str, Any]] = []
+    for group_id, line in by_group.items():
+        row = chosen_rows.get(group_id)
+        if row is not None:
+            candidates.append(
+                {**row, "chosen_by": FINAL_CHOICE, "group": line.group, "public_rank": line.rank}
+            )
+        else:
+            candidates.append(
+                {
+                    "id": line.job_id,
+                    "group_id": group_id,
+                    "score_test": line.score_test,
+                    "score_validation": line.score_validation,
+                    "algorithm": line.algorithm,
+                    "params": line.params,
+                    "created_at": line.submitted_at,
+                    "chosen_by": BEST_TEST,
+                    "group": line.group,
+                    "public_rank": line.rank,
+                }
+            )
+    scored = [row for row in candidates if row["score_validation"] is not None]
+    scored.sort(key=lambda row: (-row["score_validation"], row["created_at"], row["id"]))
+    standings = tuple(
+        FinalStanding(
+            rank=rank,
+            group_id=row["group_id"],
+            group=row["group"],
+            job_id=row["id"],
+            chosen_by=row["chosen_by"],
+            score_validation=row["score_validation"],
+            score_test=row["score_test"],
+            algorithm=row["algorithm"],
+            params=row["params"],
+            public_rank=row["public_rank"],
+            move=row["public_rank"] - rank,
+        )
+        for rank, row in enumerate(scored, start=1)
+    )
+    # Groups with no ranked job, or whose job has no validation score (an empty split).
+    unranked = sorted(
+        {*public.unranked, *(row["group"] for row in candidates if row["score_validation"] is None)}
+    )
+    return FinalRanking(
+        round_id=round_.pk,
+        version=round_.leaderboard_version,
+        state=round_.state,
+        final=round_.state == RoundState.CLOSED,
+        standings=standings,
+        baselines=public.baselines,
+        unranked=tuple(unranked),
+    )
+
+
+def final_ranking(round_: Round) -> FinalRanking:
+    """The ranking by validation score, with each group's move against its public rank.
+
+    No visibility check here: use :func:`final_for` to answer a viewer."""
+    key = ("final", round_.pk, round_.leaderboard_version, round_.state)
+    return _cached(key, lambda: _compute_final(round_))
+
+
+def final_visible(round_: Round, viewer: User) -> bool:
+    """Students see the final ranking and validation scores only once the round is closed."""
+    return round_.state == RoundState.CLOSED or sees_everything(viewer)
+
+
+# --- the history -----------------------------------------------------------------------------
+
+
+def _compute_history(round_: Round) -> ScoreHistory:
+    # The database keeps only the jobs that reached their group's running best (in the order
+    # the jobs finished), so a round of 100,000 jobs sends back a few hundred rows; Python then
+    # drops the ones that merely equalled an earlier best.
+    finished_order = [F("finished_at").asc(), F("id").asc()]
+    rows = (
+        ranked_jobs(round_)
+        .annotate(
+            best_so_far=Window(
+                Max("score_test"), partition_by=[F("group_id")], order_by=finished_order
+            )
+        )
+        .filter(best_so_far=F("score_test"))
+        .values_list("group_id", "group__name", "finished_at", "score_test", "id")
+        .order_by("group_id", "finished_at", "id")
+    )
+    per_group: dict[int | None, tuple[str | None, list[HistoryPoint]]] = {}
+    for group_id, name, finished_at, score_test, job_id in rows:
+        if finished_at is None or score_test is None:
+            continue  # not possible for a done job; keeps the types honest
+        points = per_group.setdefault(group_id, (name, []))[1]
+        if not points or score_test > points[-1].score_test:
+            points.append(HistoryPoint(at=finished_at, score_test=score_test, job_id=job_id))
+    groups = sorted(
+        (
+            GroupHistory(group_id=group_id, group=name, points=tuple(points))
+            for group_id, (name, points) in per_group.items()
+        ),
+        key=lambda history: (history.group is None, history.group or ""),
+    )
+    return ScoreHistory(
+        round_id=round_.pk, version=round_.leaderboard_version, groups=tuple(groups)
+    )
+
+
+def score_history(round_: Round) -> ScoreHistory:
+    """Every group's best test score over time (a step chart), and the baselines' (group None).
+
+    Each point is a job that raised its group's best; jobs are in the order they finished."""
+    key = ("history", round_.pk, round_.leaderboard_version)
+    return _cached(key, lambda: _compute_history(round_))
+
+
+# --- JSON for a viewer -----------------------------------------------------------------------
+
+
+def audience(viewer: User) -> str:
+    return STAFF if sees_everything(viewer) else PUBLIC
+
+
+def _standing_json(line: Standing, reveal: bool, staff: bool) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "rank": line.rank,
+        "group": line.group,
+        "group_id": line.group_id,
+        "job": line.job_id,
+        "score_test": line.score_test,
+        "submitted_at": line.submitted_at,
+        "finished_at": line.finished_at,
+    }
+    if reveal or staff:
+        # Other groups' recipes are part of the reveal, not of the race.
+        described["algorithm"] = line.algorithm
+        described["params"] = line.params
+    if staff or reveal:
+        described["score_validation"] = line.score_validation
+    return described
+
+
+def _baseline_json(line: Baseline, reveal: bool) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "job": line.job_id,
+        "score_test": line.score_test,
+        "algorithm": line.algorithm,
+        "params": line.params,
+        "groups_above": line.groups_above,
+    }
+    if reveal:
+        described["score_validation"] = line.score_validation
+    return described
+
+
+def leaderboard_json(board: PublicLeaderboard, viewer_audience: str) -> dict[str, Any]:
+    staff = viewer_audience == STAFF
+    closed = board.state == RoundState.CLOSED
+    return {
+        "round": board.round_id,
+        "version": board.version,
+        "state": board.state,
+        "metric_split": "test",
+        "validation_visible": staff or closed,
+        "standings": [_standing_json(line, closed, staff) for line in board.standings],
+        "baselines": [_baseline_json(line, staff or closed) for line in board.baselines],
+        "unranked": list(board.unranked),
+    }
+
+
+def leaderboard_for(round_: Round, viewer: User) -> dict[str, Any]:
+    """The public leaderboard as the viewer may see it: students get test scores only (and the
+    algorithms once the round is closed); workers and organizers also see validation scores."""
+    return leaderboard_json(public_leaderboard(round_), audience(viewer))
+
+
+def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
+    """:func:`leaderboard_for` serialised once per version and audience: the body a poll gets."""
+    kind = audience(viewer)
+    key = ("public-json", round_.pk, round_.leaderboard_version, round_.state, kind)
+    return _cached(key, lambda: to_json(leaderboard_json(public_leaderboard(round_), kind)))
+
+
+def etag(round_: Round, viewer: User) -> str:
+    """An entity tag that changes whenever the viewer's leaderboard body may change."""
+    return f'"lb-{round_.pk}-{round_.leaderboard_version}-{round_.state}-{audience(viewer)}"'
+
+
+def final_json(ranking: FinalRanking) -> dict[str, Any]:
+    return {
+        "round": ranking.round_id,
+        "version": ranking.version,
+        "state": ranking.state,
+        "final": ranking.final,
+        "metric_split": "validation",
+        "standings": [
+            {
+                "rank": line.rank,
+                "group": line.group,
+                "group_id": line.group_id,
+                "job": line.job_id,
+                "chosen_by": line.chosen_by,
+                "score_validation": line.score_validation,
+                "score_test": line.score_test,
+                "algorithm": line.algorithm,
+                "params": line.params,
+                "public_rank": line.public_rank,
+                "move": line.move,
+            }
+            for line in ranking.standings
+        ],
+        "baselines": [_baseline_json(line, True) for line in ranking.baselines],
+        "unranked": list(ranking.unranked),
+    }
+
+
+def final_for(round_: Round, viewer: User) -> dict[str, Any]:
+    """The reveal; before the close only workers and organizers may look (a preview)."""
+    if not final_visible(round_, viewer):
+        raise PermissionDenied(
+            "The final ranking is revealed when the round closes.", code="not_revealed"
+        )
+    return final_json(final_ranking(round_))
+
+
+def history_json(history: ScoreHistory) -> dict[str, Any]:
+    return {
+        "round": history.round_id,
+        "version": history.version,
+        "metric_split": "test",
+        "groups": [
+            {
+                "group": line.group,
+                "group_id": line.group_id,
+                "baseline": line.group_id is None,
+                "points": [
+                    {"at": point.at, "score_test": point.score_test, "job": point.job_id}
+                    for point in line.points
+                ],
+            }
+            for line in history.groups
+        ],
+    }
+
+
+def history_for(round_: Round, viewer: User) -> dict[str, Any]:
+    """Every group's best test score over time; test scores only, so everyone may see it."""
+    del viewer  # the same for everyone; kept for a uniform signature with the others
+    return history_json(score_history(round_))
+
+
+def to_json(data: Any) -> bytes:
+    return json.dumps(data, cls=DjangoJSONEncoder).encode()
