@@ -109,3 +109,9 @@ def submit(contest: Contest, user: User, algorithm: str = "knn", **params: Any) 
     from mlcontest.contest import queue
 
     return queue.submit_job(user, contest.round, algorithm, params)
+
+
+@pytest.fixture
+def fast_password_hashing(settings: Any) -> None:
+    """MD5 hashing for the named users: the default hasher costs about a second per test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
