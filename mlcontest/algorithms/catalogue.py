@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlcontest.algorithms.registry import Algorithm, Param, register
+from mlcontest.algorithms.registry import Algorithm, Builder, Param, register
 
 SCALING = Param(
     "scaling",
@@ -37,6 +37,16 @@ def with_scaling(estimator: Any, scaling: str) -> Any:
     if scaling == "minmax":
         return make_pipeline(MinMaxScaler(), estimator)
     return make_pipeline(estimator)
+
+
+def scaled(build: Builder) -> Builder:
+    """The builder, wrapped so that it returns a pipeline with the job's scaling first."""
+
+    def build_pipeline(p: dict[str, Any]) -> Any:
+        return with_scaling(build(p), p["scaling"])
+
+    build_pipeline.__name__ = build.__name__
+    return build_pipeline
 
 
 def _knn(p: dict[str, Any]) -> Any:
@@ -180,7 +190,7 @@ register(
             SCALING,
             SEED,
         ),
-        _knn,
+        scaled(_knn),
         help="Labels a point like most of its nearest training points.",
     )
 )
@@ -218,7 +228,7 @@ register(
             SCALING,
             SEED,
         ),
-        _svm,
+        scaled(_svm),
         help="Separates the classes by the widest margin, in a space chosen by the kernel.",
     )
 )
@@ -240,7 +250,7 @@ register(
             SCALING,
             SEED,
         ),
-        _tree,
+        scaled(_tree),
         help="Splits the space by one feature at a time.",
     )
 )
@@ -256,7 +266,7 @@ register(
             SCALING,
             SEED,
         ),
-        _forest,
+        scaled(_forest),
         help="Many decision trees on random samples; the majority decides.",
     )
 )
@@ -286,7 +296,7 @@ register(
             SCALING,
             SEED,
         ),
-        _boosting,
+        scaled(_boosting),
         help="Small trees added one after another, each fixing the last ones' errors.",
     )
 )
@@ -310,7 +320,7 @@ register(
             SCALING,
             SEED,
         ),
-        _logistic,
+        scaled(_logistic),
         help="A linear boundary with class probabilities.",
     )
 )
@@ -331,7 +341,7 @@ register(
             SCALING,
             SEED,
         ),
-        _naive_bayes,
+        scaled(_naive_bayes),
         help="Assumes independent, normally distributed features per class.",
     )
 )
@@ -360,7 +370,7 @@ register(
             SCALING,
             SEED,
         ),
-        _mlp,
+        scaled(_mlp),
         help="Layers of neurons trained by back-propagation.",
     )
 )
@@ -377,7 +387,7 @@ register(
             SCALING,
             SEED,
         ),
-        _kmeans,
+        scaled(_kmeans),
         help="k centres, each point joins the nearest.",
     )
 )
@@ -406,7 +416,7 @@ register(
             SCALING,
             SEED,
         ),
-        _dbscan,
+        scaled(_dbscan),
         help="Dense regions become clusters; sparse points are noise (-1).",
         predicts_new_points=False,
     )
@@ -428,7 +438,7 @@ register(
             SCALING,
             SEED,
         ),
-        _agglomerative,
+        scaled(_agglomerative),
         help="Merges the two closest clusters until k are left.",
         predicts_new_points=False,
     )
@@ -450,7 +460,7 @@ register(
             SCALING,
             SEED,
         ),
-        _gaussian_mixture,
+        scaled(_gaussian_mixture),
         help="Points drawn from a few Gaussians; each point joins the likeliest.",
     )
 )
