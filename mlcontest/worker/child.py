@@ -1,0 +1,125 @@
+"""The job process: receives jobs over a pipe, runs each one under a memory limit, sends back
+the result and then the pictures.
+
+It lives for many jobs (a fresh fork per job would cost more than a small fit) and keeps the
+last dataset it was sent, so the parent sends a dataset's arrays only when they change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import resource
+import signal
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from mlcontest.worker.pictures import draw_pictures
+from mlcontest.worker.run import Outcome, PreparedData, run_job
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the job process needs to run one job."""
+
+    job_id: int
+    algorithm: str
+    params: dict[str, Any]
+    metric: str
+    data_key: str
+    pictures: bool
+    memory_limit_mb: int
+
+
+def memory_limit_message(limit_mb: int) -> str:
+    return f"Stopped: the job needed more memory than its limit of {limit_mb} MB."
+
+
+def time_limit_message(limit_seconds: float) -> str:
+    return f"Stopped: the job ran longer than its time limit of {limit_seconds:g} s."
+
+
+def _die_with_parent() -> None:
+    # The parent is the fork server, which exits when the worker does; without this a job
+    # process orphaned by a killed worker would compute on for nothing.
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux only)
+
+
+def _address_space() -> int:
+    """This process's current virtual size in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class MemoryLimit:
+    """The job may allocate ``limit_mb`` beyond what the process holds when it starts
+    (the imported libraries alone reserve hundreds of MB of address space)."""
+
+    def __init__(self, limit_mb: int) -> None:
+        self.limit = limit_mb * MB
+        self.saved = resource.getrlimit(resource.RLIMIT_AS)
+
+    def __enter__(self) -> MemoryLimit:
+        soft = _address_space() + self.limit
+        hard = self.saved[1]
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        resource.setrlimit(resource.RLIMIT_AS, self.saved)
+
+
+def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
+    """Run a job and send ``("result", Outcome)`` then ``("pictures", [...])``.
+    False when the process should end afterwards (its heap is suspect after a MemoryError)."""
+    model: Any = None
+    healthy = True
+    try:
+        with MemoryLimit(spec.memory_limit_mb):
+            outcome, model = run_job(spec.algorithm, spec.params, spec.metric, data)
+    except MemoryError:
+        outcome, healthy = Outcome(False, memory_limit_message(spec.memory_limit_mb)), False
+    except Exception as error:  # any failure of the student's job is reported, not raised
+        outcome = Outcome(False, f"Failed: {type(error).__name__}: {error}"[:2000])
+    conn.send(("result", outcome))
+    pictures: list[tuple[str, bytes]] = []
+    note = ""
+    if spec.pictures and model is not None and healthy:
+        try:
+            with MemoryLimit(spec.memory_limit_mb):
+                pictures = draw_pictures(model, data, outcome.labels)
+        except MemoryError:
+            note, healthy = "pictures skipped: memory limit", False
+        except Exception as error:  # a picture that cannot be drawn is no reason to stop
+            note = f"pictures failed: {type(error).__name__}: {error}"
+    conn.send(("pictures", (pictures, note)))
+    return healthy
+
+
+def serve(conn: Connection) -> None:
+    """The job process's loop: ``("job", JobSpec, PreparedData | None)`` messages until EOF."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a job stops
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    cached: dict[str, PreparedData] = {}
+    while True:
+        try:
+            _, spec, data = conn.recv()
+        except (EOFError, OSError):
+            return
+        if data is not None:
+            cached = {spec.data_key: data}
+        if not run_one(spec, cached[spec.data_key], conn):
+            return

@@ -1,0 +1,257 @@
+"""Pictures of a finished job (matplotlib's Agg canvas, no pyplot, no display needed).
+
+Classification: the decision regions with the test points coloured by their true label and the
+mistakes marked, and the test split's confusion matrix. Clustering: the clusters found. Data
+with more than two features is shown in the plane of its first two principal components
+(fitted on the training points), without regions. Large datasets are drawn from a subsample;
+each PNG is kept under ``MAX_BYTES`` by lowering the resolution if needed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from mlcontest.worker.run import ContestModel, PreparedData
+
+MAX_BYTES = 150_000
+MAX_POINTS = 1500
+GRID_STEPS = 150
+PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+NOISE_COLOUR = "#bbbbbb"
+
+
+def colour(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def subsample(n: int, limit: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``limit`` of ``n`` points, the same ones every time."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.RandomState(seed).choice(n, size=limit, replace=False))
+
+
+class Plane:
+    """Where points are drawn: the two features themselves, or two principal components of
+    the features as the model sees them (after the job's scaling)."""
+
+    def __init__(self, data: PreparedData, model: ContestModel) -> None:
+        training = data.X["training"]
+        self.features = training.shape[1]
+        self.model = model
+        self.pca: Any = None
+        if self.features > 2:
+            from sklearn.decomposition import PCA
+
+            sample = model.transform(training[subsample(len(training), 5000)])
+            self.pca = PCA(n_components=2, random_state=0).fit(sample)
+            ratio = self.pca.explained_variance_ratio_
+            self.labels = (f"PC 1 ({ratio[0]:.0%})", f"PC 2 ({ratio[1]:.0%})")
+        elif self.features == 2:
+            self.labels = data.feature_names[0], data.feature_names[1]
+        else:
+            self.labels = data.feature_names[0], ""
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        if self.pca is not None:
+            return np.asarray(self.pca.transform(self.model.transform(X)))
+        if self.features == 1:
+            return np.column_stack([X[:, 0], np.zeros(len(X))])
+        return X
+
+    @property
+    def exact(self) -> bool:
+        """Whether a point of the picture is a point of the feature space (so regions exist)."""
+        return self.features == 2
+
+
+def to_png(figure: Figure) -> bytes:
+    FigureCanvasAgg(figure)
+    for dpi in (100, 80, 60, 45):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi)
+        if buffer.tell() <= MAX_BYTES:
+            break
+    return buffer.getvalue()
+
+
+def _new_figure(title: str, plane: Plane | None = None) -> tuple[Figure, Any]:
+    figure = Figure(figsize=(5.6, 4.4), layout="constrained")
+    axes = figure.add_subplot()
+    axes.set_title(title, fontsize=10)
+    if plane is not None:
+        axes.set_xlabel(plane.labels[0], fontsize=9)
+        axes.set_ylabel(plane.labels[1], fontsize=9)
+    axes.tick_params(labelsize=8)
+    return figure, axes
+
+
+def decision_regions(
+    model: ContestModel,
+    data: PreparedData,
+    predicted_test: Sequence[Any],
+    classes: Sequence[str],
+    plane: Plane,
+) -> bytes:
+    index = {label: position for position, label in enumerate(classes)}
+    X_test = data.X["test"]
+    truth = data.y["test"]
+    has_truth = bool(truth) and None not in truth
+    shown = subsample(len(X_test))
+    projected = plane.project(X_test)[shown]
+    title = "Decision regions and test points" if plane.exact else "Test points (PCA projection)"
+    figure, axes = _new_figure(title, plane)
+    everything = plane.project(np.vstack([data.X[split] for split in data.X]))
+    low, high = everything.min(axis=0), everything.max(axis=0)
+    margin = np.maximum((high - low) * 0.05, 1e-6)
+    low, high = low - margin, high + margin
+    if plane.exact:
+        xs = np.linspace(low[0], high[0], GRID_STEPS)
+        ys = np.linspace(low[1], high[1], GRID_STEPS)
+        grid = np.array(np.meshgrid(xs, ys)).reshape(2, -1).T
+        regions = np.array([index.get(str(label), 0) for label in model.predict(grid)])
+        axes.imshow(
+            regions.reshape(GRID_STEPS, GRID_STEPS),
+            origin="lower",
+            extent=(low[0], high[0], low[1], high[1]),
+            aspect="auto",
+            cmap=ListedColormap([colour(i) for i in range(len(classes))]),
+            vmin=-0.5,
+            vmax=len(classes) - 0.5,
+            alpha=0.25,
+            interpolation="nearest",
+        )
+    shown_truth = [truth[i] for i in shown] if has_truth else [predicted_test[i] for i in shown]
+    shown_predicted = [predicted_test[i] for i in shown]
+    for label in classes:
+        mask = np.array([str(value) == label for value in shown_truth], dtype=bool)
+        if mask.any():
+            axes.scatter(
+                projected[mask, 0],
+                projected[mask, 1],
+                s=14,
+                color=colour(index[label]),
+                edgecolors="white",
+                linewidths=0.3,
+                label=label,
+            )
+    if has_truth:
+        wrong = np.array(
+            [str(t) != str(p) for t, p in zip(shown_truth, shown_predicted, strict=True)],
+            dtype=bool,
+        )
+        if wrong.any():
+            axes.scatter(
+                projected[wrong, 0],
+                projected[wrong, 1],
+                s=40,
+                marker="x",
+                color="black",
+                linewidths=1.0,
+                label=f"mistake ({int(wrong.sum())})",
+            )
+    axes.set_xlim(low[0], high[0])
+    axes.set_ylim(low[1], high[1])
+    axes.legend(fontsize=7, loc="best", framealpha=0.8)
+    return to_png(figure)
+
+
+def confusion_matrix_picture(
+    truth: Sequence[str], predicted: Sequence[Any], classes: Sequence[str]
+) -> bytes:
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix([str(t) for t in truth], [str(p) for p in predicted], labels=classes)
+    figure, axes = _new_figure("Confusion matrix (test split)")
+    axes.imshow(matrix, cmap="Blues")
+    ticks = np.arange(len(classes))
+    axes.set_xticks(ticks, labels=classes, rotation=45 if len(classes) > 5 else 0)
+    axes.set_yticks(ticks, labels=classes)
+    axes.set_xlabel("predicted label", fontsize=9)
+    axes.set_ylabel("true label", fontsize=9)
+    if len(classes) <= 15:
+        threshold = matrix.max() / 2 if matrix.size else 0
+        for (row, column), count in np.ndenumerate(matrix):
+            axes.text(
+                column,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if count > threshold else "black",
+            )
+    return to_png(figure)
+
+
+def clusters_picture(data: PreparedData, labels: dict[str, list[Any]], plane: Plane) -> bytes:
+    X = np.vstack([data.X[split] for split in data.X])
+    found = np.concatenate([np.asarray(labels[split], dtype=int) for split in data.X])
+    shown = subsample(len(X))
+    projected = plane.project(X[shown])
+    found = found[shown]
+    where = "" if plane.exact else " (PCA projection)"
+    figure, axes = _new_figure(f"Clusters found{where}", plane)
+    for cluster in sorted(set(found.tolist())):
+        mask = found == cluster
+        noise = cluster < 0
+        axes.scatter(
+            projected[mask, 0],
+            projected[mask, 1],
+            s=10 if noise else 14,
+            color=NOISE_COLOUR if noise else colour(cluster),
+            edgecolors="white",
+            linewidths=0.3,
+            label="noise" if noise else f"cluster {cluster}",
+        )
+    if len(set(found.tolist())) <= 12:
+        axes.legend(fontsize=7, loc="best", framealpha=0.8)
+    return to_png(figure)
+
+
+def draw_pictures(
+    model: ContestModel, data: PreparedData, labels: dict[str, list[Any]]
+) -> list[tuple[str, bytes]]:
+    """The job's pictures as ``(filename, png bytes)``."""
+    plane = Plane(data, model)
+    if model.task_ == "clustering":
+        return [("clusters.png", clusters_picture(data, labels, plane))]
+    known = {str(label) for split in data.y.values() for label in split if label is not None}
+    known.update(str(label) for split in labels.values() for label in split)
+    classes = sorted(known, key=_label_order)
+    pictures = [("regions.png", decision_regions(model, data, labels["test"], classes, plane))]
+    truth = data.y["test"]
+    if truth and None not in truth:
+        pictures.append(
+            (
+                "confusion.png",
+                confusion_matrix_picture(truth, labels["test"], classes),  # type: ignore[arg-type]
+            )
+        )
+    return pictures
+
+
+def _label_order(label: str) -> tuple[int, float, str]:
+    # The server's order: numbers by value, then names.
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)

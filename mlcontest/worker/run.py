@@ -1,0 +1,252 @@
+"""Running one job: fit on the training split, predict all three splits, score, describe.
+
+Pure computation, no HTTP and no Django: the worker's child process runs it, and so can a test
+or a benchmark that wants the same numbers scikit-learn gives.
+
+Clustering algorithms that cannot predict new points (DBSCAN, agglomerative) are fitted on the
+training points; a test or validation point then gets the cluster of its nearest training point,
+measured after the job's scaling (a noise point of DBSCAN passes on its noise label, -1).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from mlcontest.algorithms import METRICS, get_algorithm, metrics_for, validate_params
+
+SPLITS = ("training", "test", "validation")
+RESERVED = ("id", "split", "label")
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A dataset's points as arrays, one per split, in the order of the server's point list."""
+
+    version: str
+    feature_names: tuple[str, ...]
+    X: Mapping[str, np.ndarray]
+    y: Mapping[str, tuple[str | None, ...]]
+
+    def count(self, split: str) -> int:
+        return int(self.X[split].shape[0])
+
+
+def prepare(
+    points: Sequence[Mapping[str, Any]],
+    feature_names: Sequence[str] | None = None,
+    version: str = "",
+) -> PreparedData:
+    """Arrays from the seed's point list (``{"id", "split", "label", <feature>: value}``)."""
+    if feature_names is None:
+        feature_names = [key for key in (points[0] if points else {}) if key not in RESERVED]
+    names = tuple(feature_names)
+    rows: dict[str, list[list[float]]] = {split: [] for split in SPLITS}
+    labels: dict[str, list[str | None]] = {split: [] for split in SPLITS}
+    for point in points:
+        split = point["split"]
+        rows[split].append([float(point[name]) for name in names])
+        label = point.get("label")
+        labels[split].append(None if label is None else str(label))
+    X = {
+        split: np.asarray(rows[split], dtype=float).reshape(len(rows[split]), len(names))
+        for split in SPLITS
+    }
+    return PreparedData(version, names, X, {split: tuple(labels[split]) for split in SPLITS})
+
+
+class ContestModel(BaseEstimator):
+    """A registered algorithm as one scikit-learn estimator.
+
+    ``algorithm`` and ``params`` are stored as given and validated in ``fit`` against the
+    registry. ``fit`` learns from the training points only. ``predict`` works for every
+    algorithm: clusterers without a ``predict`` of their own give a new point the cluster of its
+    nearest training point.
+    """
+
+    def __init__(self, algorithm: str = "knn", params: Mapping[str, Any] | None = None) -> None:
+        self.algorithm = algorithm
+        self.params = params
+
+    def fit(self, X: np.ndarray, y: Sequence[str] | None = None) -> ContestModel:
+        spec = get_algorithm(self.algorithm)
+        self.params_ = validate_params(spec, dict(self.params or {}))
+        self.task_ = spec.task
+        # Builders seed their estimators; numpy's global seed covers any that draw from it.
+        np.random.seed(self.params_.get("random_state", 0) % 2**32)
+        self.pipeline_ = spec.build(self.params_)
+        self.n_features_in_ = X.shape[1]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if spec.task == "classification":
+                if y is None:
+                    raise ValueError("classification needs the training labels")
+                self.pipeline_.fit(X, np.asarray(y))
+                self.training_labels_ = self.pipeline_.predict(X)
+            else:
+                self.training_labels_ = self.pipeline_.fit_predict(X)
+        self.warnings_ = sorted({f"{type(w.message).__name__}: {w.message}" for w in caught})
+        self.nearest_ = None
+        if spec.task == "clustering" and not spec.predicts_new_points:
+            from sklearn.neighbors import KNeighborsClassifier
+
+            self.nearest_ = KNeighborsClassifier(n_neighbors=1).fit(
+                self.transform(X), self.training_labels_
+            )
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """``X`` after the job's scaling (the pipeline's steps before the estimator)."""
+        if len(self.pipeline_.steps) == 1:
+            return X
+        return np.asarray(self.pipeline_[:-1].transform(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if X.shape[0] == 0:
+            return np.asarray(self.training_labels_[:0])
+        if self.nearest_ is not None:
+            return np.asarray(self.nearest_.predict(self.transform(X)))
+        return np.asarray(self.pipeline_.predict(X))
+
+    @property
+    def estimator_(self) -> Any:
+        return self.pipeline_[-1]
+
+
+@dataclass
+class Outcome:
+    """What a job produced, ready for ``update_job_details``."""
+
+    success: bool
+    message: str
+    labels: dict[str, list[Any]] = field(default_factory=dict)
+    score_test: float | None = None
+    score_validation: float | None = None
+    extra_scores_test: dict[str, float] | None = None
+    extra_scores_validation: dict[str, float] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def as_json_labels(labels: np.ndarray) -> list[Any]:
+    return [item if isinstance(item, str) else int(item) for item in labels.tolist()]
+
+
+def score_split(
+    task: str, metric: str, truth: Sequence[str | None], predicted: list[Any]
+) -> tuple[float | None, dict[str, float] | None]:
+    """The round's metric and, as extra scores, the task's other metrics; None without truth."""
+    if not truth or any(label is None for label in truth):
+        return None, None
+    main = _unit(METRICS[metric].compute(list(truth), predicted))  # type: ignore[arg-type]
+    extra = {
+        other.name: _unit(other.compute(list(truth), predicted))  # type: ignore[arg-type]
+        for other in metrics_for(task)
+        if other.name != metric
+    }
+    return main, extra
+
+
+def _unit(value: float) -> float:
+    # Rounding can put a perfect NMI at 1.0000000000000002, which the server would refuse.
+    return min(1.0, max(0.0, float(value)))
+
+
+def run_job(
+    algorithm: str, params: Mapping[str, Any], metric: str, data: PreparedData
+) -> tuple[Outcome, ContestModel]:
+    """Fit, predict every split and score; exceptions propagate to the caller."""
+    started = time.perf_counter()
+    model = ContestModel(algorithm, params)
+    train_labels = [label for label in data.y["training"] if label is not None]
+    complete = len(train_labels) == data.count("training")
+    model.fit(data.X["training"], train_labels if complete else None)
+    fitted = time.perf_counter()
+    predicted = {"training": as_json_labels(model.training_labels_)}
+    for split in SPLITS[1:]:
+        predicted[split] = as_json_labels(model.predict(data.X[split]))
+    predicted_at = time.perf_counter()
+    task = model.task_
+    score_test, extra_test = score_split(task, metric, data.y["test"], predicted["test"])
+    score_validation, extra_validation = score_split(
+        task, metric, data.y["validation"], predicted["validation"]
+    )
+    scored = time.perf_counter()
+    timings = {
+        "fit": round(fitted - started, 6),
+        "predict": round(predicted_at - fitted, 6),
+        "score": round(scored - predicted_at, 6),
+    }
+    message = f"Fitted in {timings['fit']:.3f} s. {describe(model)}"
+    if model.warnings_:
+        message += " Warnings: " + "; ".join(model.warnings_)[:500]
+    outcome = Outcome(
+        success=True,
+        message=message,
+        labels=predicted,
+        score_test=score_test,
+        score_validation=score_validation,
+        extra_scores_test=extra_test,
+        extra_scores_validation=extra_validation,
+        timings=timings,
+    )
+    return outcome, model
+
+
+def _tree_shape(trees: Sequence[Any]) -> str:
+    depths = [tree.get_depth() for tree in trees]
+    leaves = [tree.get_n_leaves() for tree in trees]
+    if len(trees) == 1:
+        return f"depth {depths[0]}, {leaves[0]} leaves"
+    return (
+        f"{len(trees)} trees, depth {min(depths)}-{max(depths)} "
+        f"(mean {np.mean(depths):.1f}), {np.mean(leaves):.0f} leaves on average"
+    )
+
+
+def describe(model: ContestModel) -> str:
+    """What the fitted model found, in a sentence a student can read."""
+    estimator = model.estimator_
+    labels = model.training_labels_
+    name = model.algorithm
+    if name == "knn":
+        return f"Each point is labelled by its {estimator.n_neighbors} nearest training points."
+    if name == "svm":
+        per_class = ", ".join(
+            f"{label}: {count}"
+            for label, count in zip(estimator.classes_, estimator.n_support_, strict=True)
+        )
+        return f"{int(sum(estimator.n_support_))} support vectors ({per_class})."
+    if name == "decision_tree":
+        return f"Tree of {_tree_shape([estimator])}."
+    if name == "random_forest":
+        return f"Forest of {_tree_shape(estimator.estimators_)}."
+    if name == "gradient_boosting":
+        trees = [stage[0] for stage in estimator.estimators_]
+        return f"{estimator.n_estimators_} boosting stages; {_tree_shape(trees)}."
+    if name == "logistic_regression":
+        return f"Converged after {int(np.max(estimator.n_iter_))} solver iterations."
+    if name == "naive_bayes":
+        priors = ", ".join(
+            f"{label}: {prior:.2f}"
+            for label, prior in zip(estimator.classes_, estimator.class_prior_, strict=True)
+        )
+        return f"Class priors {priors}."
+    if name == "mlp":
+        return f"Trained {estimator.n_iter_} epochs; final training loss {estimator.loss_:.4f}."
+    found = sorted({int(label) for label in labels if int(label) >= 0})
+    text = f"Found {len(found)} clusters"
+    if name == "dbscan":
+        noise = int(np.sum(np.asarray(labels) == -1))
+        return f"{text} and {noise} noise points among {len(labels)} training points."
+    if name == "kmeans":
+        return f"{text}; inertia {estimator.inertia_:.4g} after {estimator.n_iter_} iterations."
+    if name == "gaussian_mixture":
+        state = "converged" if estimator.converged_ else "did not converge"
+        return f"{text}; EM {state} after {estimator.n_iter_} iterations."
+    return f"{text} in the training points."
