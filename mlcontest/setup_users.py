@@ -1,0 +1,292 @@
+"""The ``user`` set-up commands: single users, a class roster from CSV, API tokens.
+
+A roster import is all or nothing and safe to re-run: existing users are updated (role, email,
+password, group), never duplicated, and a group a row names is made, public, if it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlcontest.setup_cli import (
+    CLI_USERNAME,
+    Subcommands,
+    cli_organizer,
+    command,
+    find_user,
+    group_words,
+    print_table,
+)
+
+if TYPE_CHECKING:
+    from mlcontest.contest.models import Group, User
+
+ROLE_CHOICES = ("student", "worker", "organizer")
+ROSTER_COLUMNS = ("username", "password", "role", "group", "email")
+ROSTER_REQUIRED = ("username", "password")
+
+
+def register_user_commands(commands: Subcommands) -> None:
+    user = commands.add_parser("user", help="create users, import a roster, make API tokens")
+    actions = user.add_subparsers(dest="action", required=True)
+
+    add = actions.add_parser("add", help="create a user, or update one that exists")
+    add.add_argument("username")
+    password = add.add_mutually_exclusive_group()
+    password.add_argument("--password", help="(visible to other users of this machine)")
+    password.add_argument("--password-file", type=Path, help="read the password from a file")
+    add.add_argument("--role", choices=ROLE_CHOICES, help="default for a new user: student")
+    add.add_argument("--group", help="made as a public group if it does not exist")
+    add.add_argument("--email")
+    add.set_defaults(handler=cmd_user_add)
+
+    roster = actions.add_parser(
+        "import-roster", help="create or update users from a CSV file (re-running is safe)"
+    )
+    roster.add_argument("file", type=Path)
+    roster.set_defaults(handler=cmd_user_import_roster)
+
+    token = actions.add_parser("token", help="print a new API token for a user")
+    token.add_argument("username")
+    token.add_argument("--name", default="", help="what the token is for, e.g. a worker's host")
+    token.set_defaults(handler=cmd_user_token)
+
+    actions.add_parser("list", help="list the users").set_defaults(handler=cmd_user_list)
+
+
+@dataclass
+class UserSpec:
+    """What a command line or roster row asks for; None leaves that part of a user as it is."""
+
+    username: str
+    password: str | None = None
+    role: str | None = None
+    group: str | None = None
+    email: str | None = None
+    where: str = ""  # "line 4: " in a roster, so that errors point at the row
+
+
+def check_spec(spec: UserSpec, needs_password: bool) -> None:
+    """Refuse a bad row before anything is written, naming the row and the field."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from mlcontest.contest.errors import InvalidInput
+    from mlcontest.contest.groups import clean_group_name
+    from mlcontest.contest.models import User
+
+    def refuse(field: str, message: str, problem: str) -> InvalidInput:
+        return InvalidInput(f"{spec.where}{message}", fields={field: problem})
+
+    if spec.username == CLI_USERNAME:
+        raise refuse("username", f"{CLI_USERNAME!r} is the command line's own account.", "reserved")
+    try:
+        User._meta.get_field("username").clean(spec.username, None)
+    except ValidationError as error:
+        raise refuse(
+            "username", f"{spec.username!r} is not a valid username.", " ".join(error.messages)
+        ) from None
+    if spec.email:
+        try:
+            validate_email(spec.email)
+        except ValidationError:
+            raise refuse("email", f"{spec.email!r} is not an email address.", "invalid") from None
+    if spec.role is not None and spec.role not in ROLE_CHOICES:
+        raise refuse("role", f"Unknown role {spec.role!r}.", f"one of {', '.join(ROLE_CHOICES)}")
+    if spec.group is not None:
+        try:
+            clean_group_name(spec.group)
+        except InvalidInput as error:
+            raise refuse("group", error.message, next(iter(error.fields.values()), "")) from None
+    is_new = not User.objects.filter(username=spec.username).exists()
+    if needs_password and not spec.password and is_new:
+        raise refuse("password", f"The new user {spec.username!r} needs a password.", "required")
+
+
+def apply_spec(organizer: User, spec: UserSpec) -> tuple[str, list[str]]:
+    """Create or update one user: ('created' | 'updated' | 'unchanged', lines to print)."""
+    from mlcontest.contest.groups import add_member, group_of
+    from mlcontest.contest.models import Role, User
+
+    lines: list[str] = []
+    user = User.objects.filter(username=spec.username).first()
+    created = user is None
+    changes: list[str] = []
+    if user is None:
+        user = User(username=spec.username, role=spec.role or Role.STUDENT, email=spec.email or "")
+    else:
+        if spec.role is not None and spec.role != user.role:
+            user.role = spec.role
+            changes.append(f"role {spec.role}")
+        if spec.email is not None and spec.email != user.email:
+            user.email = spec.email
+            changes.append("email")
+    # Comparing first keeps a re-run from re-hashing: each hash costs a deliberate fraction
+    # of a second, which adds up over a class.
+    if spec.password and (created or not user.check_password(spec.password)):
+        user.set_password(spec.password)
+        if not created:
+            changes.append("password")
+    if created or changes:
+        user.save()
+    if spec.group is not None:
+        group, group_line = group_for(organizer, spec.group)
+        if group_line:
+            lines.append(group_line)
+        if group_of(user) != group:
+            add_member(organizer, group, user)
+            changes.append(f"group {group.name!r}")
+    if created:
+        joined = group_of(user)
+        in_group = f" in group {joined.name!r}" if joined else ""
+        lines.append(f"created user {user.username} ({user.role}){in_group}")
+        return "created", lines
+    if changes:
+        lines.append(f"updated user {user.username}: {', '.join(changes)}")
+        return "updated", lines
+    lines.append(f"unchanged user {user.username}")
+    return "unchanged", lines
+
+
+def group_for(organizer: User, name: str) -> tuple[Group, str]:
+    """The group named ``name``, made as a public group if missing (with a line saying so)."""
+    from mlcontest.contest.errors import NotFound
+    from mlcontest.contest.groups import create_group, find_group
+
+    try:
+        return find_group(name), ""
+    except NotFound:
+        group = create_group(organizer, name, public=True)
+        return group, f"created group {group.name!r} ({group_words(group)})"
+
+
+@command
+def cmd_user_add(args: argparse.Namespace) -> None:
+    from django.db import transaction
+
+    from mlcontest.contest.models import User
+
+    password = args.password
+    if args.password_file is not None:
+        password = read_password(args.password_file)
+    generated = password is None and not User.objects.filter(username=args.username).exists()
+    if generated:
+        password = secrets.token_urlsafe(9)
+    spec = UserSpec(args.username, password, args.role, args.group, args.email)
+    check_spec(spec, needs_password=True)
+    with transaction.atomic():
+        _, lines = apply_spec(cli_organizer(), spec)
+    if generated:
+        lines[-1] += f", password {password}"
+    print("\n".join(lines))
+
+
+def read_password(path: Path) -> str:
+    from mlcontest.contest.errors import InvalidInput
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InvalidInput(
+            f"Cannot read {path}: {error.strerror or error}.",
+            fields={"password_file": "unreadable"},
+        ) from None
+    if not lines or not lines[0]:
+        raise InvalidInput(f"{path} holds no password.", fields={"password_file": "empty"})
+    return lines[0]
+
+
+@command
+def cmd_user_import_roster(args: argparse.Namespace) -> None:
+    from django.db import transaction
+
+    specs, left_out = read_roster(args.file)
+    for spec in specs:
+        check_spec(spec, needs_password=True)
+    if left_out:
+        print(f"roster: columns left out: {', '.join(left_out)}")
+    organizer = cli_organizer()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    # All or nothing: a row that fails half-way leaves the class as it was before.
+    with transaction.atomic():
+        for spec in specs:
+            outcome, lines = apply_spec(organizer, spec)
+            counts[outcome] += 1
+            print("\n".join(lines))
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+    print(f"roster {args.file.name}: {summary}")
+
+
+def read_roster(path: Path) -> tuple[list[UserSpec], list[str]]:
+    """The roster's rows as specs, and the columns that the roster has but nobody reads."""
+    from mlcontest.contest.dataset_sources import read_csv_text, sniff_delimiter
+    from mlcontest.contest.errors import InvalidInput
+
+    text, _ = read_csv_text(path)
+    if not text.strip():
+        raise InvalidInput("The roster is empty.", fields={"file": "empty"})
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
+    header = [name.strip().lower() for name in next(reader)]
+    missing = [name for name in ROSTER_REQUIRED if name not in header]
+    if missing:
+        raise InvalidInput(
+            f"The roster needs the columns {', '.join(ROSTER_REQUIRED)}; missing: "
+            f"{', '.join(missing)}.",
+            fields={name: "missing column" for name in missing},
+        )
+    specs: list[UserSpec] = []
+    first_line: dict[str, int] = {}
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        line = reader.line_num
+        row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
+        username = row["username"]
+        if not username:
+            raise InvalidInput(f"Line {line}: the username is empty.", fields={"username": "empty"})
+        if username in first_line:
+            raise InvalidInput(
+                f"Line {line}: {username!r} appears already on line {first_line[username]}.",
+                fields={"username": "duplicate"},
+            )
+        first_line[username] = line
+        specs.append(
+            UserSpec(
+                username=username,
+                password=row["password"] or None,
+                role=row.get("role", "").lower() or None,
+                group=row.get("group") or None,
+                email=row.get("email") or None,
+                where=f"Line {line}: ",
+            )
+        )
+    return specs, [name for name in header if name not in ROSTER_COLUMNS]
+
+
+@command
+def cmd_user_token(args: argparse.Namespace) -> None:
+    from mlcontest.contest.models import ApiToken
+
+    token = ApiToken.objects.create(user=find_user(args.username), name=args.name)
+    # Only the key, so that a script can say TOKEN=$(mlcontest user token walter).
+    print(token.key)
+
+
+@command
+def cmd_user_list(args: argparse.Namespace) -> None:
+    from django.db.models import Count
+
+    from mlcontest.contest.models import Membership, User
+
+    group_names = dict(Membership.objects.values_list("user_id", "group__name"))
+    rows = [
+        (user.username, user.role, group_names.get(user.pk, "-"), user.email or "-", user.n_tokens)
+        for user in User.objects.annotate(n_tokens=Count("tokens")).order_by("username")
+    ]
+    print_table(("username", "role", "group", "email", "tokens"), rows, "no users yet")
