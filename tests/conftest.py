@@ -115,3 +115,17 @@ def submit(contest: Contest, user: User, algorithm: str = "knn", **params: Any) 
 def fast_password_hashing(settings: Any) -> None:
     """MD5 hashing for the named users: the default hasher costs about a second per test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def fresh_auth_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty per-process session and user caches (``mlcontest.auth_cache``), when the server
+    has them: on SQLite the next test's users get the same ids, so a user cached by the last
+    test would stand in for a different one (and its session hash would not match)."""
+    try:
+        from mlcontest import auth_cache
+    except ImportError:
+        return
+    for name in ("_users", "_sessions"):
+        if hasattr(auth_cache, name):
+            monkeypatch.setattr(auth_cache, name, auth_cache.TtlCache())

@@ -9,7 +9,7 @@ from django.test import Client
 from tests.conftest import PASSWORD, Contest
 from tests.protocol_helpers import assert_error, csrf_token, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 LOGIN = "/accounts/login/?next=%2Fok.json"
 

@@ -22,7 +22,7 @@ from tests.protocol_helpers import (
     png_bytes,
 )
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 
 def path(job_id: object) -> str:
