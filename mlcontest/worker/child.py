@@ -104,7 +104,8 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
             note, healthy = "pictures skipped: memory limit", False
         except Exception as error:  # a picture that cannot be drawn is no reason to stop
             note = f"pictures failed: {type(error).__name__}: {error}"
-    conn.send(("pictures", (pictures, note)))
+    # ``healthy`` tells the parent that this process ends now and must not get another job.
+    conn.send(("pictures", (pictures, note, healthy)))
     return healthy
 
 
@@ -113,6 +114,7 @@ def serve(conn: Connection) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a job stops
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    conn.send(("ready", None))
     cached: dict[str, PreparedData] = {}
     while True:
         try:

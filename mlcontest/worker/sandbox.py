@@ -57,8 +57,9 @@ class JobProcess:
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
-    def start(self) -> None:
-        """Make sure a job process is running (a no-op if one is)."""
+    def start(self, timeout: float = 120.0) -> None:
+        """Make sure a job process is running and ready (a no-op if one is). The first one
+        waits for the fork server's imports, so that no job is claimed before it can run."""
         if self.alive:
             return
         self.stop()
@@ -69,6 +70,7 @@ class JobProcess:
         process.start()
         child_end.close()
         self.process, self.conn, self.loaded_key, self.jobs = process, parent_end, None, 0
+        wait_for(self, "ready", time.monotonic() + timeout)
 
     def submit(self, spec: JobSpec, data: PreparedData) -> None:
         if self.jobs >= self.max_jobs:
@@ -87,12 +89,17 @@ class JobProcess:
             if not self.conn.poll(max(timeout, 0.0)):
                 return None
             message: tuple[str, Any] = self.conn.recv()
-            return message
         except (EOFError, OSError):
             self.process.join(timeout=5)
             exitcode = self.process.exitcode
             self.stop()
             raise ChildDied(exitcode) from None
+        if message[0] == "pictures":
+            pictures, note, healthy = message[1]
+            if not healthy:
+                self.stop()
+            return "pictures", (pictures, note)
+        return message
 
     def kill(self) -> None:
         """End the job process at once (its job is abandoned)."""

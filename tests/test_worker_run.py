@@ -1,0 +1,207 @@
+"""The worker's computation without a server: fit, predict, score, pictures, limits."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn import datasets as sk
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mlcontest.algorithms import REGISTRY
+from mlcontest.worker.child import JobSpec
+from mlcontest.worker.pictures import MAX_BYTES, draw_pictures
+from mlcontest.worker.run import ContestModel, PreparedData, prepare, run_job
+from mlcontest.worker.sandbox import JobProcess, wait_for
+
+SPLIT_CYCLE = ("training", "training", "training", "test", "validation")
+
+
+def points_of(X: np.ndarray, y: np.ndarray, names: list[str] | None = None) -> list[dict]:
+    names = names or [f"f{i}" for i in range(X.shape[1])]
+    return [
+        {
+            "id": index,
+            "split": SPLIT_CYCLE[index % len(SPLIT_CYCLE)],
+            "label": str(label),
+            **{name: float(value) for name, value in zip(names, row, strict=True)},
+        }
+        for index, (row, label) in enumerate(zip(X, y, strict=True))
+    ]
+
+
+@pytest.fixture(scope="module")
+def moons() -> PreparedData:
+    X, y = sk.make_moons(n_samples=200, noise=0.25, random_state=0)
+    return prepare(points_of(X, y, ["x", "y"]), version="m")
+
+
+@pytest.fixture(scope="module")
+def wine() -> PreparedData:
+    X, y = sk.load_wine(return_X_y=True)
+    return prepare(points_of(X, y), version="w")
+
+
+def metric_of(algorithm: str) -> str:
+    return "accuracy" if REGISTRY[algorithm].task == "classification" else "nmi"
+
+
+@pytest.mark.parametrize("algorithm", sorted(REGISTRY))
+def test_every_algorithm_labels_every_split(algorithm: str, moons: PreparedData) -> None:
+    outcome, model = run_job(algorithm, {}, metric_of(algorithm), moons)
+    assert outcome.success
+    for split in ("training", "test", "validation"):
+        assert len(outcome.labels[split]) == moons.count(split)
+    assert outcome.score_test is not None and 0.0 <= outcome.score_test <= 1.0
+    assert outcome.score_validation is not None and 0.0 <= outcome.score_validation <= 1.0
+    others = {
+        m
+        for m in ("accuracy", "balanced_accuracy", "f1_macro", "nmi", "adjusted_rand", "v_measure")
+    } - {metric_of(algorithm)}
+    assert outcome.extra_scores_test is not None
+    assert set(outcome.extra_scores_test) < others
+    assert len(outcome.extra_scores_test) == 2
+    assert outcome.message.startswith("Fitted in ")
+    assert model.pipeline_ is not None and model.n_features_in_ == 2
+
+
+@pytest.mark.parametrize("scaling", ["none", "standard"])
+def test_knn_scores_equal_scikit_learn_called_directly(scaling: str, wine: PreparedData) -> None:
+    outcome, _ = run_job("knn", {"n_neighbors": 5, "scaling": scaling}, "accuracy", wine)
+    knn = KNeighborsClassifier(n_neighbors=5)
+    direct = make_pipeline(StandardScaler(), knn) if scaling == "standard" else knn
+    direct.fit(wine.X["training"], list(wine.y["training"]))
+    for split, score, extra in (
+        ("test", outcome.score_test, outcome.extra_scores_test),
+        ("validation", outcome.score_validation, outcome.extra_scores_validation),
+    ):
+        truth = list(wine.y[split])
+        predicted = direct.predict(wine.X[split])
+        assert outcome.labels[split] == predicted.tolist()
+        assert score == accuracy_score(truth, predicted)
+        assert extra == {
+            "balanced_accuracy": balanced_accuracy_score(truth, predicted),
+            "f1_macro": f1_score(truth, predicted, average="macro"),
+        }
+
+
+def test_scaling_matters_on_wine(wine: PreparedData) -> None:
+    unscaled, _ = run_job("knn", {"scaling": "none"}, "accuracy", wine)
+    scaled, _ = run_job("knn", {"scaling": "standard"}, "accuracy", wine)
+    assert unscaled.score_test is not None and scaled.score_test is not None
+    assert scaled.score_test > unscaled.score_test + 0.1
+
+
+def test_clusterers_without_predict_label_new_points_by_nearest_training_point(
+    moons: PreparedData,
+) -> None:
+    params = {"n_clusters": 2, "linkage": "average", "scaling": "standard"}
+    outcome, _ = run_job("agglomerative", params, "nmi", moons)
+    scaler = StandardScaler().fit(moons.X["training"])
+    train = scaler.transform(moons.X["training"])
+    direct = AgglomerativeClustering(n_clusters=2, linkage="average").fit_predict(train)
+    assert outcome.labels["training"] == direct.tolist()
+    for split in ("test", "validation"):
+        points = scaler.transform(moons.X[split])
+        distances = ((points[:, None, :] - train[None, :, :]) ** 2).sum(axis=2)
+        assert outcome.labels[split] == direct[distances.argmin(axis=1)].tolist()
+
+
+def test_dbscan_noise_stays_noise(moons: PreparedData) -> None:
+    outcome, _ = run_job("dbscan", {"eps": 0.05, "min_samples": 10}, "nmi", moons)
+    assert set(outcome.labels["training"]) == {-1}
+    assert set(outcome.labels["test"]) == {-1}
+    assert "noise points" in outcome.message
+
+
+@pytest.mark.parametrize("algorithm", ["random_forest", "mlp", "kmeans", "gaussian_mixture"])
+def test_a_fixed_seed_makes_a_job_reproducible(algorithm: str, moons: PreparedData) -> None:
+    first, _ = run_job(algorithm, {"random_state": 7}, metric_of(algorithm), moons)
+    again, _ = run_job(algorithm, {"random_state": 7}, metric_of(algorithm), moons)
+    assert first.labels == again.labels and first.score_test == again.score_test
+
+
+def test_model_follows_estimator_conventions(moons: PreparedData) -> None:
+    model = ContestModel("knn", {"n_neighbors": "3"})
+    assert model.get_params() == {"algorithm": "knn", "params": {"n_neighbors": "3"}}
+    assert not hasattr(model, "params_")
+    model.fit(moons.X["training"], list(moons.y["training"]))
+    assert model.params_["n_neighbors"] == 3
+    with pytest.raises(ValueError):
+        ContestModel("knn", {"n_neighbors": 0}).fit(moons.X["training"], ["0"])
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+def test_pictures_for_classification_and_clustering(
+    moons: PreparedData, wine: PreparedData
+) -> None:
+    outcome, model = run_job("svm", {}, "accuracy", moons)
+    names = [name for name, _ in draw_pictures(model, moons, outcome.labels)]
+    assert names == ["regions.png", "confusion.png"]
+    outcome, model = run_job("knn", {"scaling": "standard"}, "accuracy", wine)  # 13-D: PCA
+    pictures = draw_pictures(model, wine, outcome.labels)
+    assert [name for name, _ in pictures] == ["regions.png", "confusion.png"]
+    outcome, model = run_job("kmeans", {"n_clusters": 2}, "nmi", moons)
+    pictures += draw_pictures(model, moons, outcome.labels)
+    for _, png in pictures:
+        assert len(png) <= MAX_BYTES
+        assert png_size(png)[0] > 200
+
+
+def test_pictures_of_a_large_dataset_stay_small() -> None:
+    X, y = sk.make_blobs(n_samples=20_000, centers=5, random_state=0)
+    data = prepare(points_of(X, y, ["x", "y"]))
+    for algorithm in ("decision_tree", "kmeans"):
+        outcome, model = run_job(
+            algorithm,
+            {"n_clusters": 5} if algorithm == "kmeans" else {},
+            metric_of(algorithm),
+            data,
+        )
+        for _, png in draw_pictures(model, data, outcome.labels):
+            assert len(png) <= MAX_BYTES
+
+
+def spec(algorithm: str, params: dict[str, Any], memory_mb: int = 2048) -> JobSpec:
+    return JobSpec(1, algorithm, params, "accuracy", "moons", True, memory_mb)
+
+
+def test_job_process_runs_jobs_and_survives_limits(moons: PreparedData) -> None:
+    process = JobProcess()
+    try:
+        process.start()
+        process.submit(spec("knn", {}), moons)
+        result = wait_for(process, "result", time.monotonic() + 60)
+        pictures, _note = wait_for(process, "pictures", time.monotonic() + 60)
+        assert result.success and [name for name, _ in pictures] == ["regions.png", "confusion.png"]
+
+        # 5 layers of 512 units need MBs of weights: over a 1 MB limit.
+        process.submit(spec("mlp", {"hidden_units": 512, "hidden_layers": 5}, memory_mb=1), moons)
+        result = wait_for(process, "result", time.monotonic() + 60)
+        assert not result.success and "memory" in result.message and "1 MB" in result.message
+        wait_for(process, "pictures", time.monotonic() + 60)
+        assert not process.alive  # a MemoryError leaves a suspect heap: the process ends
+
+        slow = {"kernel": "poly", "degree": 10, "C": 10000, "gamma": 1000}
+        process.submit(spec("svm", slow), moons)
+        with pytest.raises(TimeoutError):
+            wait_for(process, "result", time.monotonic() + 1.0)
+        process.kill()
+
+        process.submit(spec("decision_tree", {}), moons)  # a new process takes over
+        assert wait_for(process, "result", time.monotonic() + 60).success
+    finally:
+        process.stop()
