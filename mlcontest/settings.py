@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "mlcontest.contest",
+    "mlcontest.web",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,10 @@ LEASE_SECONDS = env_int("MLCONTEST_LEASE_SECONDS", 60)
 MAX_ATTEMPTS = env_int("MLCONTEST_MAX_ATTEMPTS", 3)
 MAX_PICTURE_BYTES = env_int("MLCONTEST_MAX_PICTURE_BYTES", 2 * 1024 * 1024)
 BENCH_ENDPOINTS = env_bool("MLCONTEST_BENCH_ENDPOINTS", False)
+# Web sign-up needs this class code; empty keeps sign-up closed (organizers create accounts).
+SIGNUP_CODE = env_str("MLCONTEST_SIGNUP_CODE", "")
+# Whether students may create groups themselves (otherwise organizers make them).
+STUDENTS_CREATE_GROUPS = env_bool("MLCONTEST_STUDENTS_CREATE_GROUPS", False)
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("mlcontest.api.urls")),
     path("", include("mlcontest.protocol.urls")),
+    path("", include("mlcontest.web.urls")),
     # Job pictures are small and few; the app serves them itself so that one command is enough.
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
 ]

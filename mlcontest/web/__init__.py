@@ -1,0 +1,1 @@
+"""The web pages: students' and organizers' pages, live parts and the projector view."""

@@ -1,0 +1,119 @@
+"""The leaderboard as the pages need it: rows, history, reveal and the final choice.
+
+The ranking rules belong to ``mlcontest.contest.leaderboard`` (cached per round version); this
+adapter only reshapes its answers for the templates and adds what is display-only (how many
+jobs each group has run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count
+
+from mlcontest.contest import leaderboard, rounds
+from mlcontest.contest.models import Job, Round, RoundEntry, RoundState, User
+
+
+@dataclass
+class Row:
+    rank: int
+    group: str
+    score: float | None
+    jobs: int
+    algorithm: str = ""
+    job_id: int | None = None
+    baseline: bool = False
+
+
+@dataclass
+class RevealRow:
+    rank: int
+    group: str
+    score: float | None
+    move: int | None
+    algorithm: str = ""
+    chosen_by: str = ""
+
+
+def rows(round_: Round) -> list[Row]:
+    """The public leaderboard, best first, with each baseline as a line under the groups that
+    beat it."""
+    board = leaderboard.public_leaderboard(round_)
+    counts = dict(
+        Job.objects.filter(round=round_, group__isnull=False)
+        .values_list("group_id")
+        .annotate(n=Count("id"))
+        .values_list("group_id", "n")
+    )
+    lines = [
+        Row(
+            line.rank,
+            line.group,
+            line.score_test,
+            counts.get(line.group_id, 0),
+            line.algorithm,
+            line.job_id,
+        )
+        for line in board.standings
+    ]
+    # Insert each baseline after the groups that beat it, last baseline first so the
+    # positions computed on the groups alone stay right.
+    for base in sorted(board.baselines, key=lambda b: -b.groups_above):
+        lines.insert(
+            base.groups_above,
+            Row(
+                0,
+                f"baseline: {base.algorithm}",
+                base.score_test,
+                1,
+                base.algorithm,
+                base.job_id,
+                baseline=True,
+            ),
+        )
+    return lines
+
+
+def history(round_: Round) -> dict[str, list[tuple[datetime, float]]]:
+    """Each group's best test score over time: a step per improvement (baselines left out)."""
+    answer = leaderboard.score_history(round_)
+    return {
+        str(line.group): [(point.at, point.score_test) for point in line.points]
+        for line in answer.groups
+        if line.group_id is not None
+    }
+
+
+def reveal(round_: Round) -> list[RevealRow]:
+    """The final ranking by validation with each group's move, once the round is closed."""
+    if round_.state != RoundState.CLOSED:
+        return []
+    ranking = leaderboard.final_ranking(round_)
+    return [
+        RevealRow(
+            line.rank,
+            line.group,
+            line.score_validation,
+            line.move,
+            line.algorithm,
+            line.chosen_by,
+        )
+        for line in ranking.standings
+    ]
+
+
+def final_job_id(round_: Round, group_id: int | None) -> int | None:
+    if group_id is None:
+        return None
+    return (
+        RoundEntry.objects.filter(round=round_, group_id=group_id)
+        .values_list("final_job_id", flat=True)
+        .first()
+    )
+
+
+def mark_final(user: User, job: Job) -> None:
+    """Make ``job`` its group's final choice; the domain decides who may and when."""
+    rounds.mark_final_choice(user, job.round, job)

@@ -1,0 +1,284 @@
+"""The web forms. The job form is generated from the algorithm registry, and its values are
+checked by the registry's ``validate_params``: the rules live in one place, the form only shows
+them (types, defaults, ranges, help) and puts each refusal next to its field."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
+from mlcontest.algorithms import validate_params as registry_validate
+from mlcontest.contest.models import Dataset, Job, Round
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def param_help(param: Param) -> str:
+    """The registry's help plus the range or choices, so that the page explains itself."""
+    parts = [param.help] if param.help else []
+    if param.minimum is not None and param.maximum is not None:
+        parts.append(f"From {_bound(param.minimum)} to {_bound(param.maximum)}.")
+    elif param.minimum is not None:
+        parts.append(f"At least {_bound(param.minimum)}.")
+    elif param.maximum is not None:
+        parts.append(f"At most {_bound(param.maximum)}.")
+    if param.nullable:
+        parts.append("Leave empty for none.")
+    parts.append(f"Default: {'empty' if param.default is None else param.default}.")
+    return " ".join(parts)
+
+
+def param_field(param: Param) -> forms.Field:
+    """One form field per registry parameter. Numbers are text fields with number widgets:
+    the registry, not Django, decides what is valid, so the messages are the registry's."""
+    help_text = param_help(param)
+    if param.kind == "bool":
+        return forms.BooleanField(required=False, initial=bool(param.default), help_text=help_text)
+    if param.kind == "choice":
+        return forms.ChoiceField(
+            choices=[(choice, choice) for choice in param.choices],
+            initial=param.default,
+            help_text=help_text,
+        )
+    attrs: dict[str, Any] = {"step": "1" if param.kind == "int" else "any", "inputmode": "decimal"}
+    if param.minimum is not None:
+        attrs["min"] = _bound(param.minimum)
+    if param.maximum is not None:
+        attrs["max"] = _bound(param.maximum)
+    return forms.CharField(
+        required=False,
+        initial="" if param.default is None else param.default,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs=attrs),
+    )
+
+
+class ParamsForm(forms.Form):
+    """The parameters of one algorithm; the fields carry the algorithm's name as prefix so that
+    every algorithm's fieldset can live on one page."""
+
+    def __init__(
+        self, algorithm: Algorithm, *args: Any, values: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("prefix", algorithm.name)
+        super().__init__(*args, **kwargs)
+        self.algorithm = algorithm
+        for param in algorithm.params:
+            field = param_field(param)
+            field.label = param.name
+            if values and param.name in values:
+                value = values[param.name]
+                field.initial = "" if value is None else value
+            self.fields[param.name] = field
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        raw: dict[str, Any] = {}
+        for param in self.algorithm.params:
+            value = cleaned.get(param.name)
+            # An empty number box means "none" to a nullable parameter and "missing" to others.
+            raw[param.name] = None if value == "" else value
+        try:
+            self.params = registry_validate(self.algorithm, raw)
+        except ParameterError as error:
+            for name, message in error.errors.items():
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+    def add_domain_errors(self, fields: dict[str, str], message: str) -> None:
+        """Errors the domain found after the form: each next to its field when it has one."""
+        placed = False
+        for name, text in fields.items():
+            if name in self.fields:
+                self.add_error(name, text)
+                placed = True
+        if not placed:
+            self.add_error(None, message)
+
+
+class AlgorithmChoiceForm(forms.Form):
+    algorithm = forms.ChoiceField(
+        label="Algorithm", help_text="Pick an algorithm; its parameters appear below."
+    )
+
+    def __init__(self, names: list[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["algorithm"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(name, REGISTRY[name].label) for name in names]
+
+
+class SignupForm(forms.Form):
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]{2,150}$",
+        max_length=150,
+        help_text="2 to 150 letters, digits and @ . + - _",
+        error_messages={"invalid": "Use 2 to 150 letters, digits and @ . + - _"},
+    )
+    password = forms.CharField(widget=forms.PasswordInput, min_length=4)
+    class_code = forms.CharField(
+        label="Class code", help_text="The code your organizer gave the class."
+    )
+
+    def clean_class_code(self) -> str:
+        code: str = self.cleaned_data["class_code"].strip()
+        if not secrets.compare_digest(code.encode(), settings.SIGNUP_CODE.encode()):
+            raise forms.ValidationError("This is not the class code.")
+        return code
+
+
+class GroupCreateForm(forms.Form):
+    group_name = forms.CharField(label="Group name", max_length=64)
+    public = forms.BooleanField(
+        label="Public",
+        required=False,
+        initial=True,
+        help_text="Anyone may join a public group; a private one needs its invite code.",
+    )
+
+
+class InviteCodeForm(forms.Form):
+    group_name = forms.CharField(label="Group name", max_length=64)
+    invite_code = forms.CharField(
+        label="Invite code",
+        max_length=32,
+        required=False,
+        help_text="Needed for a private group: ask one of its members.",
+    )
+
+
+class FinalChoiceForm(forms.Form):
+    """No fields: a POST with its CSRF token is the whole request."""
+
+
+class RoundForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
+    metric = forms.ChoiceField(
+        help_text="What the leaderboard ranks by; it also fixes the task (classification or "
+        "clustering)."
+    )
+    allowed_algorithms = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked allows every algorithm of the metric's task.",
+    )
+    job_quota = forms.IntegerField(min_value=1, initial=20, help_text="Jobs per group.")
+    queued_quota = forms.IntegerField(
+        min_value=1, initial=3, help_text="Jobs a group may have waiting at once."
+    )
+    time_limit_seconds = forms.IntegerField(min_value=1, initial=60, label="Time limit (s)")
+    memory_limit_mb = forms.IntegerField(min_value=1, initial=2048, label="Memory limit (MB)")
+    starts_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Empty: open it by hand.",
+    )
+    ends_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="Empty: close it by hand.",
+    )
+    final_choice_allowed = forms.BooleanField(
+        required=False,
+        label="Groups choose their final job",
+        help_text=Round._meta.get_field("final_choice_allowed").help_text,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        metric = self.fields["metric"]
+        assert isinstance(metric, forms.ChoiceField)
+        metric.choices = [(name, f"{m.label} ({m.task})") for name, m in METRICS.items()]
+        algorithms = self.fields["allowed_algorithms"]
+        assert isinstance(algorithms, forms.MultipleChoiceField)
+        algorithms.choices = [(name, f"{a.label} ({a.task})") for name, a in REGISTRY.items()]
+
+
+class DatasetForm(forms.Form):
+    """Where the points come from: a CSV file, a bundled scikit-learn dataset or a generator."""
+
+    SOURCES = [
+        ("generate", "Generate points"),
+        ("bundled", "A bundled dataset"),
+        ("csv", "Upload a CSV file"),
+    ]
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    source = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="generate")
+    kind = forms.ChoiceField(
+        label="Generator",
+        required=False,
+        choices=[(k, k) for k in ("moons", "circles", "blobs", "xor", "spirals")],
+    )
+    n_points = forms.IntegerField(
+        label="Points", min_value=10, max_value=5000, initial=300, required=False
+    )
+    noise = forms.FloatField(min_value=0.0, max_value=5.0, initial=0.2, required=False)
+    seed = forms.IntegerField(
+        min_value=0,
+        initial=0,
+        required=False,
+        help_text="The same seed gives the same points and the same split into training, test "
+        "and validation.",
+    )
+    bundled = forms.ChoiceField(
+        label="Bundled dataset",
+        required=False,
+        choices=[(k, k) for k in ("iris", "wine", "breast_cancer", "digits")],
+    )
+    csv_file = forms.FileField(
+        label="CSV file",
+        required=False,
+        help_text="Columns: the features, a 'label' column and optionally 'split' "
+        "(training, test, validation).",
+    )
+    # After a preview the CSV travels back in the page, so that saving needs no second upload.
+    csv_text = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    MAX_CSV_BYTES = 5 * 1024 * 1024
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        source = cleaned.get("source")
+        if source == "csv":
+            upload = cleaned.get("csv_file")
+            if upload is not None:
+                if upload.size > self.MAX_CSV_BYTES:
+                    self.add_error("csv_file", "The file is larger than 5 MB.")
+                    return cleaned
+                try:
+                    cleaned["csv_text"] = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    self.add_error("csv_file", "The file is not UTF-8 text.")
+            elif not cleaned.get("csv_text"):
+                self.add_error("csv_file", "Choose a CSV file.")
+        elif source == "generate":
+            for name in ("kind", "n_points", "noise"):
+                if cleaned.get(name) in (None, ""):
+                    self.add_error(name, "Required for generated points.")
+        elif source == "bundled" and not cleaned.get("bundled"):
+            self.add_error("bundled", "Pick a dataset.")
+        return cleaned
+
+
+class BaselineForm(forms.Form):
+    algorithm = forms.ChoiceField(help_text="Run with its default parameters, as a reference.")
+
+    def __init__(self, names: list[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["algorithm"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(name, REGISTRY[name].label) for name in names]
+
+
+def job_values(job: Job) -> dict[str, Any]:
+    """A job's parameters as the form's starting values ("submit again with changes")."""
+    return dict(job.params)

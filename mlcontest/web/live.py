@@ -1,0 +1,119 @@
+"""The live parts: small JSON answers with re-rendered HTML parts, polled by static/web/live.js.
+
+Each answer carries a signature of what it shows; the page sends the last one back as
+``?since=`` and gets ``{"unchanged": true}`` while nothing moved, so an idle page costs a few
+cheap queries and no rendering.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Max
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from mlcontest.contest import rounds
+from mlcontest.contest.errors import NotFound
+from mlcontest.contest.models import Job, JobState, Round
+from mlcontest.web import board, services
+from mlcontest.web.views import _history_json, job_context, round_context, viewer, visible_job
+
+NEWEST_JOBS = 8
+
+
+def _answer(request: HttpRequest, signature: str, build: Any) -> JsonResponse:
+    if request.GET.get("since") == signature:
+        return JsonResponse({"unchanged": True})
+    answer: dict[str, Any] = build()
+    answer["signature"] = signature
+    response = JsonResponse(answer)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _round(request: HttpRequest, round_id: int) -> Round:
+    try:
+        return rounds.find_round(round_id, viewer(request))
+    except NotFound:
+        raise Http404("No such round.") from None
+
+
+@login_required
+def round_live(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The round page's moving parts: the group's jobs, the quota, the leaderboard, the chart."""
+    user = viewer(request)
+    round_ = _round(request, round_id)
+    context = round_context(round_, user)
+
+    def build() -> dict[str, Any]:
+        return {
+            "state": round_.state,
+            "parts": {
+                name: render_to_string(f"web/parts/{name}.html", context, request)
+                for name in ("jobs", "quota", "board", "reveal")
+            },
+            "history": _history_json(round_),
+        }
+
+    return _answer(request, context["signature"], build)
+
+
+@login_required
+def job_live(request: HttpRequest, job_id: int) -> HttpResponse:
+    user = viewer(request)
+    job = visible_job(user, job_id)
+    context = job_context(job, user)
+
+    def build() -> dict[str, Any]:
+        return {
+            "state": job.state,
+            "parts": {"job": render_to_string("web/parts/job_body.html", context, request)},
+        }
+
+    return _answer(request, context["signature"], build)
+
+
+def projector_context(round_: Round) -> dict[str, Any]:
+    newest = list(
+        Job.objects.filter(round=round_)
+        .select_related("group")
+        .order_by("-created_at", "-id")[:NEWEST_JOBS]
+    )
+    running = Job.objects.filter(round=round_, state=JobState.RUNNING).count()
+    newest_id = Job.objects.filter(round=round_).aggregate(last=Max("id"))["last"]
+    return {
+        "round": round_,
+        "board": board.rows(round_),
+        "reveal": board.reveal(round_),
+        "newest": newest,
+        "signature": f"{round_.state}|{round_.leaderboard_version}|{newest_id}|{running}|"
+        + services.jobs_signature(newest),
+    }
+
+
+@login_required
+def projector_live(request: HttpRequest, round_id: int) -> HttpResponse:
+    if not viewer(request).is_organizer:
+        raise Http404("No such page.")
+    round_ = _round(request, round_id)
+    context = projector_context(round_)
+
+    def build() -> dict[str, Any]:
+        return {
+            "state": round_.state,
+            "parts": {
+                "board": render_to_string(
+                    "web/parts/board.html", {**context, "big": True}, request
+                ),
+                "newest": render_to_string("web/parts/newest.html", context, request),
+                "reveal": render_to_string(
+                    "web/parts/reveal.html", {**context, "staged": True}, request
+                ),
+                "status": render_to_string("web/parts/round_status.html", context, request),
+            },
+            "history": _history_json(round_),
+        }
+
+    return _answer(request, context["signature"], build)

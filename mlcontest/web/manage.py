@@ -1,0 +1,217 @@
+"""Organizers' pages: class overview, datasets (with a preview before saving), rounds (create,
+open, close, baseline), the projector view and the CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from mlcontest.algorithms import REGISTRY
+from mlcontest.contest import dataset_sources, datasets, queue, rounds
+from mlcontest.contest.errors import ContestError, NotFound
+from mlcontest.contest.models import Dataset, Round
+from mlcontest.web import forms, services
+from mlcontest.web.live import projector_context
+from mlcontest.web.views import _history_json, viewer
+
+View = Callable[..., HttpResponse]
+
+
+def organizer_required(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not viewer(request).is_organizer:
+            return render(request, "web/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _round(round_id: int, request: HttpRequest) -> Round:
+    try:
+        return rounds.find_round(round_id, viewer(request))
+    except NotFound:
+        raise Http404("No such round.") from None
+
+
+@organizer_required
+def overview(request: HttpRequest) -> HttpResponse:
+    all_rounds = list(rounds.visible_rounds(viewer(request)))
+    selected = None
+    if request.GET.get("round"):
+        selected = next((r for r in all_rounds if str(r.pk) == request.GET["round"]), None)
+    return render(
+        request,
+        "web/manage/overview.html",
+        {"rounds": all_rounds, "selected": selected, **services.class_overview(selected)},
+    )
+
+
+@organizer_required
+def dataset_list(request: HttpRequest) -> HttpResponse:
+    listed = [datasets.describe_dataset(dataset) for dataset in Dataset.objects.all()]
+    return render(request, "web/manage/datasets.html", {"datasets": listed})
+
+
+def _table(data: dict[str, Any]) -> dataset_sources.SourcedTable:
+    seed = data.get("seed") or 0
+    if data["source"] == "csv":
+        return dataset_sources.from_csv(data["csv_text"], seed=seed)
+    if data["source"] == "bundled":
+        return dataset_sources.from_sklearn(data["bundled"], seed=seed)
+    return dataset_sources.generate(data["kind"], data["n_points"], data["noise"], seed)
+
+
+@organizer_required
+def dataset_new(request: HttpRequest) -> HttpResponse:
+    """Two steps on one page: "Preview" draws the points, "Save" stores them."""
+    form = forms.DatasetForm(request.POST or None, request.FILES or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        source_field = {"csv": "csv_file", "bundled": "bundled"}.get(data["source"], "kind")
+        try:
+            table = _table(data)
+            datasets.validate_table(table)
+        except ContestError as error:
+            form.add_error(source_field, error.message)
+        else:
+            if request.POST.get("action") == "save":
+                # The organizer's own words win over the source's generated description.
+                table.description = data["description"] or table.description
+                try:
+                    dataset = dataset_sources.store(data["name"], table)
+                except ContestError as error:
+                    form.add_error("name" if "name" in error.fields else None, error.message)
+                else:
+                    messages.success(
+                        request, f"Dataset {dataset.name} saved ({len(table)} points)."
+                    )
+                    return redirect("web:datasets")
+            preview = services.table_preview(table, data.get("name", ""))
+        # Keep the parsed CSV in the page so that "Save" does not need the file again.
+        if data.get("csv_text"):
+            kept = request.POST.copy()
+            kept["csv_text"] = data["csv_text"]
+            form.data = kept
+    return render(request, "web/manage/dataset_new.html", {"form": form, "preview": preview})
+
+
+@organizer_required
+def round_new(request: HttpRequest) -> HttpResponse:
+    form = forms.RoundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            round_ = rounds.create_round(
+                viewer(request),
+                name=data["name"],
+                description=data["description"],
+                dataset=data["dataset"],
+                metric=data["metric"],
+                allowed_algorithms=data["allowed_algorithms"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                job_quota=data["job_quota"],
+                queued_quota=data["queued_quota"],
+                time_limit_seconds=data["time_limit_seconds"],
+                memory_limit_mb=data["memory_limit_mb"],
+            )
+        except ContestError as error:
+            for name, text in error.fields.items():
+                form.add_error(name if name in form.fields else None, text)
+            if not error.fields:
+                form.add_error(None, error.message)
+        else:
+            services.allow_final_choice(round_, data["final_choice_allowed"])
+            messages.success(request, f"Round {round_.name} created as a draft.")
+            return redirect("web:manage_round", round_id=round_.pk)
+    return render(request, "web/manage/round_new.html", {"form": form})
+
+
+@organizer_required
+def manage_round(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_ = _round(round_id, request)
+    names = rounds.allowed_algorithms(round_)
+    return render(
+        request,
+        "web/manage/round.html",
+        {
+            "round": round_,
+            "baseline_form": forms.BaselineForm(names),
+            "events": round_.events.select_related("by").order_by("-at")[:20],
+            "algorithms": [REGISTRY[name].label for name in names],
+            "now": timezone.now(),
+            **services.class_overview(round_),
+        },
+    )
+
+
+@organizer_required
+@require_POST
+def round_action(request: HttpRequest, round_id: int, action: str) -> HttpResponse:
+    round_ = _round(round_id, request)
+    try:
+        if action == "open":
+            rounds.open_round(viewer(request), round_)
+            messages.success(request, f"{round_.name} is open: students can submit jobs.")
+        elif action == "close":
+            rounds.close_round(viewer(request), round_)
+            messages.success(request, f"{round_.name} is closed: the final ranking is revealed.")
+        else:
+            raise Http404("No such action.")
+    except ContestError as error:
+        messages.error(request, error.message)
+    return redirect("web:manage_round", round_id=round_.pk)
+
+
+@organizer_required
+@require_POST
+def round_baseline(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_ = _round(round_id, request)
+    form = forms.BaselineForm(rounds.allowed_algorithms(round_), request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick an algorithm for the baseline.")
+        return redirect("web:manage_round", round_id=round_.pk)
+    algorithm = form.cleaned_data["algorithm"]
+    try:
+        job = queue.submit_job(viewer(request), round_, algorithm, {}, baseline=True)
+    except ContestError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Baseline job {job.pk} ({algorithm}) is queued.")
+    return redirect("web:manage_round", round_id=round_.pk)
+
+
+@organizer_required
+def round_export(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_ = _round(round_id, request)
+    response = HttpResponse(services.export_csv(round_), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="round-{round_.pk}-jobs.csv"'
+    return response
+
+
+@organizer_required
+def projector(request: HttpRequest, round_id: int) -> HttpResponse:
+    round_ = _round(round_id, request)
+    context = projector_context(round_)
+    return render(
+        request,
+        "web/projector.html",
+        {
+            **context,
+            "history": _history_json(round_),
+            "now": timezone.now(),
+            "big": True,
+            "staged": True,
+        },
+    )

@@ -1,0 +1,95 @@
+"""A dataset's scatter plot as inline SVG: no image request, no chart library, crisp on a
+projector. More than two features are projected on their two principal components."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Okabe-Ito: told apart by people with the common colour-vision deficiencies.
+PALETTE = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+    "#999999",
+    "#7F3C8D",
+)
+UNLABELLED = "#888888"
+MAX_POINTS = 2000
+WIDTH, HEIGHT, PAD = 360, 280, 34
+
+
+@dataclass
+class Plot:
+    svg: SafeString
+    x_label: str
+    y_label: str
+    legend: list[tuple[str, str]]
+
+
+def project(
+    features: Sequence[Sequence[float]], names: Sequence[str]
+) -> tuple[list[tuple[float, float]], str, str]:
+    """2-D coordinates for the points: the two features, or the first two principal axes."""
+    if len(names) == 1:
+        return [(row[0], 0.0) for row in features], names[0], ""
+    if len(names) == 2:
+        return [(row[0], row[1]) for row in features], names[0], names[1]
+    import numpy as np
+
+    data = np.asarray(features, dtype=float)
+    centred = data - data.mean(axis=0)
+    scale = centred.std(axis=0)
+    centred = centred / np.where(scale > 0, scale, 1.0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    coords = centred @ axes[:2].T
+    return [(float(x), float(y)) for x, y in coords], "component 1", "component 2"
+
+
+def scatter(
+    features: Sequence[Sequence[float]],
+    labels: Sequence[str | None],
+    names: Sequence[str],
+    title: str,
+) -> Plot:
+    """The points coloured by label (grey where the label is hidden), as an accessible SVG."""
+    features, labels = list(features)[:MAX_POINTS], list(labels)[:MAX_POINTS]
+    coords, x_label, y_label = project(features, names) if features else ([], "", "")
+    known = sorted({label for label in labels if label is not None})
+    colours = {label: PALETTE[index % len(PALETTE)] for index, label in enumerate(known)}
+    xs = [x for x, _ in coords] or [0.0]
+    ys = [y for _, y in coords] or [0.0]
+    x_min, x_max = min(xs), max(xs)
+    y_min, y_max = min(ys), max(ys)
+    x_span = (x_max - x_min) or 1.0
+    y_span = (y_max - y_min) or 1.0
+    circles = []
+    for (x, y), label in zip(coords, labels, strict=True):
+        px = PAD + (x - x_min) / x_span * (WIDTH - 2 * PAD)
+        py = HEIGHT - PAD - (y - y_min) / y_span * (HEIGHT - 2 * PAD)
+        colour = colours.get(label, UNLABELLED) if label is not None else UNLABELLED
+        circles.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>')
+    summary = f"{title}: {len(coords)} points, {len(known)} classes"
+    svg = (
+        f'<svg class="scatter" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{escape(summary)}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(summary)}</title>"
+        f'<rect x="{PAD}" y="{PAD / 2}" width="{WIDTH - 2 * PAD}" '
+        f'height="{HEIGHT - 1.5 * PAD}" class="plot-area"/>'
+        f'<g fill-opacity="0.8">{"".join(circles)}</g>'
+        f'<text x="{WIDTH / 2}" y="{HEIGHT - 6}" text-anchor="middle" class="axis">'
+        f"{escape(x_label)}</text>"
+        f'<text x="12" y="{HEIGHT / 2}" text-anchor="middle" class="axis" '
+        f'transform="rotate(-90 12 {HEIGHT / 2})">{escape(y_label)}</text>'
+        "</svg>"
+    )
+    legend = [(label, colours[label]) for label in known]
+    return Plot(mark_safe(svg), x_label, y_label, legend)

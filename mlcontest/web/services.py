@@ -1,0 +1,271 @@
+"""What the pages read and do beyond single domain calls: the class overview, the export, the
+dataset card, sign-up and the students' own groups. Kept out of the views so that the views
+stay thin and these can be tested without HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from mlcontest.contest import datasets, groups
+from mlcontest.contest.errors import Conflict, PermissionDenied
+from mlcontest.contest.models import (
+    Dataset,
+    Group,
+    Job,
+    JobState,
+    Role,
+    Round,
+    RoundState,
+    User,
+    WorkerSeen,
+)
+from mlcontest.web import plots
+
+WORKER_ALIVE_SECONDS = 30
+
+
+def signup_open() -> bool:
+    return bool(settings.SIGNUP_CODE)
+
+
+def sign_up(username: str, password: str) -> User:
+    """A new student account (the form has checked the class code)."""
+    if not signup_open():
+        raise PermissionDenied("Sign-up is closed: ask your organizer for an account.")
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username, password=password, role=Role.STUDENT)
+    except IntegrityError:
+        raise Conflict("This username is taken.", fields={"username": "taken"}) from None
+
+
+def may_create_group(user: User) -> bool:
+    return user.is_organizer or bool(settings.STUDENTS_CREATE_GROUPS)
+
+
+def create_group_for(user: User, name: str, public: bool) -> Group:
+    """Organizers create through the domain; a student (where the setting allows it) creates
+    a group and joins it at once."""
+    if user.is_organizer:
+        return groups.create_group(user, name, public)
+    if not settings.STUDENTS_CREATE_GROUPS:
+        raise PermissionDenied("Only organizers create groups in this class.")
+    cleaned = groups.clean_group_name(name)
+    try:
+        with transaction.atomic():
+            group = Group.objects.create(name=cleaned, public=public, created_by=user)
+    except IntegrityError:
+        raise Conflict(
+            f"A group named {cleaned!r} exists already.", fields={"group_name": "taken"}
+        ) from None
+    groups.join_group(user, group, group.invite_code)
+    return group
+
+
+def allow_final_choice(round_: Round, allowed: bool) -> None:
+    """``create_round`` takes no such argument (yet): set it on the new round."""
+    if round_.final_choice_allowed != allowed:
+        round_.final_choice_allowed = allowed
+        round_.save(update_fields=["final_choice_allowed"])
+
+
+@dataclass
+class RoundLists:
+    open: list[Round] = field(default_factory=list)
+    upcoming: list[Round] = field(default_factory=list)
+    closed: list[Round] = field(default_factory=list)
+    drafts: list[Round] = field(default_factory=list)
+
+
+def split_rounds(rounds: list[Round], viewer: User) -> RoundLists:
+    """Open, upcoming, closed (and, for organizers, unscheduled drafts).
+
+    Students do not see drafts through the domain, but a scheduled draft is announced (name,
+    dataset and start only) so that its countdown can be shown: the page does not link it."""
+    lists = RoundLists()
+    if not viewer.is_worker:
+        rounds = rounds + list(
+            Round.objects.select_related("dataset").filter(
+                state=RoundState.DRAFT, starts_at__isnull=False
+            )
+        )
+    for round_ in rounds:
+        if round_.state == RoundState.OPEN:
+            lists.open.append(round_)
+        elif round_.state == RoundState.CLOSED:
+            lists.closed.append(round_)
+        elif round_.starts_at is not None:
+            lists.upcoming.append(round_)
+        else:
+            lists.drafts.append(round_)
+    lists.upcoming.sort(key=lambda r: r.starts_at or timezone.now())
+    return lists
+
+
+def dataset_card(dataset: Dataset, all_labels: bool) -> dict[str, Any]:
+    """Description, size per split and a scatter plot; students see the training points only
+    (the labels of the other splits are what they are scored on)."""
+    loaded = datasets.load_points(dataset)
+    if all_labels:
+        features: list[Any] = list(loaded.features)
+        labels: list[str | None] = list(loaded.labels)
+    else:
+        keep = [i for i, split in enumerate(loaded.splits) if split == datasets.SPLITS[0]]
+        features = [loaded.features[i] for i in keep]
+        labels = [loaded.labels[i] for i in keep]
+    title = f"{dataset.name} ({'all' if all_labels else 'training'} points)"
+    return {
+        "dataset": dataset,
+        "size": len(loaded.positions),
+        "splits": {split: loaded.count(split) for split in datasets.SPLITS},
+        "features": list(loaded.feature_names),
+        "plot": plots.scatter(features, labels, loaded.feature_names, title),
+    }
+
+
+def table_preview(table: datasets.DatasetTable, name: str) -> dict[str, Any]:
+    counts = {split: table.splits.count(split) for split in datasets.SPLITS}
+    return {
+        "description": getattr(table, "description", ""),
+        "size": len(table),
+        "splits": counts,
+        "features": table.feature_names,
+        "classes": sorted(set(table.labels)),
+        "plot": plots.scatter(table.features, table.labels, table.feature_names, name or "preview"),
+    }
+
+
+@dataclass
+class GroupLine:
+    group: Group
+    members: list[str]
+    jobs: int
+    done: int
+    failed: int
+    running: int
+    queued: int
+
+
+def class_overview(round_: Round | None) -> dict[str, Any]:
+    """Groups with their jobs (in one round or all), failures with messages, workers seen."""
+    jobs = Job.objects.all() if round_ is None else Job.objects.filter(round=round_)
+    counts = {
+        row["group"]: row
+        for row in jobs.values("group").annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(state=JobState.DONE)),
+            failed=Count("id", filter=Q(state=JobState.FAILED)),
+            running=Count("id", filter=Q(state=JobState.RUNNING)),
+            queued=Count("id", filter=Q(state=JobState.QUEUED)),
+        )
+    }
+    lines = []
+    for group in Group.objects.prefetch_related("members").order_by("name"):
+        row: dict[str, Any] = dict(counts.get(group.pk, {}))
+        lines.append(
+            GroupLine(
+                group,
+                sorted(member.username for member in group.members.all()),
+                row.get("total", 0),
+                row.get("done", 0),
+                row.get("failed", 0),
+                row.get("running", 0),
+                row.get("queued", 0),
+            )
+        )
+    now = timezone.now()
+    workers = [
+        {"worker": seen, "alive": now - seen.last_seen_at < timedelta(seconds=WORKER_ALIVE_SECONDS)}
+        for seen in WorkerSeen.objects.select_related("user")[:50]
+    ]
+    failures = jobs.filter(state=JobState.FAILED).select_related("group", "round", "user")[:30]
+    return {
+        "groups": lines,
+        "failures": list(failures),
+        "workers": workers,
+        "queue": {
+            "queued": Job.objects.filter(state=JobState.QUEUED).count(),
+            "running": Job.objects.filter(state=JobState.RUNNING).count(),
+        },
+    }
+
+
+EXPORT_COLUMNS = (
+    "job",
+    "group",
+    "user",
+    "baseline",
+    "algorithm",
+    "params",
+    "state",
+    "success",
+    "score_test",
+    "score_validation",
+    "extra_scores_test",
+    "extra_scores_validation",
+    "message",
+    "worker",
+    "created_at",
+    "claimed_at",
+    "finished_at",
+)
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def export_csv(round_: Round) -> str:
+    """Every job of the round with its scores, one row each, oldest first."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    jobs = (
+        Job.objects.filter(round=round_)
+        .select_related("group", "user")
+        .order_by("created_at", "id")
+    )
+    for job in jobs:
+        writer.writerow(
+            [
+                job.pk,
+                job.group.name if job.group else "",
+                job.user.username if job.user else "",
+                job.is_baseline,
+                job.algorithm,
+                json.dumps(job.params, sort_keys=True),
+                job.state,
+                "" if job.success is None else job.success,
+                "" if job.score_test is None else job.score_test,
+                "" if job.score_validation is None else job.score_validation,
+                json.dumps(job.extra_scores_test) if job.extra_scores_test else "",
+                json.dumps(job.extra_scores_validation) if job.extra_scores_validation else "",
+                job.message,
+                job.worker_name,
+                _iso(job.created_at),
+                _iso(job.claimed_at),
+                _iso(job.finished_at),
+            ]
+        )
+    return out.getvalue()
+
+
+def group_jobs(round_: Round, group: Group | None, user: User) -> list[Job]:
+    """The jobs a student sees in a round: their group's (or their own without a group)."""
+    jobs = Job.objects.filter(round=round_).select_related("group", "user")
+    jobs = jobs.filter(group=group) if group is not None else jobs.filter(user=user)
+    return list(jobs.order_by("-created_at", "-id")[:50])
+
+
+def jobs_signature(jobs: list[Job]) -> str:
+    return ",".join(f"{job.pk}:{job.state}" for job in jobs)

@@ -1,0 +1,208 @@
+// The pages' few live parts, in plain JavaScript (no build, no library):
+// polling of [data-live] roots, countdowns, the best-score chart, the job form's algorithm
+// switch, the dataset form's source switch, and the projector's staged reveal.
+"use strict";
+
+(function () {
+  const serverNow = Date.parse(document.body.dataset.serverNow || "");
+  // The page's clock may differ from the server's: count down against the server's time.
+  const skew = Number.isNaN(serverNow) ? 0 : serverNow - Date.now();
+
+  // Live parts -------------------------------------------------------------------------
+  function startLive(root) {
+    const url = root.dataset.live;
+    const interval = Number(root.dataset.interval) || 1000;
+    let signature = root.dataset.signature || "";
+    let state = root.dataset.state || "";
+    async function tick() {
+      try {
+        const response = await fetch(url + "?since=" + encodeURIComponent(signature), {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+          cache: "no-store",
+        });
+        if (response.ok) {
+          const answer = await response.json();
+          if (!answer.unchanged) {
+            signature = answer.signature;
+            if (answer.state && state && answer.state !== state && root.dataset.reloadOnState) {
+              window.location.reload(); // the form and the notices change with the state
+              return;
+            }
+            state = answer.state || state;
+            for (const [name, html] of Object.entries(answer.parts || {})) {
+              root.querySelectorAll('[data-part="' + name + '"]').forEach((el) => {
+                el.innerHTML = html;
+              });
+            }
+            if (answer.history) drawCharts(answer.history);
+            startCountdowns(root);
+            restoreReveal(root);
+          }
+        }
+      } catch (error) {
+        // A network blip: the next tick tries again.
+      }
+      window.setTimeout(tick, document.hidden ? interval * 4 : interval);
+    }
+    window.setTimeout(tick, interval);
+  }
+
+  // Countdowns -------------------------------------------------------------------------
+  function formatLeft(ms) {
+    if (ms <= 0) return "now";
+    const total = Math.floor(ms / 1000);
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    if (h >= 24) return Math.floor(h / 24) + " d " + (h % 24) + " h";
+    return (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+  }
+  function startCountdowns(scope) {
+    scope.querySelectorAll("time[data-countdown]").forEach((el) => {
+      const target = Date.parse(el.getAttribute("datetime"));
+      if (Number.isNaN(target)) return;
+      el.setAttribute("aria-label", "at " + new Date(target).toLocaleTimeString());
+      el.textContent = formatLeft(target - Date.now() - skew);
+    });
+  }
+  window.setInterval(() => startCountdowns(document), 1000);
+
+  // The best-score chart ---------------------------------------------------------------
+  const COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+    "#64748B", "#7F3C8D", "#999999", "#F0E442"];
+  const SVG = "http://www.w3.org/2000/svg";
+  function el(name, attrs, text) {
+    const node = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function drawCharts(history) {
+    document.querySelectorAll("[data-history-chart]").forEach((box) => drawChart(box, history));
+  }
+  function drawChart(box, history) {
+    const W = 480, H = 240, L = 40, R = 10, T = 10, B = 28;
+    const start = Date.parse(history.start);
+    const names = Object.keys(history.series || {}).sort();
+    let end = Date.parse(history.end);
+    for (const name of names) {
+      for (const [when] of history.series[name]) end = Math.max(end, Date.parse(when));
+    }
+    const span = Math.max(end - start, 1000);
+    const x = (t) => L + ((t - start) / span) * (W - L - R);
+    const y = (v) => T + (1 - v) * (H - T - B);
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history" });
+    for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+      svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
+      svg.appendChild(el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" },
+        v.toFixed(2)));
+    }
+    svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle",
+      class: "axis" }, "time since the round opened"));
+    const legend = document.createElement("p");
+    legend.className = "chart-legend";
+    names.forEach((name, index) => {
+      const colour = COLOURS[index % COLOURS.length];
+      const steps = history.series[name];
+      if (!steps.length) return;
+      let d = "";
+      let last = null;
+      for (const [when, value] of steps) {
+        const px = x(Date.parse(when)).toFixed(1), py = y(value).toFixed(1);
+        d += d ? " H" + px + " V" + py : "M" + px + " " + py;
+        last = value;
+      }
+      d += " H" + (W - R);
+      svg.appendChild(el("path", { d: d, stroke: colour, class: "series" }));
+      const item = document.createElement("span");
+      item.className = "legend";
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = colour;
+      item.append(swatch, name + " " + Number(last).toFixed(3));
+      legend.appendChild(item);
+    });
+    box.replaceChildren(svg, legend);
+    if (!names.length) {
+      const empty = document.createElement("p");
+      empty.textContent = "No scores yet.";
+      box.appendChild(empty);
+    }
+  }
+
+  // The job form: show the chosen algorithm's parameters only -----------------------------
+  function startAlgorithmSwitch() {
+    const select = document.querySelector("#submit-form select[name=algorithm]");
+    if (!select) return;
+    const show = () => {
+      document.querySelectorAll("#submit-form fieldset.params").forEach((set) => {
+        const on = set.dataset.algorithm === select.value;
+        set.hidden = !on;
+        set.disabled = !on;
+      });
+    };
+    select.addEventListener("change", show);
+    show();
+  }
+
+  // The dataset form: show the chosen source's fields only -------------------------------
+  function startSourceSwitch() {
+    const form = document.getElementById("dataset-form");
+    if (!form) return;
+    const show = () => {
+      const chosen = form.querySelector("input[name=source]:checked");
+      form.querySelectorAll("fieldset.source").forEach((set) => {
+        set.hidden = !chosen || set.dataset.source !== chosen.value;
+      });
+    };
+    form.querySelectorAll("input[name=source]").forEach((r) => r.addEventListener("change", show));
+    show();
+  }
+
+  // The projector's reveal: last place first, one place per step -------------------------
+  let revealed = 0;
+  function revealRows(root) {
+    const rows = Array.from(root.querySelectorAll(".reveal.staged tr[data-rank]"));
+    rows.sort((a, b) => Number(b.dataset.rank) - Number(a.dataset.rank));
+    rows.forEach((row, index) => row.classList.toggle("pending", index >= revealed));
+    const done = revealed >= rows.length;
+    root.querySelectorAll("[data-reveal-next], [data-reveal-all]").forEach((b) => {
+      b.disabled = done;
+    });
+    return rows.length;
+  }
+  function restoreReveal(root) {
+    revealRows(root);
+  }
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest("[data-reveal-next], [data-reveal-all]");
+    if (!target) return;
+    const total = revealRows(document);
+    revealed = target.hasAttribute("data-reveal-all") ? total : Math.min(total, revealed + 1);
+    revealRows(document);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (!document.querySelector(".reveal.staged")) return;
+    if (event.target.closest("input, select, textarea, button, a")) return;
+    if (event.key === " " || event.key === "ArrowRight") {
+      event.preventDefault();
+      revealed += 1;
+      revealRows(document);
+    } else if (event.key === "a" || event.key === "A") {
+      revealed = revealRows(document);
+      revealRows(document);
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-live]").forEach(startLive);
+    startCountdowns(document);
+    const data = document.getElementById("history-data");
+    if (data) drawCharts(JSON.parse(data.textContent));
+    startAlgorithmSwitch();
+    startSourceSwitch();
+    restoreReveal(document);
+  });
+})();

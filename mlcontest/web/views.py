@@ -1,0 +1,301 @@
+"""Students' pages: sign-up, groups, rounds, the round page with its job form, the job page.
+
+Views stay thin: a form reads the request, a domain function decides, and a domain refusal
+(ContestError) becomes a message or an error next to the field it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from mlcontest.algorithms import REGISTRY
+from mlcontest.contest import groups, queue, results, rounds
+from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
+from mlcontest.contest.models import Job, Round, RoundState, User
+from mlcontest.web import board, forms, services
+
+View = Callable[..., HttpResponse]
+
+
+def viewer(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # login_required let only signed-in users through
+    return user
+
+
+def contest_404(view: View) -> View:
+    """A domain NotFound (e.g. a draft round seen by a student) is the page's 404."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from None
+
+    return wrapper
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if viewer(request).is_organizer:
+        return redirect("web:overview")
+    return redirect("web:rounds")
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/help.html")
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if not services.signup_open():
+        return render(request, "web/signup_closed.html", status=404)
+    form = forms.SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.sign_up(form.cleaned_data["username"], form.cleaned_data["password"])
+        except ContestError as error:
+            form.add_error("username" if "username" in error.fields else None, error.message)
+        else:
+            login(request, user)
+            messages.success(request, f"Welcome, {user.username}! Join a group to play.")
+            return redirect("web:groups")
+    return render(request, "web/signup.html", {"form": form})
+
+
+# Groups ------------------------------------------------------------------------------------
+
+
+@login_required
+def group_list(request: HttpRequest) -> HttpResponse:
+    user = viewer(request)
+    create_form = forms.GroupCreateForm(prefix="create")
+    if request.method == "POST":
+        create_form = forms.GroupCreateForm(request.POST, prefix="create")
+        if create_form.is_valid():
+            try:
+                group = services.create_group_for(
+                    user, create_form.cleaned_data["group_name"], create_form.cleaned_data["public"]
+                )
+            except ContestError as error:
+                create_form.add_error(
+                    "group_name" if "group_name" in error.fields else None, error.message
+                )
+            else:
+                messages.success(request, f"Group {group.name} created.")
+                return redirect("web:group", group_id=group.pk)
+    mine = groups.group_of(user)
+    listed = [groups.describe_group(group, user) for group in groups.visible_groups(user)]
+    return render(
+        request,
+        "web/groups.html",
+        {
+            "mine": mine,
+            "groups": listed,
+            "create_form": create_form if services.may_create_group(user) else None,
+            "code_form": forms.InviteCodeForm(prefix="code"),
+        },
+    )
+
+
+@login_required
+def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
+    user = viewer(request)
+    group = groups.visible_groups(user).filter(pk=group_id).first()
+    if group is None:
+        raise Http404("No such group.")
+    return render(
+        request,
+        "web/group.html",
+        {
+            "group": group,
+            "described": groups.describe_group(group, user),
+            "mine": groups.group_of(user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def group_join(request: HttpRequest) -> HttpResponse:
+    """Join a public group by its button, or any group by its name and invite code."""
+    form = forms.InviteCodeForm(request.POST, prefix="code")
+    if not form.is_valid():
+        messages.error(request, "Give the group's name (and its invite code if it is private).")
+        return redirect("web:groups")
+    try:
+        group = groups.find_group(form.cleaned_data["group_name"])
+        groups.join_group(viewer(request), group, form.cleaned_data["invite_code"] or None)
+    except ContestError as error:
+        messages.error(request, error.message)
+        return redirect("web:groups")
+    messages.success(request, f"You are now in {group.name}.")
+    return redirect("web:group", group_id=group.pk)
+
+
+# Rounds ------------------------------------------------------------------------------------
+
+
+@login_required
+def round_list(request: HttpRequest) -> HttpResponse:
+    user = viewer(request)
+    lists = services.split_rounds(list(rounds.visible_rounds(user)), user)
+    return render(request, "web/rounds.html", {"lists": lists, "mine": groups.group_of(user)})
+
+
+def _start_values(request: HttpRequest, user: User, round_: Round) -> tuple[str | None, dict]:
+    """The algorithm and parameters to start the form with: a job's, for "submit again"."""
+    job_id = request.GET.get("from_job")
+    if not job_id:
+        return None, {}
+    try:
+        job = queue.get_job(job_id)
+    except NotFound:
+        return None, {}
+    if job.round_id != round_.pk or not results.can_see_job(user, job):
+        return None, {}
+    return job.algorithm, forms.job_values(job)
+
+
+def round_context(round_: Round, user: User) -> dict[str, Any]:
+    """Everything the round page's live parts show (also sent by the live endpoint)."""
+    group = groups.group_of(user)
+    jobs = services.group_jobs(round_, group, user)
+    used, queued = rounds.jobs_used(round_, group.pk) if group else (0, 0)
+    return {
+        "round": round_,
+        "group": group,
+        "jobs": jobs,
+        "final_job_id": board.final_job_id(round_, group.pk if group else None),
+        "quota": {"used": used, "left": max(0, round_.job_quota - used), "queued": queued},
+        "board": board.rows(round_),
+        "reveal": board.reveal(round_),
+        "signature": f"{round_.state}|{round_.leaderboard_version}|"
+        + services.jobs_signature(jobs),
+    }
+
+
+@login_required
+@contest_404
+def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    names = rounds.allowed_algorithms(round_)
+    chosen, values = _start_values(request, user, round_)
+    choice_form = forms.AlgorithmChoiceForm(names, initial={"algorithm": chosen or names[0]})
+    bound: forms.ParamsForm | None = None
+    if request.method == "POST":
+        choice_form = forms.AlgorithmChoiceForm(names, request.POST)
+        if choice_form.is_valid():
+            chosen = choice_form.cleaned_data["algorithm"]
+            bound = forms.ParamsForm(REGISTRY[chosen], request.POST)
+            if bound.is_valid():
+                try:
+                    job = queue.submit_job(user, round_, chosen, bound.params)
+                except InvalidInput as error:
+                    bound.add_domain_errors(error.fields, error.message)
+                except ContestError as error:
+                    choice_form.add_error(None, error.message)
+                else:
+                    messages.success(request, f"Job {job.pk} is queued.")
+                    return redirect(reverse("web:round", args=[round_.pk]) + "#jobs")
+    param_forms = [
+        bound
+        if bound is not None and name == chosen
+        else forms.ParamsForm(REGISTRY[name], values=values if name == chosen else None)
+        for name in names
+    ]
+    context = round_context(round_, user)
+    context.update(
+        choice_form=choice_form,
+        param_forms=param_forms,
+        chosen=chosen or names[0],
+        card=services.dataset_card(round_.dataset, all_labels=user.is_organizer),
+        history=_history_json(round_),
+        now=timezone.now(),
+        can_submit=round_.state == RoundState.OPEN and context["group"] is not None,
+    )
+    return render(request, "web/round.html", context)
+
+
+def _history_json(round_: Round) -> dict[str, Any]:
+    series = board.history(round_)
+    return {
+        "start": (round_.opened_at or round_.created_at).isoformat(),
+        "end": (round_.closed_at or timezone.now()).isoformat(),
+        "series": {
+            name: [[moment.isoformat(), value] for moment, value in points]
+            for name, points in series.items()
+        },
+    }
+
+
+# Jobs --------------------------------------------------------------------------------------
+
+
+def visible_job(user: User, job_id: int) -> Job:
+    try:
+        job = queue.get_job(job_id)
+    except NotFound:
+        raise Http404("No such job.") from None
+    if not results.can_see_job(user, job):
+        raise Http404("No such job.")
+    return job
+
+
+def job_context(job: Job, user: User) -> dict[str, Any]:
+    group = groups.group_of(user)
+    final_id = board.final_job_id(job.round, job.group_id)
+    return {
+        "job": job,
+        "described": results.describe_job(job, user),
+        "algorithm": REGISTRY.get(job.algorithm),
+        "is_final": final_id == job.pk,
+        "can_mark_final": (
+            job.round.final_choice_allowed
+            and job.round.state == RoundState.OPEN
+            and job.success is True
+            and group is not None
+            and job.group_id == group.pk
+            and final_id != job.pk
+        ),
+        "finished": job.state in ("done", "failed"),
+        "waited": (job.claimed_at - job.created_at).total_seconds() if job.claimed_at else None,
+        "turnaround": (
+            (job.finished_at - job.created_at).total_seconds() if job.finished_at else None
+        ),
+        "signature": f"{job.state}|{job.pictures.count()}",
+    }
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    user = viewer(request)
+    job = visible_job(user, job_id)
+    context = {**job_context(job, user), "form": forms.FinalChoiceForm()}
+    return render(request, "web/job.html", context)
+
+
+@login_required
+@require_POST
+def job_mark_final(request: HttpRequest, job_id: int) -> HttpResponse:
+    user = viewer(request)
+    job = visible_job(user, job_id)
+    try:
+        board.mark_final(user, job)
+    except ContestError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Job {job.pk} is now your group's final choice.")
+    return redirect("web:job", job_id=job.pk)
