@@ -54,13 +54,20 @@ def command(run: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Nam
 
     @functools.wraps(run)
     def handler(args: argparse.Namespace) -> int:
-        prepare_database()
+        setup_django()
+        from django.db import OperationalError
+
         from mlcontest.contest.errors import ContestError
 
         try:
+            prepare_database()
             run(args)
         except ContestError as error:
             report_error(error)
+            return EXIT_ERROR
+        except OperationalError as error:
+            # A database that is down or locked is the set-up's problem, not a bug: say which.
+            print(f"error: the database cannot be used: {error}", file=sys.stderr)
             return EXIT_ERROR
         return 0
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import check_password
+from django.db import OperationalError
 from django.utils import timezone
 
 from mlcontest import setup_cli, setup_users
@@ -455,6 +456,19 @@ def test_the_cli_account_is_an_organizer_that_cannot_sign_in(run: Run) -> None:
     run("group", "add", "Solo")
     account = User.objects.get(username=setup_cli.CLI_USERNAME)
     assert account.is_organizer and not account.has_usable_password()
+
+
+def test_a_database_that_cannot_be_used_is_reported_without_a_traceback(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked() -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(setup_cli, "prepare_database", locked)
+    code, out, err = run("group", "add", "Late")
+    assert (code, out) == (2, "")
+    assert err == "error: the database cannot be used: database is locked\n"
+    assert not Group.objects.exists()
 
 
 # --- the real console script -----------------------------------------------------------------
