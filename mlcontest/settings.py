@@ -64,7 +64,6 @@ def _database(url: str) -> dict[str, Any]:
         # Several server and worker processes share one SQLite file: WAL lets readers go on
         # while one writes, the timeout waits for the lock instead of failing at once, and
         # IMMEDIATE takes the write lock at BEGIN so that two claims cannot interleave.
-        config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
@@ -130,9 +129,13 @@ TEMPLATES = [
 ]
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+# Sessions and users through a 2-second per-process cache (see mlcontest/auth_cache.py).
+SESSION_ENGINE = "mlcontest.auth_cache"
+AUTHENTICATION_BACKENDS = ["mlcontest.auth_cache.CachedModelBackend"]
 CSRF_FAILURE_VIEW = "mlcontest.http.csrf_failure"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
