@@ -1,4 +1,6 @@
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from mlcontest.web import live, manage, views
 
@@ -6,6 +8,8 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico on pages without an icon link (JSON, the admin's pages).
+    path("favicon.ico", RedirectView.as_view(url=static("web/favicon.svg"), permanent=True)),
     path("help/", views.help_page, name="help"),
     path("signup/", views.signup, name="signup"),
     path("groups/", views.group_list, name="groups"),
