@@ -54,11 +54,25 @@ def drop_postgres(url: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def scratch_postgres_for(suffix: str) -> str | None:
+    """A fresh PostgreSQL database for this test run, or None when PostgreSQL is unreachable.
+
+    Its name holds the process id: other engineers run the suite at the same time, and a
+    shared name would let one run drop the other's database."""
+    suite = suite_postgres_url()
+    base_url = suite or ADMIN_URL
+    if not postgres_reachable(_admin_url_for(base_url)):
+        return None
+    base_name = urlsplit(suite).path.lstrip("/") if suite else "mlcontest"
+    return scratch_postgres(f"{base_name or 'mlcontest'}_{suffix}_{os.getpid()}", base_url)
+
+
 def live_database_url(suffix: str) -> str | None:
     """A fresh database for a live server: a PostgreSQL scratch database when the suite runs
     on PostgreSQL, else None (the server's own SQLite file)."""
-    suite = suite_postgres_url()
-    if suite is None:
+    if suite_postgres_url() is None:
         return None
-    name = urlsplit(suite).path.lstrip("/") or "mlcontest"
-    return scratch_postgres(f"{name}_{suffix}", suite)
+    url = scratch_postgres_for(suffix)
+    if url is None:
+        raise RuntimeError("The suite's PostgreSQL (DATABASE_URL) is not reachable.")
+    return url
