@@ -136,6 +136,22 @@ def _sent_nothing(error: requests.RequestException) -> bool:
     return "NewConnectionError" in text or "Connection refused" in text
 
 
+def _reason(error: requests.RequestException) -> str:
+    """A short cause for logs: urllib3's own message repeats the URL and the pool's state."""
+    text = repr(error)
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("RemoteDisconnected", "connection closed by the server"),
+        ("Connection reset", "connection reset"),
+    ):
+        if needle in text:
+            return reason
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    return type(error).__name__
+
+
 def _form_value(value: Any) -> str | bytes:
     # As the seed's urlencode: None becomes "None", True "True"; requests would drop None.
     return value if isinstance(value, str | bytes) else str(value)
@@ -228,7 +244,7 @@ class API:
                 )
             except requests.RequestException as error:
                 if attempt >= retries or not (idempotent or _sent_nothing(error)):
-                    raise ConnectionFailed(f"{method} {url}: {error}") from error
+                    raise ConnectionFailed(f"{method} {url}: {_reason(error)}") from error
             else:
                 self._note_date(response)
                 if response.status_code < 400:

@@ -35,11 +35,11 @@ class JobSpec:
 
 
 def memory_limit_message(limit_mb: int) -> str:
-    return f"Stopped: the job needed more memory than its limit of {limit_mb} MB."
+    return f"Stopped: the job went over its memory limit of {limit_mb} MB."
 
 
 def time_limit_message(limit_seconds: float) -> str:
-    return f"Stopped: the job ran longer than its time limit of {limit_seconds:g} s."
+    return f"Stopped: the job went over its time limit of {limit_seconds:g} s."
 
 
 def _die_with_parent() -> None:

@@ -38,7 +38,7 @@ from mlcontest.worker.sandbox import ChildDied, JobProcess, job_context
 log = logging.getLogger("mlcontest.worker")
 T = TypeVar("T")
 PICTURE_SECONDS = 30.0
-MAX_BACKOFF = 5.0
+MAX_BACKOFF = 3.0
 
 
 @dataclass

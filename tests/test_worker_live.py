@@ -1,0 +1,149 @@
+"""Real ``mlcontest worker`` processes against a real server: every algorithm end to end, scores
+equal to scikit-learn's, limits, and a worker or a server that goes away on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import accuracy_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from mlcontest.algorithms import REGISTRY
+from mlcontest.client import API
+from mlcontest.worker.run import prepare
+from tests.live import LiveServer
+from tests.worker_support import (
+    WorkerProcess,
+    job_rows,
+    setup_round,
+    submit_jobs,
+    wait_until,
+)
+
+pytestmark = pytest.mark.live
+
+SLOW_SVM = {"kernel": "poly", "degree": 10, "C": 10000, "gamma": 1000}  # minutes on moons
+LONG_FOREST = {"n_estimators": 1000}  # a few seconds on 300 points
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with LiveServer(tmp_path_factory.mktemp("worker-live")) as live:
+        yield live
+
+
+@pytest.fixture
+def worker_log(tmp_path: Path) -> Path:
+    return tmp_path / "worker.log"
+
+
+def finished(server: LiveServer, job_ids: list[int]) -> dict[int, dict] | None:
+    """The stored jobs once all are finished (polled through the API: cheap), else None."""
+    api = organizer(server)
+    if not all(api.get_job(job_id)["state"] in ("done", "failed") for job_id in job_ids):
+        return None
+    return job_rows(server, job_ids)
+
+
+_organizers: dict[str, API] = {}
+
+
+def organizer(server: LiveServer) -> API:
+    if server.url not in _organizers:
+        _organizers[server.url] = API("olga", "pw", server.url)
+    return _organizers[server.url]
+
+
+def test_every_algorithm_end_to_end_with_pictures(server: LiveServer, worker_log: Path) -> None:
+    classify = setup_round(server, "moons-all", "moons", metric="accuracy", n=200)
+    cluster = setup_round(server, "blobs-all", "blobs", metric="nmi", n=200)
+    by_task = {"classification": classify["round"], "clustering": cluster["round"]}
+    job_ids: dict[int, str] = {}
+    for name, algorithm in sorted(REGISTRY.items()):
+        small = {"n_estimators": 20} if "n_estimators" in algorithm.defaults() else {}
+        (job_id,) = submit_jobs(server, by_task[algorithm.task], [(name, small)])
+        job_ids[job_id] = name
+    worker = WorkerProcess(server.url, worker_log, processes=2, pictures=True)
+    try:
+        rows = wait_until(lambda: finished(server, list(job_ids)), 120, 0.5, "every job")
+        # Pictures come after the result: wait for them too.
+        api = organizer(server)
+        wait_until(
+            lambda: all(api.get_job(job_id)["pictures"] for job_id in job_ids), 60, 0.3, "pictures"
+        )
+        rows = job_rows(server, list(job_ids))
+        assert worker.terminate() == 0
+    finally:
+        worker.cleanup()
+    for job_id, name in job_ids.items():
+        row = rows[job_id]
+        assert row["state"] == "done" and row["success"], (name, row["message"])
+        assert row["score_test"] is not None and not row["score_mismatch"], name
+        assert row["worker_score_test"] == pytest.approx(row["score_test"], abs=1e-9)
+        expected = (
+            ["clusters.png"]
+            if REGISTRY[name].task == "clustering"
+            else ["confusion.png", "regions.png"]
+        )
+        assert row["pictures"] == expected, name
+    log = worker.log()
+    assert sum(f"job {job_id} " in log for job_id in job_ids) == len(job_ids)  # a line per job
+
+
+def test_knn_scores_equal_scikit_learn_on_wine(server: LiveServer, worker_log: Path) -> None:
+    ids = setup_round(server, "wine", "wine", metric="accuracy")
+    scalings = ["none", "standard"]
+    job_ids = submit_jobs(
+        server, ids["round"], [("knn", {"n_neighbors": 5, "scaling": s}) for s in scalings]
+    )
+    worker = WorkerProcess(server.url, worker_log)
+    try:
+        rows = wait_until(lambda: finished(server, job_ids), 90, 0.3, "the jobs")
+    finally:
+        worker.cleanup()
+    # The split as the server holds it, read by a worker account.
+    data = prepare(API("walter", "pw", server.url).get_dataset_points(ids["dataset"]))
+    scores = []
+    for job_id, scaling in zip(job_ids, scalings, strict=True):
+        knn = KNeighborsClassifier(n_neighbors=5)
+        direct = make_pipeline(StandardScaler(), knn) if scaling == "standard" else knn
+        direct.fit(data.X["training"], list(data.y["training"]))
+        row = rows[job_id]
+        assert row["state"] == "done"
+        test_labels = direct.predict(data.X["test"])
+        assert row["labels_test"] == test_labels.tolist()
+        assert row["score_test"] == accuracy_score(list(data.y["test"]), test_labels)
+        assert row["score_validation"] == accuracy_score(
+            list(data.y["validation"]), direct.predict(data.X["validation"])
+        )
+        scores.append(row["score_test"])
+    assert scores[1] > scores[0] + 0.1  # the lesson: scaling matters on wine
+
+
+def test_jobs_over_their_limits_fail_and_the_worker_goes_on(
+    server: LiveServer, worker_log: Path
+) -> None:
+    short = setup_round(server, "moons-limits", "moons", time_limit=2)
+    small = setup_round(server, "moons-limits", "moons", memory_mb=1)
+    roomy = setup_round(server, "moons-limits", "moons")
+    (slow,) = submit_jobs(server, short["round"], [("svm", SLOW_SVM)])
+    (hungry,) = submit_jobs(
+        server, small["round"], [("mlp", {"hidden_units": 512, "hidden_layers": 5})]
+    )
+    (quick,) = submit_jobs(server, roomy["round"], [("knn", {})])
+    worker = WorkerProcess(server.url, worker_log, processes=1)
+    try:
+        rows = wait_until(lambda: finished(server, [slow, hungry, quick]), 90, 0.3, "the jobs")
+        assert worker.process.poll() is None  # still running
+        assert worker.terminate() == 0
+    finally:
+        worker.cleanup()
+    assert rows[slow]["state"] == "failed" and rows[slow]["success"] is False
+    assert "time limit of 2 s" in rows[slow]["message"]
+    assert rows[hungry]["state"] == "failed"
+    assert "memory limit of 1 MB" in rows[hungry]["message"]
+    assert rows[quick]["state"] == "done" and rows[quick]["attempts"] == 1
