@@ -60,7 +60,7 @@ class LiveServer:
             try:
                 if requests.get(f"{self.url}/env.json/", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or too slow while it starts
                 pass
             time.sleep(0.1)
         self.stop()
