@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def _connect(url: str):  # type: ignore[no-untyped-def]
+def _connect(url: str):
     import psycopg
 
     return psycopg.connect(url, connect_timeout=3, autocommit=True)

@@ -9,14 +9,13 @@ import json
 from typing import Any
 
 from django.db.models import Model
-from django.http import HttpResponse
 from django.test import Client
 
 from mlcontest.contest.models import Job, User
 
 
 def assert_error(
-    response: HttpResponse, status: int, code: str | None = None, fields: tuple[str, ...] = ()
+    response: Any, status: int, code: str | None = None, fields: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """The response is the JSON error body of ``mlcontest.http.error_response``, naming
     ``fields``; never a redirect to an HTML page."""
@@ -34,7 +33,7 @@ def assert_error(
     return body
 
 
-def ok_json(response: HttpResponse, status: int = 200) -> Any:
+def ok_json(response: Any, status: int = 200) -> Any:
     assert response.status_code == status, (response.status_code, response.content[:500])
     assert response["Content-Type"].startswith("application/json")
     return json.loads(response.content)
@@ -68,7 +67,7 @@ def ping(client: Client) -> int | None:
 
 def row(instance: Model) -> dict[str, Any]:
     """Every column of ``instance`` as stored now."""
-    return dict(type(instance).objects.filter(pk=instance.pk).values().get())
+    return dict(type(instance)._default_manager.filter(pk=instance.pk).values().get())
 
 
 def job_row(job: Job | int) -> dict[str, Any]:

@@ -52,7 +52,8 @@ def test_permission_matrix(contest: Contest, endpoint: str, role: str) -> None:
         fields = result_fields(true_labels(contest.dataset))
     if endpoint == "add_job_picture":
         fields = {"filename": "p.png", "data": b64(png_bytes())}
-    user = USERS[role] and getattr(contest, USERS[role])
+    username = USERS[role]
+    user = getattr(contest, username) if username else None
     response = logged_in(user).post(url, fields)
     expected = statuses[ROLES.index(role)]
     assert response.status_code == expected, response.content[:300]

@@ -3,6 +3,8 @@ form and expects a redirect to ``/ok.json``. CSRF is enforced here as in product
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache"
 LOGIN = "/accounts/login/?next=%2Fok.json"
 
 
-def seed_login(client: Client, username: str, password: str, **extra: str):  # type: ignore[no-untyped-def]
+def seed_login(client: Client, username: str, password: str, **extra: str) -> Any:
     token = csrf_token(client)
     fields = {"username": username, "password": password, "csrfmiddlewaretoken": token, "api": "1"}
     return client.post(LOGIN, {**fields, **extra})

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -74,7 +74,9 @@ def claim_until_empty(worker: Any, key: str, barrier: threading.Barrier) -> list
         connections.close_all()  # this thread's connections; the test's own stays open
 
 
-def check_claims(job_ids: list[int], claims: dict[str, list[int]], rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+def check_claims(
+    job_ids: list[int], claims: dict[str, list[int]], rows: Sequence[Mapping[str, Any]]
+) -> None:
     """Each job claimed by exactly one claimer, and stored as held by that one."""
     taken = Counter(job_id for claimed in claims.values() for job_id in claimed)
     assert sorted(taken) == sorted(job_ids), "a job was lost or an unknown id came back"

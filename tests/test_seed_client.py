@@ -206,7 +206,7 @@ def true_split_labels(worker: Any, dataset_id: int) -> dict[str, list[Any]]:
 def test_get_round_enters_the_group(
     ids: dict[str, int], student: Any, in_group: str, server: LiveServer
 ) -> None:
-    answer = student.get_round(ids["round"])  # type: ignore[attr-defined]
+    answer = student.get_round(ids["round"])
     assert answer["name"] == "Runde 1" and answer["state"] == "open"
     assert answer["my_group"]["name"] == in_group
     entries = query(
@@ -324,7 +324,7 @@ def test_server_rescores_and_flags(
 ) -> None:
     job_id = submit(student, ids)
     assert worker.ping() == job_id
-    labels = true_split_labels(worker, ids["dataset"])  # type: ignore[attr-defined]
+    labels = true_split_labels(worker, ids["dataset"])
     test = ["oben" if label == "unten" else "unten" for label in labels["test"]]
     answer = worker.update_job_details(
         job_id, 1.0, 1.0, labels["training"], test, labels["validation"]
@@ -343,7 +343,7 @@ def test_bad_result_is_refused_and_a_failure_is_stored(
 ) -> None:
     job_id = submit(student, ids)
     assert worker.ping() == job_id
-    labels = true_split_labels(worker, ids["dataset"])  # type: ignore[attr-defined]
+    labels = true_split_labels(worker, ids["dataset"])
     short = worker.update_job_details(
         job_id, 1.0, 1.0, labels["training"], labels["test"][:-1], labels["validation"]
     )
