@@ -1,0 +1,247 @@
+"""``mlcontest.client.API`` against a real server, and its retries against a stub server."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from mlcontest.client import (
+    API,
+    BadRequest,
+    ConnectionFailed,
+    Forbidden,
+    LoginFailed,
+    NotAuthenticated,
+    NotFound,
+    ServerFailure,
+)
+from tests.live import LiveServer, free_port
+from tests.worker_support import setup_round
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with LiveServer(tmp_path_factory.mktemp("client")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def contest(server: LiveServer) -> dict[str, int]:
+    return setup_round(server, "moons", "moons", n=100)
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_login_and_typed_errors_carrying_the_servers_json(
+    server: LiveServer, contest: dict[str, int]
+) -> None:
+    with pytest.raises(LoginFailed) as failed:
+        API("alice", "wrong", server.url)
+    assert failed.value.code == "login_failed"
+
+    alice = API("alice", "pw", server.url)
+    with pytest.raises(Forbidden) as refused:
+        alice.get_job_params(1)
+    assert refused.value.status == 403
+    assert refused.value.body["status"] == "error" and refused.value.code == "forbidden"
+    with pytest.raises(NotFound):
+        alice.get_job(10**9)
+    with pytest.raises(BadRequest) as invalid:
+        alice.submit_job(contest["round"], "knn", {"n_neighbors": 0})
+    assert "n_neighbors" in invalid.value.fields
+
+    # The seed's behaviour, for scripts that check the answer instead of catching.
+    seed_style = API("alice", "pw", server.url, raise_errors=False)
+    answer = seed_style.get_job_params(1)
+    assert answer["status"] == "error" and answer["code"] == 403
+    assert json.loads(answer["details"])["code"] == "forbidden"
+
+
+def test_a_seed_style_worker_script_runs_unchanged(
+    server: LiveServer, contest: dict[str, int], tmp_path: Path
+) -> None:
+    """The seed's calls, arguments and answers, in the order a seed worker script makes them."""
+    alice = API("alice", "pw", server.url)
+    assert "Alpha" in alice.list_groups()
+    assert alice.get_round(contest["round"])["id"] == contest["round"]
+    submitted = alice.submit_job(contest["round"], "knn", {"n_neighbors": 3})
+    assert submitted["state"] == "queued"
+
+    api = API("walter", "pw", server.url)
+    job_id = api.ping()
+    assert job_id == submitted["id"]
+    assert api.ping() is None  # nothing else queued
+    params = api.get_job_params(job_id)
+    assert params["algorithm"] == "knn" and params["params"]["n_neighbors"] == 3
+    datasets = api.get_datasets()
+    assert contest["dataset"] in datasets and api.dataset_cache is datasets
+    points = api.get_dataset_points(params["dataset"])
+    labels = {
+        split: [p["label"] for p in points if p["split"] == split]
+        for split in ("training", "test", "validation")
+    }
+    assert all(label is not None for label in labels["test"])  # workers see the truth
+    answer = api.update_job_details(
+        job_id, 1.0, 1.0, labels["training"], labels["test"], labels["validation"]
+    )
+    assert answer["status"] == "ok" and answer["stored"] is True
+    again = api.update_job_details(
+        job_id, 1.0, 1.0, labels["training"], labels["test"], labels["validation"]
+    )
+    assert again["stored"] is False  # posting the same result twice is harmless
+    picture = tmp_path / "plot.png"
+    picture.write_bytes(png_bytes())
+    assert api.add_job_picture(job_id, str(picture))["filename"] == "plot.png"
+
+    job = alice.get_job(job_id)
+    assert job["state"] == "done" and job["score_test"] == 1.0
+    assert [p["filename"] for p in job["pictures"]] == ["plot.png"]
+    assert alice.wait_for_job(job_id, timeout=5)["id"] == job_id
+
+    # Students see no hidden labels.
+    student_points = alice.get_dataset_points(contest["dataset"])
+    assert {p["label"] for p in student_points if p["split"] == "test"} == {None}
+
+
+def test_json_api_methods(server: LiveServer, contest: dict[str, int]) -> None:
+    alice = API("alice", "pw", server.url)
+    algorithms = alice.get_algorithms()
+    assert {"knn", "svm", "dbscan"} <= {a["name"] for a in algorithms["algorithms"]}
+    assert contest["round"] in [r["id"] for r in alice.get_rounds()]
+    job = alice.submit_job(contest["round"], "svm", {"kernel": "linear"})
+    assert job["id"] in [j["id"] for j in alice.get_round_jobs(contest["round"])]
+
+
+def test_a_worker_token_needs_no_login(server: LiveServer, contest: dict[str, int]) -> None:
+    key = server.run_python(
+        """
+from mlcontest.contest.models import ApiToken, User
+print(ApiToken.objects.create(user=User.objects.get(username="walter"), name="t").key)
+"""
+    ).strip()
+    api = API(token=key, host=server.url, worker_name="box-1")
+    assert isinstance(api.get_datasets(), dict)
+    with pytest.raises(NotAuthenticated) as bad:
+        API(token="nope", host=server.url).get_datasets()
+    assert bad.value.code == "invalid_token"
+
+
+class Stub:
+    """A tiny HTTP server that answers with the statuses it is given, in order."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.requests: list[str] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self) -> None:
+                stub.requests.append(f"{self.command} {self.path}")
+                status = stub.statuses.pop(0) if stub.statuses else 200
+                body = json.dumps(
+                    {"status": "error", "code": "boom", "message": "down", "fields": {}}
+                    if status >= 400
+                    else {"ok": True}
+                ).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def token_client(url: str, retries: int = 3) -> API:
+    return API(token="t", host=url, retries=retries, backoff=0.01)
+
+
+def test_5xx_answers_are_retried_with_backoff() -> None:
+    stub = Stub([503, 502, 200])
+    try:
+        assert token_client(stub.url).load("actions/ping/") == {"ok": True}
+        assert len(stub.requests) == 3
+    finally:
+        stub.close()
+
+
+def test_retries_give_up_with_the_servers_error() -> None:
+    stub = Stub([500] * 10)
+    try:
+        with pytest.raises(ServerFailure) as failed:
+            token_client(stub.url, retries=2).load("actions/ping/")
+        assert failed.value.code == "boom" and len(stub.requests) == 3
+    finally:
+        stub.close()
+
+
+def test_4xx_is_not_retried_and_submitting_is_not_repeated_on_5xx() -> None:
+    stub = Stub([400, 503])
+    try:
+        with pytest.raises(BadRequest):
+            token_client(stub.url).load("actions/ping/")
+        with pytest.raises(ServerFailure):  # the job may have been created: do not send twice
+            token_client(stub.url).submit_job(1, "knn")
+        assert len(stub.requests) == 2
+    finally:
+        stub.close()
+
+
+def test_connection_errors_are_retried_then_raised() -> None:
+    api = token_client(f"http://127.0.0.1:{free_port()}", retries=2)
+    calls = []
+    original = api.session.request
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    api.session.request = counting  # type: ignore[method-assign]
+    with pytest.raises(ConnectionFailed, match="connection refused"):
+        api.ping()
+    assert len(calls) == 3
+
+
+def test_pictures_are_sent_base64_encoded() -> None:
+    stub = Stub([])
+    seen: list[bytes] = []
+    try:
+        api = token_client(stub.url)
+        original = api.session.request
+
+        def capture(*args: Any, **kwargs: Any) -> Any:
+            seen.append(base64.b64decode(kwargs["data"]["data"]))
+            return original(*args, **kwargs)
+
+        api.session.request = capture  # type: ignore[method-assign]
+        api.add_job_picture_data(3, "a.png", b"\x89PNG-bytes")
+        assert seen == [b"\x89PNG-bytes"]
+        assert stub.requests == ["POST /actions/add_job_picture/3.json/"]
+    finally:
+        stub.close()
