@@ -193,3 +193,26 @@ def test_picture_for_unknown_job_is_404(contest: Contest, ran: Ran) -> None:
 
 def test_picture_is_post_only(contest: Contest, ran: Ran) -> None:
     assert_error(ran.worker.get(path(ran.job.pk)), 405, "method_not_allowed")
+
+
+def test_picture_is_served_only_to_who_may_see_the_job(contest: Contest, ran: Ran) -> None:
+    # The path /media/jobs/<id>/<name> is easy to guess: it must not show another group's
+    # pictures (PRODUCT.md: students never see other groups' job details).
+    image = png_bytes("purple")
+    answer = ok_json(ran.worker.post(path(ran.job.pk), {"filename": "p.png", "data": b64(image)}))
+    for who in (contest.alice, contest.walter, contest.olga):
+        response = logged_in(who).get(answer["url"])
+        assert response.status_code == 200, who
+        assert response.content == image
+        assert response["Content-Type"] == "image/png"
+    for who in (contest.bob, contest.carol):
+        assert_error(logged_in(who).get(answer["url"]), 404, "not_found")
+    assert_error(logged_in(None).get(answer["url"]), 401, "not_authenticated")
+
+
+def test_unknown_picture_is_404(contest: Contest, ran: Ran) -> None:
+    ok_json(ran.worker.post(path(ran.job.pk), {"filename": "p.png", "data": b64(png_bytes())}))
+    client = logged_in(contest.alice)
+    assert_error(client.get(f"/media/jobs/{ran.job.pk}/other.png"), 404, "not_found")
+    assert_error(client.get(f"/media/jobs/{ran.job.pk}/../../secret_key"), 404)
+    assert_error(client.get("/media/jobs/999999/p.png"), 404, "not_found")

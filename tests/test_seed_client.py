@@ -34,6 +34,7 @@ from mlcontest.contest.models import Role, User
 
 olga = User.objects.create_user("olga", password="pw", role=Role.ORGANIZER)
 User.objects.create_user("sophie", password="pw")
+User.objects.create_user("bruno", password="pw")
 User.objects.create_user("walter", password="pw", role=Role.WORKER)
 features, labels = [], []
 for index in range(10):
@@ -235,6 +236,7 @@ def test_datasets_for_student_and_worker(
 
 
 def test_full_job_cycle(
+    seed: ModuleType,
     ids: dict[str, int],
     student: Any,
     worker: Any,
@@ -279,8 +281,11 @@ def test_full_job_cycle(
     picture.write_bytes(png_bytes("green"))
     added = worker.add_job_picture(job_id, str(picture))
     assert added["status"] == "ok" and added["filename"] == "Entscheidungsgrenze.png"
-    served = requests.get(server.url + added["url"], timeout=10)
-    assert served.status_code == 200 and served.content == picture.read_bytes()
+    assert student.load(added["url"], raw=True) == picture.read_bytes()  # her group's job
+    assert worker.load(added["url"], raw=True) == picture.read_bytes()
+    # Another student, or nobody, gets no picture of the job (its path is easy to guess).
+    assert seed.API("bruno", "pw", server.url).load(added["url"])["code"] == 404
+    assert requests.get(server.url + added["url"], timeout=10).status_code == 401
 
     assert worker.ping() is None
     stored = query(

@@ -32,6 +32,8 @@ urlpatterns = [
         name="get_dataset_points",
     ),
     path("actions/ping/", views.ping, name="ping"),
+    # Job pictures (the answer of add_job_picture points here): checked, unlike other media.
+    path("media/jobs/<int:job_id>/<path:filename>", views.job_picture, name="job_picture"),
     # Beyond the seed: lease renewal and hand-back for long or interrupted jobs.
     path("actions/renew_lease/<int:job_id>.json/", views.renew_lease, name="renew_lease"),
     path("actions/release_job/<int:job_id>.json/", views.release_job, name="release_job"),

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from mlcontest.contest import datasets, groups, queue, results, rounds
 from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
-from mlcontest.contest.models import Dataset, RoundState, User
+from mlcontest.contest.models import Dataset, JobPicture, RoundState, User
 from mlcontest.contest.permissions import require_worker, sees_everything
 from mlcontest.http import allow_methods, error_response, json_action
 
@@ -127,6 +127,25 @@ def add_job_picture(request: HttpRequest, job_id: str) -> dict[str, Any]:
         request.POST.get("data"),
     )
     return {"status": "ok", "filename": picture.filename, "url": picture.image.url}
+
+
+@READ
+@json_action
+def job_picture(request: HttpRequest, job_id: int, filename: str) -> HttpResponse:
+    """A job's picture, only to those who may see the job: its path ``/media/jobs/<id>/<name>``
+    is easy to guess, so the media folder must not hand it to anyone who asks."""
+    job = queue.get_job(job_id)
+    if not results.can_see_job(_user(request), job):
+        raise NotFound(f"No job {job_id}.")
+    picture = JobPicture.objects.filter(job=job, image=f"jobs/{job.pk}/{filename}").first()
+    if picture is None:
+        raise NotFound(f"Job {job_id} has no picture {filename!r}.")
+    try:
+        with picture.image.open("rb") as image:
+            data = image.read()  # at most MAX_PICTURE_BYTES
+    except OSError:
+        raise NotFound(f"The file of picture {filename!r} is missing.") from None
+    return HttpResponse(data, content_type=picture.content_type)
 
 
 def _visible_datasets(viewer: User) -> list[Dataset]:
