@@ -106,10 +106,13 @@ def test_anonymous_ping_is_401(contest: Contest) -> None:
     assert job_row(job) == before
 
 
-def test_bad_wait_is_400(contest: Contest) -> None:
+@pytest.mark.parametrize("wait", ["soon", "nan", "NaN", "inf", "-inf"])
+def test_bad_wait_is_400(contest: Contest, wait: str) -> None:
+    # A job is queued so that a wrongly accepted wait answers at once instead of hanging:
+    # a NaN deadline is never reached, so an empty queue would hold the thread for ever.
     job = submit(contest, contest.alice)
     before = job_row(job)
-    response = logged_in(contest.walter).post(PING, {"wait": "soon"})
+    response = logged_in(contest.walter).post(PING, {"wait": wait})
     assert_error(response, 400, "invalid", ("wait",))
     assert job_row(job) == before
 

@@ -6,6 +6,7 @@ accepts POST as well as GET.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -188,6 +189,11 @@ def ping(request: HttpRequest) -> int | None:
         raise InvalidInput(
             "wait must be a number of seconds.", fields={"wait": "not a number"}
         ) from None
+    if not math.isfinite(wait):
+        # A NaN deadline is never reached: the long poll would hold this thread for ever.
+        raise InvalidInput(
+            "wait must be a finite number of seconds.", fields={"wait": "not finite"}
+        )
     return queue.claim_waiting(
         viewer, worker_key(request), request.POST.get("worker_name", ""), wait
     )
