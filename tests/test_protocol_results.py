@@ -317,3 +317,21 @@ def test_result_needs_csrf_token(contest: Contest) -> None:
     assert job_row(job) == before
     ok_json(worker.post(path(job.pk), {**fields, "csrfmiddlewaretoken": token, "api": "1"}))
     assert Job.objects.get(pk=job.pk).state == JobState.DONE
+
+
+def test_requeue_between_read_and_write_is_not_holder(contest: Contest, claimed: Claimed) -> None:
+    """The view reads the job, then writes the result under "still held by this worker"; if the
+    lease is taken back in between, the answer must say the worker lost the job, not that the
+    job has a result (it has none)."""
+    from mlcontest.contest import queue, results
+    from mlcontest.contest.errors import Conflict
+
+    stale = Job.objects.get(pk=claimed.job.pk)  # what the view read: running, held
+    Job.objects.filter(pk=stale.pk).update(state=JobState.QUEUED, worker_key="")
+    before = job_row(stale)
+    payload = results.parse_result(result_fields(claimed.labels))
+    with pytest.raises(Conflict) as refused:
+        results.record_result(contest.walter, stale, stale.worker_key, payload)
+    assert refused.value.code == "not_holder"
+    assert job_row(stale) == before
+    assert queue.get_job(stale.pk).result_digest == ""

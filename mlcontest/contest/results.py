@@ -263,7 +263,12 @@ def record_result(
     if not stored:
         if job.result_digest == digest:
             return job, False
-        raise Conflict(f"Job {job.pk} already has a result.", code="already_finished")
+        if job.state in (JobState.DONE, JobState.FAILED):
+            raise Conflict(f"Job {job.pk} already has a result.", code="already_finished")
+        # The lease was taken back between the read above and this write.
+        raise Conflict(
+            f"Job {job.pk} is not held by this worker (it is {job.state}).", code="not_holder"
+        )
     return job, True
 
 
