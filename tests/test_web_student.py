@@ -385,3 +385,16 @@ def test_job_live_part(contest: Contest) -> None:
 def test_help_page_is_public(contest: Contest, name: str) -> None:
     html = contest.client(None).get(reverse(name)).content.decode()
     assert "How to play" in html
+
+
+def test_an_unchanged_live_poll_renders_nothing(
+    contest: Contest, django_assert_max_num_queries: Any
+) -> None:
+    """A page that polls an idle round gets a tiny answer from a few small queries (the
+    leaderboard and the templates are not touched)."""
+    submit(contest, contest.alice)
+    client = contest.client(contest.alice)
+    url = reverse("web:round_live", args=[contest.round.pk])
+    signature = client.get(url).json()["signature"]
+    with django_assert_max_num_queries(4):
+        assert client.get(url, {"since": signature}).json() == {"unchanged": True}

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from mlcontest.algorithms import REGISTRY
 from mlcontest.contest import groups, queue, results, rounds
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
-from mlcontest.contest.models import Job, Round, RoundState, User
+from mlcontest.contest.models import Group, Job, Round, RoundState, User
 from mlcontest.web import board, forms, services
 
 View = Callable[..., HttpResponse]
@@ -168,10 +168,19 @@ def _start_values(request: HttpRequest, user: User, round_: Round) -> tuple[str 
     return job.algorithm, forms.job_values(job)
 
 
-def round_context(round_: Round, user: User) -> dict[str, Any]:
+def round_signature(round_: Round, jobs: list[Job]) -> str:
+    """What the round page's live parts depend on: the state, the leaderboard's version (it
+    grows with every result and every final choice) and the states of the group's jobs."""
+    return f"{round_.state}|{round_.leaderboard_version}|{services.jobs_signature(jobs)}"
+
+
+def round_context(
+    round_: Round, user: User, group: Group | None = None, jobs: list[Job] | None = None
+) -> dict[str, Any]:
     """Everything the round page's live parts show (also sent by the live endpoint)."""
-    group = groups.group_of(user)
-    jobs = services.group_jobs(round_, group, user)
+    if jobs is None:
+        group = groups.group_of(user)
+        jobs = services.group_jobs(round_, group, user)
     used, queued = rounds.jobs_used(round_, group.pk) if group else (0, 0)
     return {
         "round": round_,
@@ -181,8 +190,7 @@ def round_context(round_: Round, user: User) -> dict[str, Any]:
         "quota": {"used": used, "left": max(0, round_.job_quota - used), "queued": queued},
         "board": board.rows(round_),
         "reveal": board.reveal(round_),
-        "signature": f"{round_.state}|{round_.leaderboard_version}|"
-        + services.jobs_signature(jobs),
+        "signature": round_signature(round_, jobs),
     }
 
 
