@@ -165,6 +165,11 @@ def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     return value
 
 
+def _key(kind: str, round_: Round, *extra: Any) -> tuple[Any, ...]:
+    # created_at too: SQLite may give a new round the id of a deleted one, with version 0 again.
+    return (kind, round_.pk, round_.created_at, round_.leaderboard_version, round_.state, *extra)
+
+
 def clear_cache() -> None:
     """Forget every cached leaderboard (tests that edit rows behind the version's back)."""
     with _cache_lock:
@@ -278,8 +283,7 @@ def _compute_public(round_: Round) -> PublicLeaderboard:
 def public_leaderboard(round_: Round) -> PublicLeaderboard:
     """Each group's best test score, best first (the version and state are ``round_``'s: read
     the round fresh, e.g. with ``rounds.get_round``, before calling)."""
-    key = ("public", round_.pk, round_.leaderboard_version, round_.state)
-    return _cached(key, lambda: _compute_public(round_))
+    return _cached(_key("public", round_), lambda: _compute_public(round_))
 
 
 # --- the final ranking -----------------------------------------------------------------------
@@ -365,8 +369,7 @@ def final_ranking(round_: Round) -> FinalRanking:
     """The ranking by validation score, with each group's move against its public rank.
 
     No visibility check here: use :func:`final_for` to answer a viewer."""
-    key = ("final", round_.pk, round_.leaderboard_version, round_.state)
-    return _cached(key, lambda: _compute_final(round_))
+    return _cached(_key("final", round_), lambda: _compute_final(round_))
 
 
 def final_visible(round_: Round, viewer: User) -> bool:
@@ -416,8 +419,7 @@ def score_history(round_: Round) -> ScoreHistory:
     """Every group's best test score over time (a step chart), and the baselines' (group None).
 
     Each point is a job that raised its group's best; jobs are in the order they finished."""
-    key = ("history", round_.pk, round_.leaderboard_version)
-    return _cached(key, lambda: _compute_history(round_))
+    return _cached(_key("history", round_), lambda: _compute_history(round_))
 
 
 # --- JSON for a viewer -----------------------------------------------------------------------
@@ -483,13 +485,16 @@ def leaderboard_for(round_: Round, viewer: User) -> dict[str, Any]:
 def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
     """:func:`leaderboard_for` serialised once per version and audience: the body a poll gets."""
     kind = audience(viewer)
-    key = ("public-json", round_.pk, round_.leaderboard_version, round_.state, kind)
-    return _cached(key, lambda: to_json(leaderboard_json(public_leaderboard(round_), kind)))
+    return _cached(
+        _key("public-json", round_, kind),
+        lambda: to_json(leaderboard_json(public_leaderboard(round_), kind)),
+    )
 
 
 def etag(round_: Round, viewer: User) -> str:
     """An entity tag that changes whenever the viewer's leaderboard body may change."""
-    return f'"lb-{round_.pk}-{round_.leaderboard_version}-{round_.state}-{audience(viewer)}"'
+    born = int(round_.created_at.timestamp() * 1e6)
+    return f'"lb-{round_.pk}.{born}-{round_.leaderboard_version}-{round_.state}-{audience(viewer)}"'
 
 
 def final_json(ranking: FinalRanking) -> dict[str, Any]:
@@ -520,12 +525,16 @@ def final_json(ranking: FinalRanking) -> dict[str, Any]:
     }
 
 
-def final_for(round_: Round, viewer: User) -> dict[str, Any]:
-    """The reveal; before the close only workers and organizers may look (a preview)."""
+def require_final_visible(round_: Round, viewer: User) -> None:
     if not final_visible(round_, viewer):
         raise PermissionDenied(
             "The final ranking is revealed when the round closes.", code="not_revealed"
         )
+
+
+def final_for(round_: Round, viewer: User) -> dict[str, Any]:
+    """The reveal; before the close only workers and organizers may look (a preview)."""
+    require_final_visible(round_, viewer)
     return final_json(final_ranking(round_))
 
 

@@ -9,12 +9,12 @@ is taking. A job whose lease runs out goes back to the queue at the next claim.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from mlcontest.algorithms import ParameterError, get_algorithm, validate_params
@@ -37,7 +37,7 @@ from mlcontest.contest.models import (
     WorkerSeen,
 )
 from mlcontest.contest.permissions import require_user, require_worker
-from mlcontest.contest.rounds import allowed_algorithms, apply_schedule
+from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, refresh_schedule
 
 MAX_WAIT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.05
@@ -50,17 +50,14 @@ def submit_job(
 ) -> Job:
     """Queue a job for the user's group, checked against the registry and the round's quotas.
 
-    An organizer's ``baseline`` job belongs to no group and counts against no quota."""
+    An organizer's ``baseline`` job belongs to no group and counts against no quota; it may
+    also be queued while the round is a draft, to have the line to beat ready at the start."""
     require_user(user)
-    apply_schedule()
-    round_.refresh_from_db(fields=["state"])
+    round_.refresh_from_db()  # the caller's copy may be stale: the state and quotas count
+    refresh_schedule(round_)
     if baseline and not user.is_organizer:
         raise PermissionDenied("Only organizers submit baseline jobs.")
-    if round_.state != RoundState.OPEN and not (baseline and round_.state == RoundState.DRAFT):
-        raise Conflict(
-            f"Round {round_.name!r} is {round_.state}: jobs are accepted while it is open.",
-            code="round_not_open",
-        )
+    _check_open(round_, baseline)
     if algorithm not in allowed_algorithms(round_):
         raise InvalidInput(
             f"{algorithm!r} is not allowed in this round.",
@@ -73,19 +70,49 @@ def submit_job(
     except ParameterError as error:
         raise InvalidInput("Some parameters are not valid.", fields=error.errors) from None
     if baseline:
-        return Job.objects.create(
-            round=round_, group=None, user=user, algorithm=algorithm, params=params
-        )
+        with transaction.atomic():
+            _lock_open_round(round_, baseline=True)
+            return Job.objects.create(
+                round=round_, group=None, user=user, algorithm=algorithm, params=params
+            )
     group = group_of(user)
     if group is None:
         raise Conflict("Join a group before submitting jobs.", code="no_group")
     return _submit_for_group(user, group, round_, algorithm, params)
 
 
+def _clock(when: datetime) -> str:
+    local = timezone.localtime(when)
+    return f"{local:%H:%M} {local.tzname() or ''}".strip()
+
+
+def _check_open(round_: Round, baseline: bool) -> None:
+    if accepts_jobs(round_) or (baseline and round_.state == RoundState.DRAFT):
+        return
+    if round_.state == RoundState.DRAFT:
+        start = f" (it opens at {_clock(round_.starts_at)})" if round_.starts_at else ""
+        message = f"Round {round_.name!r} has not opened yet{start}."
+    else:
+        when = round_.closed_at or round_.ends_at
+        since = f" since {_clock(when)}" if when else ""
+        message = f"Round {round_.name!r} is closed{since}: jobs are accepted while it is open."
+    raise Conflict(message, code="round_not_open")
+
+
+def _lock_open_round(round_: Round, baseline: bool = False) -> Round:
+    """Inside the submitting transaction, read the round again with its row locked, so that a
+    close committed a moment earlier refuses the job (PostgreSQL; SQLite's IMMEDIATE
+    transactions already run one writer at a time), and the quotas are the current ones."""
+    fresh = Round.objects.select_for_update().get(pk=round_.pk)
+    _check_open(fresh, baseline)
+    return fresh
+
+
 def _submit_for_group(
     user: User, group: Group, round_: Round, algorithm: str, params: dict[str, Any]
 ) -> Job:
     with transaction.atomic():
+        round_ = _lock_open_round(round_)
         entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
         # Lock the group's entry so two submissions cannot both pass the quota check.
         RoundEntry.objects.select_for_update().get(pk=entry.pk)
@@ -95,19 +122,48 @@ def _submit_for_group(
         used = jobs.count()
         if used >= round_.job_quota:
             raise QuotaExceeded(
-                f"Your group has used all {round_.job_quota} jobs of this round.",
-                fields={"jobs_left": "0"},
+                f"Your group has used all {round_.job_quota} jobs of round {round_.name!r}: "
+                "0 left. Jobs that failed count too.",
+                fields={"job_quota": f"0 of {round_.job_quota} jobs left"},
             )
-        queued = jobs.filter(state=JobState.QUEUED).count()
-        if queued >= round_.queued_quota:
+        queued = jobs.filter(state=JobState.QUEUED)
+        waiting = queued.count()
+        if waiting >= round_.queued_quota:
             raise QuotaExceeded(
-                f"Your group has {queued} jobs waiting (at most {round_.queued_quota}): "
-                "submit again when one has started.",
-                fields={"queued": str(queued)},
+                f"Your group has {waiting} jobs waiting to start (at most "
+                f"{round_.queued_quota} at once): submit again when one of them has started; "
+                f"the first of them is number {_queue_position(queued)} in the queue. "
+                f"{round_.job_quota - used} jobs left in this round.",
+                fields={"queued_quota": f"{waiting} of {round_.queued_quota} waiting"},
             )
         return Job.objects.create(
             round=round_, group=group, user=user, algorithm=algorithm, params=params
         )
+
+
+def _queue_position(queued: QuerySet[Job]) -> int:
+    """Where the oldest of these queued jobs stands in the whole queue (1: next to run)."""
+    first = queued.order_by("created_at", "id").values_list("created_at", "id").first()
+    if first is None:
+        return 0
+    created_at, job_id = first
+    ahead = Job.objects.filter(state=JobState.QUEUED).filter(
+        Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=job_id)
+    )
+    return ahead.count() + 1
+
+
+def quota_left(round_: Round, group: Group) -> dict[str, int]:
+    """What the group may still submit: jobs left in the round, and free places in the queue."""
+    jobs = Job.objects.filter(round=round_, group=group)
+    used = jobs.count()
+    waiting = jobs.filter(state=JobState.QUEUED).count()
+    return {
+        "jobs_used": used,
+        "jobs_left": max(0, round_.job_quota - used),
+        "queued": waiting,
+        "queue_places_left": max(0, round_.queued_quota - waiting),
+    }
 
 
 def requeue_expired() -> int:

@@ -1,8 +1,11 @@
 """Rounds: creating them, their state over time, and groups entering them.
 
 A round is a draft until it is opened (by hand, or when its start time passes) and open until
-it is closed (by hand, or when its end time passes). The time-based moves happen lazily: every
-read of a round's state first applies them, so no clock process is needed.
+it is closed (by hand, or when its end time passes); an organizer may reopen a closed round.
+The time-based moves happen lazily: every read of a round's state first applies them, so no
+clock process is needed. Each move is one conditional UPDATE (``WHERE state = ...``), so two
+server processes applying the same schedule make one move and record it once; every move and
+edit is recorded as a ``RoundEvent`` with who (None: the schedule) and when.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.groups import group_of
 from mlcontest.contest.models import (
     Dataset,
+    Group,
     Job,
     JobState,
     Round,
@@ -27,7 +31,7 @@ from mlcontest.contest.models import (
     RoundState,
     User,
 )
-from mlcontest.contest.permissions import require_organizer
+from mlcontest.contest.permissions import require_organizer, require_user
 
 
 def task_of(round_: Round) -> str:
@@ -48,14 +52,58 @@ def create_round(
     time_limit_seconds: int = 60,
     memory_limit_mb: int = 2048,
     description: str = "",
+    final_choice_allowed: bool = False,
 ) -> Round:
     require_organizer(organizer)
+    fields = _check_round_fields(
+        name=name,
+        metric=metric,
+        allowed=list(allowed_algorithms or []),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        numbers={
+            "job_quota": job_quota,
+            "queued_quota": queued_quota,
+            "time_limit_seconds": time_limit_seconds,
+            "memory_limit_mb": memory_limit_mb,
+        },
+    )
+    if fields:
+        raise InvalidInput("The round is not valid.", fields=fields)
+    with transaction.atomic():
+        round_ = Round.objects.create(
+            name=name.strip(),
+            description=description,
+            dataset=dataset,
+            metric=metric,
+            allowed_algorithms=list(allowed_algorithms or []),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            job_quota=job_quota,
+            queued_quota=queued_quota,
+            time_limit_seconds=time_limit_seconds,
+            memory_limit_mb=memory_limit_mb,
+            final_choice_allowed=final_choice_allowed,
+        )
+        record_event(round_, "created", organizer)
+    return round_
+
+
+def _check_round_fields(
+    *,
+    name: str,
+    metric: str,
+    allowed: list[str],
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    numbers: dict[str, int],
+) -> dict[str, str]:
+    """Every problem with a round's settings, by field (empty when they are fine)."""
     fields: dict[str, str] = {}
     if not name.strip():
         fields["name"] = "required"
     if metric not in METRICS:
         fields["metric"] = f"one of {', '.join(METRICS)}"
-    allowed = list(allowed_algorithms or [])
     unknown = [algorithm for algorithm in allowed if algorithm not in REGISTRY]
     if unknown:
         fields["allowed_algorithms"] = f"unknown: {', '.join(unknown)}"
@@ -66,46 +114,99 @@ def create_round(
             fields["allowed_algorithms"] = f"not {task} algorithms: {', '.join(wrong)}"
     if starts_at and ends_at and ends_at <= starts_at:
         fields["ends_at"] = "must be after the start"
-    for field_name, value in (
-        ("job_quota", job_quota),
-        ("queued_quota", queued_quota),
-        ("time_limit_seconds", time_limit_seconds),
-        ("memory_limit_mb", memory_limit_mb),
-    ):
-        if value < 1:
+    for field_name, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            fields[field_name] = "must be a whole number"
+        elif value < 1:
             fields[field_name] = "must be at least 1"
-    if fields:
-        raise InvalidInput("The round is not valid.", fields=fields)
-    return Round.objects.create(
-        name=name.strip(),
-        description=description,
-        dataset=dataset,
-        metric=metric,
-        allowed_algorithms=allowed,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        job_quota=job_quota,
-        queued_quota=queued_quota,
-        time_limit_seconds=time_limit_seconds,
-        memory_limit_mb=memory_limit_mb,
-    )
+    return fields
+
+
+def _due(round_: Round, now: datetime) -> bool:
+    """Whether the schedule would move this round now (read from the row, no query)."""
+    if round_.state == RoundState.DRAFT and round_.starts_at and round_.starts_at <= now:
+        return True
+    return bool(round_.state == RoundState.OPEN and round_.ends_at and round_.ends_at <= now)
+
+
+def _move(round_id: int, from_state: str, action: str, by: User | None, **values: Any) -> bool:
+    """Move the round out of ``from_state`` and record it, unless another process moved it
+    first: the state in the WHERE clause makes the move happen once."""
+    with transaction.atomic():
+        moved = Round.objects.filter(pk=round_id, state=from_state).update(
+            leaderboard_version=F("leaderboard_version") + 1, **values
+        )
+        if moved:
+            round_ = Round(pk=round_id)
+            at = values.get("opened_at") or values.get("closed_at") or timezone.now()
+            details = (
+                {"from": from_state} if by is not None else {"from": from_state, "by": "schedule"}
+            )
+            RoundEvent.objects.create(round=round_, action=action, by=by, at=at, details=details)
+    return bool(moved)
+
+
+def _apply_schedule_to(round_id: int, now: datetime) -> None:
+    round_ = Round.objects.filter(pk=round_id).only("state", "starts_at", "ends_at").first()
+    if round_ is None:
+        return
+    if round_.state == RoundState.DRAFT and round_.starts_at and round_.starts_at <= now:
+        # Opened at its start time, not when someone first looked.
+        _move(
+            round_id,
+            RoundState.DRAFT,
+            "opened",
+            None,
+            state=RoundState.OPEN,
+            opened_at=round_.starts_at,
+            closed_at=None,
+        )
+        round_.state = RoundState.OPEN
+    if round_.state == RoundState.OPEN and round_.ends_at and round_.ends_at <= now:
+        _move(
+            round_id,
+            RoundState.OPEN,
+            "closed",
+            None,
+            state=RoundState.CLOSED,
+            closed_at=round_.ends_at,
+        )
 
 
 def apply_schedule(now: datetime | None = None) -> None:
-    """Open the drafts whose start has come and close the open rounds whose end has passed."""
+    """Open the drafts whose start has come and close the open rounds whose end has passed.
+
+    A read finds the due rounds first, so that the usual call (nothing due) takes no write
+    lock: SQLite has only one, and every page view calls this."""
     now = now or timezone.now()
-    Round.objects.filter(state=RoundState.DRAFT, starts_at__lte=now).filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now)
-    ).update(state=RoundState.OPEN, opened_at=now, leaderboard_version=F("leaderboard_version") + 1)
-    Round.objects.filter(state__in=[RoundState.DRAFT, RoundState.OPEN], ends_at__lte=now).update(
-        state=RoundState.CLOSED, closed_at=now, leaderboard_version=F("leaderboard_version") + 1
-    )
+    due = Round.objects.filter(
+        Q(state=RoundState.DRAFT, starts_at__lte=now) | Q(state=RoundState.OPEN, ends_at__lte=now)
+    ).values_list("pk", flat=True)
+    for round_id in list(due):
+        _apply_schedule_to(round_id, now)
+
+
+def refresh_schedule(round_: Round, now: datetime | None = None) -> Round:
+    """Bring one round's state up to date: the schedule applied, the row read again only when
+    it moved."""
+    now = now or timezone.now()
+    if _due(round_, now):
+        _apply_schedule_to(round_.pk, now)
+        round_.refresh_from_db()
+    return round_
+
+
+def accepts_jobs(round_: Round, now: datetime | None = None) -> bool:
+    """Open and not past its end (the end counts even before the schedule has been applied)."""
+    now = now or timezone.now()
+    return round_.state == RoundState.OPEN and not (round_.ends_at and round_.ends_at <= now)
 
 
 def get_round(round_id: int, viewer: User | None = None) -> Round:
     """The round, its state brought up to date; drafts are invisible to students."""
-    apply_schedule()
     round_ = Round.objects.select_related("dataset").filter(pk=round_id).first()
+    if round_ is not None:
+        refresh_schedule(round_)
     if round_ is None or (
         round_.state == RoundState.DRAFT and viewer is not None and not viewer.is_worker
     ):
@@ -119,34 +220,218 @@ def visible_rounds(viewer: User) -> QuerySet[Round]:
     return rounds if viewer.is_worker else rounds.exclude(state=RoundState.DRAFT)
 
 
-def open_round(organizer: User, round_: Round) -> Round:
+def open_round(organizer: User, round_: Round, ends_at: datetime | None = None) -> Round:
+    """Open a draft, or reopen a closed round (recorded as "reopened"), by hand.
+
+    An end time that has passed is dropped, or else the schedule would close the round again
+    at once; ``ends_at`` sets a new one."""
     require_organizer(organizer)
-    if round_.state == RoundState.OPEN:
+    now = timezone.now()
+    if ends_at is not None and ends_at <= now:
+        raise InvalidInput("The new end must be in the future.", fields={"ends_at": "in the past"})
+    refresh_schedule(round_, now)
+    if round_.state == RoundState.OPEN and ends_at is None:
         return round_
-    round_.state = RoundState.OPEN
-    round_.opened_at = timezone.now()
-    if round_.ends_at and round_.ends_at <= round_.opened_at:
-        round_.ends_at = None  # opening by hand overrides an end that has passed
-    reopened = round_.state == RoundState.CLOSED
-    round_.closed_at = None
-    round_.leaderboard_version += 1
-    round_.save(update_fields=["state", "opened_at", "closed_at", "ends_at", "leaderboard_version"])
-    record_event(round_, "reopened" if reopened else "opened", organizer)
+    new_end = ends_at if ends_at is not None else round_.ends_at
+    if new_end and new_end <= now:
+        new_end = None
+    if round_.state == RoundState.OPEN:
+        update_round(organizer, round_, ends_at=new_end)
+        return round_
+    action = "reopened" if round_.state == RoundState.CLOSED else "opened"
+    _move(
+        round_.pk,
+        round_.state,
+        action,
+        organizer,
+        state=RoundState.OPEN,
+        opened_at=now,
+        closed_at=None,
+        ends_at=new_end,
+    )
+    round_.refresh_from_db()
     return round_
 
 
 def close_round(organizer: User, round_: Round) -> Round:
+    """Close an open round by hand. Jobs already submitted still run and still count."""
     require_organizer(organizer)
+    refresh_schedule(round_)
     if round_.state == RoundState.CLOSED:
         return round_
     if round_.state == RoundState.DRAFT:
-        raise Conflict("A draft round cannot be closed: open it first.")
-    round_.state = RoundState.CLOSED
-    round_.closed_at = timezone.now()
-    round_.leaderboard_version += 1
-    round_.save(update_fields=["state", "closed_at", "leaderboard_version"])
-    record_event(round_, "closed", organizer)
+        raise Conflict("A draft round cannot be closed: open it first.", code="round_is_draft")
+    _move(
+        round_.pk,
+        RoundState.OPEN,
+        "closed",
+        organizer,
+        state=RoundState.CLOSED,
+        closed_at=timezone.now(),
+    )
+    round_.refresh_from_db()
     return round_
+
+
+EDITABLE = (
+    "name",
+    "description",
+    "metric",
+    "allowed_algorithms",
+    "starts_at",
+    "ends_at",
+    "job_quota",
+    "queued_quota",
+    "time_limit_seconds",
+    "memory_limit_mb",
+    "final_choice_allowed",
+)
+
+
+def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
+    """Change a round's settings; the changes are recorded as one "edited" event.
+
+    The metric may change only while the round is a draft (stored scores used the old one);
+    the times follow the state: a start only for a draft, no time for a closed round (reopen
+    it instead), and a new end must lie in the future."""
+    require_organizer(organizer)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidInput(
+            f"Cannot change {', '.join(unknown)}.", fields=dict.fromkeys(unknown, "not editable")
+        )
+    refresh_schedule(round_)
+    now = timezone.now()
+    fields: dict[str, str] = {}
+    if "metric" in changes and round_.state != RoundState.DRAFT:
+        fields["metric"] = "can only change while the round is a draft"
+    for when in ("starts_at", "ends_at"):
+        if when not in changes or changes[when] == getattr(round_, when):
+            continue
+        if round_.state == RoundState.CLOSED:
+            fields[when] = "the round is closed: reopen it to set new times"
+        elif when == "starts_at" and round_.state != RoundState.DRAFT:
+            fields[when] = "the round has started"
+        elif changes[when] is not None and changes[when] <= now:
+            fields[when] = "must be in the future"
+    merged = {name: changes.get(name, getattr(round_, name)) for name in EDITABLE}
+    fields.update(
+        _check_round_fields(
+            name=str(merged["name"] or ""),
+            metric=merged["metric"],
+            allowed=list(merged["allowed_algorithms"] or []),
+            starts_at=merged["starts_at"],
+            ends_at=merged["ends_at"],
+            numbers={
+                name: merged[name]
+                for name in ("job_quota", "queued_quota", "time_limit_seconds", "memory_limit_mb")
+            },
+        )
+    )
+    if fields:
+        raise InvalidInput("The round is not valid.", fields=fields)
+    changed = {
+        name: (getattr(round_, name), value)
+        for name, value in changes.items()
+        if getattr(round_, name) != value
+    }
+    if not changed:
+        return round_
+    for name, (_, value) in changed.items():
+        setattr(round_, name, value.strip() if name == "name" else value)
+    with transaction.atomic():
+        round_.save(update_fields=list(changed))
+        # The final ranking depends on final_choice_allowed, the page on the rest: bump anyway.
+        Round.objects.filter(pk=round_.pk).update(leaderboard_version=F("leaderboard_version") + 1)
+        record_event(
+            round_,
+            "edited",
+            organizer,
+            changes={
+                name: [_jsonable(old), _jsonable(new)] for name, (old, new) in changed.items()
+            },
+        )
+    round_.refresh_from_db()
+    return round_
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def mark_final_choice(
+    user: User, round_: Round, job: Job | None, group: Group | None = None
+) -> RoundEntry:
+    """Mark ``job`` as the group's final choice for the validation ranking (None: unmark, so
+    that the best test job counts again).
+
+    Students mark for their own group while the round is open; an organizer may mark for any
+    group (the job's, or ``group`` to unmark) at any time. Only a job that ranks (done,
+    successful, with a test score) can be chosen. Recorded as a "final_choice" event."""
+    require_user(user)
+    refresh_schedule(round_)
+    if not round_.final_choice_allowed:
+        raise Conflict(
+            "This round ranks each group's best test job: there is no final choice to make.",
+            code="final_choice_not_allowed",
+        )
+    if user.is_organizer:
+        group = job.group if job is not None else group
+        if group is None:
+            raise InvalidInput("Name the group.", fields={"group": "required"})
+    else:
+        if not accepts_jobs(round_):
+            raise Conflict(
+                f"Round {round_.name!r} is {round_.state}: the final choice is made while it is "
+                "open.",
+                code="round_not_open",
+            )
+        group = group_of(user)
+        if group is None:
+            raise Conflict("Join a group first.", code="no_group")
+    if job is not None:
+        if job.round_id != round_.pk or job.group_id != group.pk:
+            raise InvalidInput(
+                f"Job {job.pk} is not a job of {group.name!r} in this round.",
+                fields={"job": "not your group's job in this round"},
+            )
+        if not (job.state == JobState.DONE and job.success and job.score_test is not None):
+            raise Conflict(
+                f"Job {job.pk} is {job.state}: only a finished, successful job with a test "
+                "score can be the final choice.",
+                code="job_not_ranked",
+            )
+    with transaction.atomic():
+        entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
+        entry.final_job = job
+        entry.save(update_fields=["final_job"])
+        Round.objects.filter(pk=round_.pk).update(leaderboard_version=F("leaderboard_version") + 1)
+        record_event(round_, "final_choice", user, group=group.name, job=job.pk if job else None)
+    return entry
+
+
+def final_choice_of(round_: Round, group: Group) -> int | None:
+    """The id of the job the group marked, if any."""
+    return (
+        RoundEntry.objects.filter(round=round_, group=group)
+        .values_list("final_job_id", flat=True)
+        .first()
+    )
+
+
+def describe_event(event: RoundEvent) -> dict[str, Any]:
+    return {
+        "action": event.action,
+        "by": event.by.username if event.by else None,
+        "at": event.at,
+        "details": event.details,
+    }
+
+
+def round_events(organizer: User, round_: Round) -> list[dict[str, Any]]:
+    """The round's audit trail, oldest first (organizers only: it names who chose what)."""
+    require_organizer(organizer)
+    return [describe_event(event) for event in round_.events.select_related("by")]
 
 
 def record_event(round_: Round, action: str, by: User | None, **details: Any) -> RoundEvent:
