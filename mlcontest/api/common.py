@@ -1,0 +1,114 @@
+"""What the API views share: the signed-in user, and reading typed fields from a JSON body.
+
+Every reader raises ``InvalidInput`` naming the field, so a bad request gets the one error body
+(``mlcontest.http.error_response``) with ``fields`` saying what is wrong where.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from mlcontest.contest.errors import InvalidInput
+from mlcontest.contest.models import User
+
+MISSING = object()
+
+
+def viewer(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # json_action lets only signed-in users through
+    return user
+
+
+class Body:
+    """A request's JSON object (or form) body with typed, field-named readers.
+
+    Readers collect problems in ``errors`` instead of raising at the first one, so that one
+    answer names every bad field; call :meth:`check` before using the values."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def text(self, name: str, default: str = "", max_length: int = 10_000) -> str:
+        value = self.data.get(name, default)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.errors[name] = "must be a string"
+            return default
+        if len(value) > max_length:
+            self.errors[name] = f"at most {max_length} characters"
+        return value
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        value = self.data.get(name, default)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            self.errors[name] = "must be a whole number"
+            return default
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.errors[name] = "must be a whole number"
+            return default
+        if isinstance(value, float) and number != value:
+            self.errors[name] = "must be a whole number"
+        return number
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        value = self.data.get(name, default)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "1", "yes", "on"}:
+            return True
+        if text in {"false", "0", "no", "off", ""}:
+            return False
+        self.errors[name] = "must be true or false"
+        return default
+
+    def when(self, name: str) -> datetime | None:
+        """An ISO 8601 date and time; without a zone it is read in the server's time zone."""
+        value = self.data.get(name)
+        if value is None or value == "":
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            self.errors[name] = "must be a date and time like 2030-05-01T10:00:00+02:00"
+            return None
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed
+
+    def string_list(self, name: str) -> list[str] | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.errors[name] = "must be a list of names"
+            return None
+        return value
+
+    def check(self, message: str = "Some fields are not valid.") -> None:
+        if self.errors:
+            raise InvalidInput(message, fields=self.errors)
+
+
+def only_fields(body: Body, allowed: set[str]) -> None:
+    """Refuse fields the endpoint does not know: a typo should not pass silently."""
+    unknown = sorted(set(body.data) - allowed - {"csrfmiddlewaretoken", "api"})
+    if unknown:
+        for name in unknown:
+            body.errors[name] = "unknown field"

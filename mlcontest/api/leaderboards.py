@@ -1,0 +1,108 @@
+"""The leaderboards: public ranking, version, history and the final reveal.
+
+A lecture hall polls these every few seconds, so an unchanged poll must cost next to nothing:
+each answer carries an ``ETag`` made from the round's ``leaderboard_version`` (which grows with
+every stored result and every change of the round) and the viewer's audience; a request with
+that tag in ``If-None-Match`` gets ``304 Not Modified`` after one query for the round, and a
+changed board is computed once per version and process (``contest.leaderboard``'s cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from mlcontest.api.common import viewer
+from mlcontest.contest import leaderboard, rounds
+from mlcontest.contest.models import Round, User
+from mlcontest.http import allow_methods, json_action
+
+
+def _matches(request: HttpRequest, tag: str) -> bool:
+    """Whether ``If-None-Match`` names ``tag`` (weak or strong; ``*`` matches anything)."""
+    header = request.headers.get("If-None-Match", "")
+    if not header:
+        return False
+    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in candidates or tag in candidates
+
+
+def _tagged(response: HttpResponse, tag: str) -> HttpResponse:
+    response["ETag"] = tag
+    # Each viewer must ask again every time (no-cache), and no shared cache may keep one
+    # user's answer for another (private, Vary).
+    response["Cache-Control"] = "private, no-cache"
+    response["Vary"] = "Cookie, Authorization"
+    return response
+
+
+def _versioned(
+    request: HttpRequest,
+    round_: Round,
+    user: User,
+    kind: str,
+    body: Callable[[], bytes],
+) -> HttpResponse:
+    tag = leaderboard.etag(round_, user).replace('"lb-', f'"{kind}-', 1)
+    if _matches(request, tag):
+        return _tagged(HttpResponse(status=304), tag)
+    return _tagged(HttpResponse(body(), content_type="application/json"), tag)
+
+
+@allow_methods("GET")
+@json_action
+def round_leaderboard(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Each group's best test score, the baselines as lines to beat; 304 when unchanged."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    return _versioned(
+        request, round_, user, "lb", lambda: leaderboard.leaderboard_bytes(round_, user)
+    )
+
+
+@allow_methods("GET")
+@json_action
+def round_version(request: HttpRequest, round_id: int) -> dict[str, Any]:
+    """The cheapest poll: the leaderboard's version and the round's state, one small query."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    return {
+        "round": round_.pk,
+        "version": round_.leaderboard_version,
+        "state": round_.state,
+        "etag": leaderboard.etag(round_, user),
+    }
+
+
+@allow_methods("GET")
+@json_action
+def round_history(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Every group's best test score over time, for a step chart."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    return _versioned(
+        request,
+        round_,
+        user,
+        "history",
+        lambda: leaderboard.to_json(leaderboard.history_for(round_, user)),
+    )
+
+
+@allow_methods("GET")
+@json_action
+def round_final(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The reveal: the ranking by validation score with each group's move. Students get 403
+    ``not_revealed`` until the round closes; workers and organizers get a preview."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    leaderboard.require_final_visible(round_, user)
+    return _versioned(
+        request,
+        round_,
+        user,
+        "final",
+        lambda: leaderboard.to_json(leaderboard.final_for(round_, user)),
+    )

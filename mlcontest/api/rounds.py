@@ -1,0 +1,245 @@
+"""Rounds: list, create, read, edit, open/close/reopen, audit trail, the final choice, jobs.
+
+Thin views: each parses the request, calls ``mlcontest.contest``, and shapes the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+
+from mlcontest.api.common import Body, only_fields, viewer
+from mlcontest.contest import datasets, groups, queue, results, rounds
+from mlcontest.contest.errors import InvalidInput, NotFound
+from mlcontest.contest.models import Job, Round, User
+from mlcontest.http import allow_methods, json_action, json_answer, parse_json_body
+
+MAX_JOBS = 1000
+NUMBERS = ("job_quota", "queued_quota", "time_limit_seconds", "memory_limit_mb")
+
+
+def round_json(round_: Round, user: User) -> dict[str, Any]:
+    """The seed's round description plus what the API's pages need."""
+    described = rounds.describe_round(round_, user)
+    described.update(
+        final_choice_allowed=round_.final_choice_allowed,
+        leaderboard_version=round_.leaderboard_version,
+        accepting_jobs=rounds.accepts_jobs(round_),
+        final_revealed=round_.state == "closed",
+    )
+    group = groups.group_of(user)
+    if group is not None:
+        described["my_group"] = {
+            "name": group.name,
+            **queue.quota_left(round_, group),
+            "final_job": rounds.final_choice_of(round_, group),
+        }
+    return described
+
+
+def _round_settings(body: Body, creating: bool) -> dict[str, Any]:
+    """The round fields present in the body, typed; on creation the required ones too."""
+    settings: dict[str, Any] = {}
+    if creating or body.has("name"):
+        settings["name"] = body.text("name", max_length=100)
+    if body.has("description"):
+        settings["description"] = body.text("description")
+    if creating or body.has("metric"):
+        settings["metric"] = body.text("metric")
+    if body.has("allowed_algorithms"):
+        settings["allowed_algorithms"] = body.string_list("allowed_algorithms") or []
+    for when in ("starts_at", "ends_at"):
+        if body.has(when):
+            settings[when] = body.when(when)
+    for name in NUMBERS:
+        if body.has(name):
+            settings[name] = body.integer(name)
+    if body.has("final_choice_allowed"):
+        settings["final_choice_allowed"] = body.boolean("final_choice_allowed")
+    return settings
+
+
+@allow_methods("GET", "POST")
+@json_action
+def round_list(request: HttpRequest) -> Any:
+    """GET: the rounds the viewer may see (drafts for workers and organizers only).
+    POST (organizers): create a round, a draft unless its start time has passed."""
+    user = viewer(request)
+    if request.method == "POST":
+        return create_round(request, user)
+    return {"rounds": [round_json(round_, user) for round_ in rounds.visible_rounds(user)]}
+
+
+def create_round(request: HttpRequest, user: User) -> Any:
+    from mlcontest.contest.permissions import require_organizer
+
+    require_organizer(user)
+    body = Body(parse_json_body(request))
+    only_fields(
+        body,
+        {
+            "name",
+            "description",
+            "dataset",
+            "metric",
+            "allowed_algorithms",
+            "starts_at",
+            "ends_at",
+            "final_choice_allowed",
+            *NUMBERS,
+        },
+    )
+    dataset_id = body.integer("dataset")
+    if dataset_id is None and "dataset" not in body.errors:
+        body.errors["dataset"] = "required: a dataset id"
+    settings = _round_settings(body, creating=True)
+    body.check("The round is not valid.")
+    assert dataset_id is not None
+    try:
+        dataset = datasets.get_dataset(dataset_id)
+    except NotFound:
+        raise InvalidInput(
+            f"No dataset {dataset_id}.", fields={"dataset": "no such dataset"}
+        ) from None
+    numbers = {name: settings.pop(name) for name in NUMBERS if settings.get(name) is not None}
+    round_ = rounds.create_round(user, dataset=dataset, **settings, **numbers)
+    round_ = rounds.get_round(round_.pk, user)  # a start time that has passed opens it at once
+    return json_answer(round_json(round_, user), status=201)
+
+
+@allow_methods("GET", "PATCH")
+@json_action
+def round_detail(request: HttpRequest, round_id: int) -> Any:
+    """GET: one round. PATCH (organizers): change some of its settings."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    if request.method == "PATCH":
+        body = Body(parse_json_body(request))
+        only_fields(body, set(rounds.EDITABLE))
+        changes = _round_settings(body, creating=False)
+        body.check("The round is not valid.")
+        round_ = rounds.update_round(user, round_, **changes)
+    return round_json(round_, user)
+
+
+@allow_methods("POST")
+@json_action
+def round_open(request: HttpRequest, round_id: int) -> Any:
+    """Organizers: open a draft, or reopen a closed round; ``ends_at`` sets a new end."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    body = Body(parse_json_body(request))
+    only_fields(body, {"ends_at"})
+    ends_at = body.when("ends_at")
+    body.check()
+    return round_json(rounds.open_round(user, round_, ends_at=ends_at), user)
+
+
+@allow_methods("POST")
+@json_action
+def round_close(request: HttpRequest, round_id: int) -> Any:
+    """Organizers: close the round now; jobs already submitted still run and count."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    return round_json(rounds.close_round(user, round_), user)
+
+
+@allow_methods("GET")
+@json_action
+def round_events(request: HttpRequest, round_id: int) -> Any:
+    """Organizers: who changed the round and when, oldest first."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    return {"round": round_.pk, "events": rounds.round_events(user, round_)}
+
+
+@allow_methods("GET", "POST")
+@json_action
+def final_choice(request: HttpRequest, round_id: int) -> Any:
+    """GET: the viewer's group's final choice. POST ``{"job": id}`` marks it, ``{"job": null}``
+    unmarks it; organizers may also name ``"group"`` to unmark for a group."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    if request.method == "GET":
+        group = groups.group_of(user)
+        if group is None:
+            return {"round": round_.pk, "group": None, "job": None}
+        return {
+            "round": round_.pk,
+            "group": group.name,
+            "job": rounds.final_choice_of(round_, group),
+        }
+    body = Body(parse_json_body(request))
+    only_fields(body, {"job", "group"})
+    if not body.has("job"):
+        body.errors["job"] = "required: a job id, or null to unmark"
+    job_id = body.integer("job")
+    group_name = body.text("group", max_length=64)
+    body.check()
+    job = _round_job(round_, job_id) if job_id is not None else None
+    group = groups.find_group(group_name) if group_name else None
+    entry = rounds.mark_final_choice(user, round_, job, group=group)
+    return {"round": round_.pk, "group": entry.group.name, "job": entry.final_job_id}
+
+
+def _round_job(round_: Round, job_id: int) -> Job:
+    job = Job.objects.filter(pk=job_id, round=round_).select_related("group").first()
+    if job is None:
+        raise InvalidInput(f"No job {job_id} in this round.", fields={"job": "not in this round"})
+    return job
+
+
+@allow_methods("GET", "POST")
+@json_action
+def round_jobs(request: HttpRequest, round_id: int) -> Any:
+    """GET: the viewer's group's jobs in the round (every job, for workers and organizers),
+    newest first; ``?state=done`` filters, ``?limit=`` caps (default and most: 1000).
+    POST: submit a job."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    if request.method == "POST":
+        return submit_job(request, user, round_)
+    query = Body(dict(request.GET.items()))
+    only_fields(query, {"state", "limit"})
+    state = query.text("state", max_length=16)
+    limit = query.integer("limit", MAX_JOBS)
+    query.check()
+    jobs = round_.jobs.select_related("round", "group", "user", "worker").prefetch_related(
+        "pictures"
+    )
+    if state:
+        jobs = jobs.filter(state=state)
+    if not user.is_worker:
+        # Filtered in the database: a round may hold 100,000 jobs of other groups.
+        group = groups.group_of(user)
+        jobs = jobs.filter(Q(group=group) | Q(user=user)) if group else jobs.filter(user=user)
+    count = min(max(limit or MAX_JOBS, 1), MAX_JOBS)
+    page = list(jobs[: count + 1])
+    visible = [job for job in page[:count] if results.can_see_job(user, job)]
+    return {
+        "jobs": [results.describe_job(job, user) for job in visible],
+        "more": len(page) > count,
+    }
+
+
+def submit_job(request: HttpRequest, user: User, round_: Round) -> Any:
+    """``{"algorithm": "knn", "params": {"n_neighbors": 5}}`` queues a job for your group;
+    organizers add ``"baseline": true`` for a line to beat. The answer is the job, plus what
+    the group has left (``quota``)."""
+    body = parse_json_body(request)
+    algorithm = body.get("algorithm")
+    if not isinstance(algorithm, str) or not algorithm:
+        raise InvalidInput("Name the algorithm.", fields={"algorithm": "required"})
+    params = body.get("params", {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise InvalidInput("params must be an object.", fields={"params": "must be an object"})
+    baseline = body.get("baseline") in (True, "true", "True", "1")
+    job = queue.submit_job(user, round_, algorithm, params, baseline=baseline)
+    described = results.describe_job(job, user)
+    if job.group is not None:
+        described["quota"] = queue.quota_left(round_, job.group)
+    return json_answer(described, status=201)
