@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import email.utils
 import json
 import os
@@ -204,6 +205,15 @@ class API:
         if token:
             return cls(token=token, **options)
         return cls(**options)
+
+    def clone(self) -> API:
+        """A second client with its own HTTP session but the same cookies, hence the same
+        server session (the same claim holder), for use from another thread."""
+        other = copy.copy(self)
+        other.session = requests.Session()
+        other.session.headers.update(self.session.headers)
+        other.session.cookies.update(self.session.cookies)
+        return other
 
     def relogin(self) -> None:
         """Sign in again, as the constructor does (e.g. after the server lost the session)."""

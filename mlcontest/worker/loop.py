@@ -11,34 +11,34 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from mlcontest.client import (
     API,
     ClientError,
     Conflict,
     ConnectionFailed,
-    NotAuthenticated,
+    LoginFailed,
     ServerError,
     ServerFailure,
 )
 from mlcontest.worker.child import JobSpec, time_limit_message
+from mlcontest.worker.posting import PICTURE_SECONDS, Abandoned, Caller, Poster, PostTask
 from mlcontest.worker.run import Outcome, PreparedData, prepare
 from mlcontest.worker.sandbox import ChildDied, JobProcess, job_context
 
 log = logging.getLogger("mlcontest.worker")
-T = TypeVar("T")
-PICTURE_SECONDS = 30.0
-MAX_BACKOFF = 3.0
+# A ping answered faster than this found a job without waiting: the queue is busy.
+BUSY_CLAIM_SECONDS = 0.05
+# How long a prefetched job may wait behind a running one before it goes back to the queue.
+PREFETCH_HOLD_SECONDS = 0.5
 
 
 @dataclass
@@ -54,10 +54,6 @@ class WorkerConfig:
     grace: float = 30.0
     default_time_limit: float = 60.0
     default_memory_mb: int = 2048
-
-
-class Abandoned(Exception):
-    """The worker is stopping and gave up waiting for the server."""
 
 
 class JobLost(Exception):
@@ -78,10 +74,10 @@ class DatasetCache:
             if cached is not None and version and cached.version == version:
                 return cached
             api = slot.api
-            info = slot.call(api.get_datasets, "list datasets")[dataset_id]
+            info = slot.caller.call(api.get_datasets, "list datasets")[dataset_id]
             if cached is not None and cached.version == info["version"]:
                 return cached
-            points = slot.call(lambda: api.load(info["url"]), "fetch points")
+            points = slot.caller.call(lambda: api.load(info["url"]), "fetch points")
             data = prepare(points, info["features"], info["version"])
             self.entries[dataset_id] = data
             self.fetches += 1
@@ -121,8 +117,7 @@ class Worker:
         self.stop_requested_at: float | None = None
         self.datasets = DatasetCache()
         self.context = job_context()
-        self.jobs_done = 0
-        self.count_lock = threading.Lock()
+        self.failed = False
 
     def new_api(self, worker_name: str) -> API:
         config = self.config
@@ -159,90 +154,110 @@ class Worker:
             started = self.stop_requested_at
             if started is not None and time.monotonic() - started > self.config.grace:
                 self.abandon.set()
-        log.info("worker stopped after %d jobs", self.jobs_done)
-        return 0
+        log.info("worker stopped after %d jobs", sum(slot.jobs_done for slot in slots))
+        return 1 if self.failed else 0
 
 
 class Slot:
-    """One claim holder: a session, a job process, one job at a time."""
+    """One claim holder: a session, a job process, one job at a time, and a poster thread that
+    posts each result while the next job runs."""
 
     def __init__(self, worker: Worker, index: int) -> None:
         self.worker, self.index = worker, index
         self.config = worker.config
         self.name = f"{self.config.name}/{os.getpid()}/{index}"
         self.process = JobProcess(worker.context)
-        self._api: API | None = None
-        self.outage_since: float | None = None
+        self._caller: Caller | None = None
+        self.poster: Poster | None = None
+        self.queue_busy = False
+        self.prefetched: tuple[int, dict[str, Any], float] | None = None
+
+    @property
+    def caller(self) -> Caller:
+        assert self._caller is not None
+        return self._caller
 
     @property
     def api(self) -> API:
-        assert self._api is not None
-        return self._api
+        assert self.caller.api is not None
+        return self.caller.api
 
-    def call(
-        self, action: Callable[[], T], what: str, give_up: Callable[[], bool] | None = None
-    ) -> T:
-        """``action()``, retried with backoff while the server is unreachable or failing."""
-        give_up = give_up or self.worker.abandon.is_set
-        delay = 0.2
-        while True:
-            try:
-                result = action()
-            except NotAuthenticated:
-                # The server lost our session (a new database?): sign in again.
-                if self.config.token:
-                    raise
-                self._note_outage(what, "signed out")
-                self.api.relogin()
-                continue
-            except (ConnectionFailed, ServerFailure) as error:
-                self._note_outage(what, str(error))
-            else:
-                if self.outage_since is not None:
-                    log.warning(
-                        "[%s] server is back after %.1f s",
-                        self.name,
-                        time.monotonic() - self.outage_since,
-                    )
-                    self.outage_since = None
-                return result
-            if give_up():
-                raise Abandoned(what)
-            time.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, MAX_BACKOFF)
-
-    def _note_outage(self, what: str, reason: str) -> None:
-        if self.outage_since is None:
-            self.outage_since = time.monotonic()
-            log.warning("[%s] %s: server unreachable (%s); retrying", self.name, what, reason)
+    @property
+    def jobs_done(self) -> int:
+        return self.poster.posted if self.poster is not None else 0
 
     def run(self) -> None:
+        stopping, abandon = self.worker.stopping.is_set, self.worker.abandon.is_set
         try:
             self.process.start()
-            self._api = self.call(
-                lambda: self.worker.new_api(self.name), "sign in", self.worker.stopping.is_set
-            )
-            while not self.worker.stopping.is_set():
-                job_id = self.call(
-                    lambda: self.api.ping(wait=self.config.wait),
-                    "ping",
-                    self.worker.stopping.is_set,
-                )
-                if job_id is None:
+            signing_in = Caller(None, self.name, stopping)
+            api = signing_in.call(lambda: self.worker.new_api(self.name), "sign in")
+            self._caller = Caller(api, self.name, abandon)
+            self.poster = Poster(api.clone(), self.name, abandon)
+            while not stopping():
+                claimed = self.take_prefetched() or self.claim()
+                if claimed is None:
                     continue
-                if self.worker.stopping.is_set():
-                    self.hand_back(int(job_id))
+                if stopping():
+                    self.hand_back(claimed[0])
                     break
-                self.run_guarded(int(job_id))
+                self.run_guarded(claimed[0], claimed[1])
         except Abandoned:
             pass
+        except LoginFailed as error:
+            log.error("[%s] the server refused the sign-in: %s", self.name, error.message)
+            self.worker.failed = True
+            self.worker.request_stop(hard=True)
         finally:
+            self.release_prefetched()
             self.process.stop()
+            if self.poster is not None:
+                self.poster.close()
 
-    def run_guarded(self, job_id: int) -> None:
+    def claim(self) -> tuple[int, dict[str, Any] | None] | None:
+        """Long-poll for a job: ``(job id, None)`` or None if none came."""
+        asked = time.monotonic()
+        job_id = self.caller.call(
+            lambda: self.api.ping(wait=self.config.wait), "ping", self.worker.stopping.is_set
+        )
+        if job_id is None:
+            return None
+        # A claim that did not have to wait means more jobs are likely queued.
+        self.queue_busy = time.monotonic() - asked < BUSY_CLAIM_SECONDS
+        return int(job_id), None
+
+    def take_prefetched(self) -> tuple[int, dict[str, Any] | None] | None:
+        claimed, self.prefetched = self.prefetched, None
+        return (claimed[0], claimed[1]) if claimed is not None else None
+
+    def prefetch(self) -> None:
+        """While the job process computes, claim the next job and read its parameters, so that
+        it starts the moment the current one ends. Only when the queue looks busy, and one
+        attempt: an idle or unreachable server is not worth delaying the current result."""
+        if self.prefetched is not None or not self.queue_busy or self.worker.stopping.is_set():
+            return
+        try:
+            job_id = self.api.ping()
+            if job_id is None:
+                self.queue_busy = False
+                return
+            params = self.api.get_job_params(int(job_id))
+        except ClientError:
+            return
+        self.prefetched = (int(job_id), params, time.monotonic())
+
+    def release_prefetched(self, older_than: float = 0.0) -> None:
+        """Hand back a prefetched job that has waited ``older_than`` seconds behind a long job:
+        another worker may be idle."""
+        claimed = self.prefetched
+        if claimed is not None and time.monotonic() - claimed[2] >= older_than:
+            self.prefetched = None
+            self.hand_back(claimed[0])
+
+    def run_guarded(self, job_id: int, params: dict[str, Any] | None = None) -> None:
         """Run a job; a bug or a surprise answer costs that job, not the worker."""
         try:
-            self.run_job(job_id)
+            self.run_job(job_id, params)
         except Abandoned:
             raise
         except Exception:
@@ -258,18 +273,19 @@ class Slot:
         except ClientError as error:
             log.warning("job %d: not handed back (%s); its lease will expire", job_id, error)
 
-    def run_job(self, job_id: int) -> None:
+    def run_job(self, job_id: int, params: dict[str, Any] | None = None) -> None:
         started = time.monotonic()
-        try:
-            params = self.call(lambda: self.api.get_job_params(job_id), "get job parameters")
-        except ServerError as error:
-            log.warning("job %d: no parameters (%s) [%s]", job_id, error, self.name)
-            return
+        if params is None:
+            try:
+                action = partial(self.api.get_job_params, job_id)
+                params = self.caller.call(action, "get parameters")
+            except ServerError as error:
+                log.warning("job %d: no parameters (%s) [%s]", job_id, error, self.name)
+                return
         lease = Lease(self.api, job_id, params.get("lease_expires_at"))
         dataset_id = int(params["dataset"])
         data = self.worker.datasets.get(self, dataset_id, params.get("dataset_version"))
         time_limit = float(params.get("time_limit_seconds") or self.config.default_time_limit)
-        memory_mb = int(params.get("memory_limit_mb") or self.config.default_memory_mb)
         spec = JobSpec(
             job_id=job_id,
             algorithm=params["algorithm"],
@@ -277,7 +293,7 @@ class Slot:
             metric=params.get("metric") or "accuracy",
             data_key=f"{dataset_id}:{data.version}",
             pictures=self.config.pictures,
-            memory_limit_mb=memory_mb,
+            memory_limit_mb=int(params.get("memory_limit_mb") or self.config.default_memory_mb),
         )
         try:
             outcome = self.compute(spec, data, lease, time_limit)
@@ -288,12 +304,11 @@ class Slot:
             self.hand_back(job_id)
             return
         outcome.timings["worker_total"] = round(time.monotonic() - started, 6)
-        if not self.post_result(job_id, outcome):
-            return
-        pictures, note = self.post_pictures(job_id, spec, outcome.success)
-        self._log_job(spec, outcome, time.monotonic() - started, pictures, note)
-        with self.worker.count_lock:
-            self.worker.jobs_done += 1
+        task = PostTask(spec, outcome, started)
+        assert self.poster is not None
+        self.poster.submit(task)  # results first: the leaderboard moves at once
+        pictures, note = self.collect_pictures(spec, outcome.success)
+        task.add_pictures(pictures, note)
 
     def compute(
         self, spec: JobSpec, data: PreparedData, lease: Lease, time_limit: float
@@ -301,6 +316,7 @@ class Slot:
         """The job's outcome (a failure for a broken limit), or None when abandoned."""
         self.process.submit(spec, data)
         deadline = time.monotonic() + time_limit
+        self.prefetch()
         while True:
             if self.worker.abandon.is_set():
                 self.process.kill()
@@ -319,100 +335,28 @@ class Slot:
             if time.monotonic() >= deadline:
                 self.process.kill()
                 return Outcome(False, time_limit_message(time_limit))
+            self.release_prefetched(older_than=PREFETCH_HOLD_SECONDS)
             try:
                 lease.renew_if_due()
             except JobLost:
                 self.process.kill()
                 raise
 
-    def post_result(self, job_id: int, outcome: Outcome) -> bool:
-        labels = outcome.labels
+    def collect_pictures(self, spec: JobSpec, success: bool) -> tuple[list[tuple[str, bytes]], str]:
+        """The job process's pictures message (empty when pictures are off or the job failed);
+        a process too slow to draw is killed, and the next job gets a new one."""
+        if not self.process.alive:
+            return [], ""
+        limit = PICTURE_SECONDS if spec.pictures and success else 10.0
+        deadline = time.monotonic() + limit
         try:
-            self.call(
-                lambda: self.api.update_job_details(
-                    job_id,
-                    outcome.score_test,
-                    outcome.score_validation,
-                    labels.get("training"),
-                    labels.get("test"),
-                    labels.get("validation"),
-                    outcome.extra_scores_test,
-                    outcome.extra_scores_validation,
-                    message=outcome.message,
-                    success=outcome.success,
-                    timings=outcome.timings,
-                ),
-                "post result",
-            )
-        except Abandoned:
-            log.warning("job %d: result not posted before stopping [%s]", job_id, self.name)
-            return False
-        except Conflict as error:
-            log.warning("job %d: result refused (%s) [%s]", job_id, error.message, self.name)
-            return False
-        except ServerError as error:
-            # A result the server cannot take must still end the job, or it runs for ever.
-            log.warning("job %d: result refused (%s) [%s]", job_id, error, self.name)
-            if outcome.success:
-                failed = Outcome(False, f"The worker's result was refused: {error.message}")
-                return self.post_result(job_id, failed)
-            return False
-        return True
-
-    def post_pictures(self, job_id: int, spec: JobSpec, success: bool) -> tuple[int, str]:
-        """Wait for the job process's pictures and post them; (how many, a note)."""
-        if not spec.pictures or not success:
-            self._drain_pictures()
-            return 0, ""
-        try:
-            pictures, note = self._wait_pictures(time.monotonic() + PICTURE_SECONDS)
+            while True:
+                message = self.process.receive(deadline - time.monotonic())
+                if message is None:
+                    raise TimeoutError(f"not drawn within {limit:g} s")
+                if message[0] == "pictures":
+                    pictures, note = message[1]
+                    return pictures, note
         except (TimeoutError, ChildDied) as error:
             self.process.kill()
-            return 0, f"pictures skipped ({error or 'too slow'})"
-        posted = 0
-        for filename, png in pictures:
-            try:
-                self.call(partial(self.api.add_job_picture_data, job_id, filename, png), "picture")
-                posted += 1
-            except (Abandoned, ServerError) as error:
-                note = f"picture {filename} not posted ({error})"
-        return posted, note
-
-    def _wait_pictures(self, deadline: float) -> tuple[list[tuple[str, bytes]], str]:
-        while True:
-            message = self.process.receive(deadline - time.monotonic())
-            if message is None:
-                raise TimeoutError("too slow")
-            if message[0] == "pictures":
-                pictures, note = message[1]
-                return pictures, note
-
-    def _drain_pictures(self) -> None:
-        # The job process always answers with a (here empty) pictures message.
-        if self.process.alive:
-            try:
-                self._wait_pictures(time.monotonic() + PICTURE_SECONDS)
-            except (TimeoutError, ChildDied):
-                self.process.kill()
-
-    def _log_job(
-        self, spec: JobSpec, outcome: Outcome, seconds: float, pictures: int, note: str
-    ) -> None:
-        if outcome.success:
-            score = outcome.score_test
-            scores = f"test {spec.metric} {score:.4f}" if score is not None else ""
-            state = f"done, {scores}".rstrip(", ")
-        else:
-            state = f"failed: {outcome.message}"
-        extras = f", {pictures} pictures" if pictures else ""
-        extras += f", {note}" if note else ""
-        log.info(
-            "job %d %s on dataset %s: %s (%.3f s%s) [%s]",
-            spec.job_id,
-            spec.algorithm,
-            spec.data_key.split(":")[0],
-            state,
-            seconds,
-            extras,
-            self.name,
-        )
+            return [], f"pictures skipped ({error})"
