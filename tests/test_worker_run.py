@@ -205,3 +205,31 @@ def test_job_process_runs_jobs_and_survives_limits(moons: PreparedData) -> None:
         assert wait_for(process, "result", time.monotonic() + 60).success
     finally:
         process.stop()
+
+
+def test_fast_classification_metrics_equal_scikit_learns() -> None:
+    """metrics.py computes accuracy, balanced accuracy and macro F1 from one confusion matrix;
+    the results must be scikit-learn's, to the last bit, absent classes included."""
+    import random
+    import warnings
+
+    from mlcontest.algorithms import METRICS
+
+    reference = {
+        "accuracy": accuracy_score,
+        "balanced_accuracy": balanced_accuracy_score,
+        "f1_macro": lambda t, p: f1_score(t, p, average="macro", zero_division=0),
+    }
+    rng = random.Random(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns about classes never predicted
+        for _ in range(500):
+            n, true_classes, predicted_classes = (
+                rng.randint(1, 50),
+                rng.randint(1, 5),
+                rng.randint(1, 6),
+            )
+            truth = [str(rng.randrange(true_classes)) for _ in range(n)]
+            predicted = [str(rng.randrange(predicted_classes)) for _ in range(n)]
+            for name, compute in reference.items():
+                assert METRICS[name].compute(truth, predicted) == float(compute(truth, predicted))
