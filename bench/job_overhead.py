@@ -1,0 +1,216 @@
+"""What the platform adds to the algorithms' own compute time, and one job's turnaround.
+
+1. 200 small jobs on a 2-D dataset of 2,000 points (40 each of kNN k=5, SVM rbf, decision tree
+   of depth 5, logistic regression, random forest of 100 trees), run by ``mlcontest worker
+   --processes 2 --no-pictures`` against a local ``mlcontest serve``; against the same fits,
+   predictions (all three splits) and scores (every metric on test and validation) run directly
+   in a pool of 2 processes, before and after the platform run, in this same script run.
+   ratio = platform time (first claim to last result stored) / direct time (mean of the two).
+2. On an idle system: one job at a time, submitted through the JSON API, polled until its
+   result is visible; the p50 and p95 of that turnaround.
+
+Last line: ``{"ratio": ..., "turnaround_p50_s": ..., "turnaround_p95_s": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mlcontest.client import API
+from tests.live import LiveServer
+from tests.worker_support import WorkerProcess, setup_round, submit_jobs
+
+JOBS: list[tuple[str, dict[str, Any]]] = [
+    ("knn", {"n_neighbors": 5}),
+    ("svm", {"kernel": "rbf"}),
+    ("decision_tree", {"max_depth": 5}),
+    ("logistic_regression", {}),
+    ("random_forest", {"n_estimators": 100}),
+]
+EACH = 40
+TURNAROUND_SAMPLES = 40
+
+_data: dict[str, Any] = {}
+
+
+def _load(points: list[dict[str, Any]]) -> None:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    # One thread per process, as in the worker's job processes: 2 processes on 2 cores.
+    threadpool_limits(1)
+
+    for split in ("training", "test", "validation"):
+        chosen = [p for p in points if p["split"] == split]
+        _data[split] = (
+            np.array([[p["x"], p["y"]] for p in chosen]),
+            [p["label"] for p in chosen],
+        )
+
+
+def direct_job(job: tuple[str, dict[str, Any]]) -> float:
+    """The job as a script would run it with scikit-learn alone; the test accuracy."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    name, _params = job
+    model: Any = {
+        "knn": lambda: KNeighborsClassifier(n_neighbors=5),
+        "svm": lambda: SVC(kernel="rbf", random_state=0),
+        "decision_tree": lambda: DecisionTreeClassifier(max_depth=5, random_state=0),
+        "logistic_regression": lambda: LogisticRegression(max_iter=200, random_state=0),
+        "random_forest": lambda: RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1),
+    }[name]()
+    X, y = _data["training"]
+    model.fit(X, y)
+    model.predict(X)
+    score = 0.0
+    for split in ("test", "validation"):
+        X, y = _data[split]
+        predicted = model.predict(X)
+        score = accuracy_score(y, predicted)
+        balanced_accuracy_score(y, predicted)
+        f1_score(y, predicted, average="macro", zero_division=0)
+    return float(score)
+
+
+def run_direct(points: list[dict[str, Any]], jobs: list[tuple[str, dict[str, Any]]]) -> float:
+    with multiprocessing.get_context("fork").Pool(2, initializer=_load, initargs=(points,)) as pool:
+        pool.map(direct_job, jobs[:4], chunksize=1)  # imports and first calls, not timed
+        started = time.perf_counter()
+        pool.map(direct_job, jobs, chunksize=1)
+        return time.perf_counter() - started
+
+
+def group_cpu(group_id: int) -> dict[int, float]:
+    """CPU seconds used so far by each process of a process group (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group_id:
+            used[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float], only: int | None = None) -> float:
+    return sum(
+        seconds - before.get(pid, 0.0)
+        for pid, seconds in after.items()
+        if only is None or pid == only
+    )
+
+
+def platform_span(server: LiveServer, job_ids: list[int]) -> float:
+    code = f"""
+from django.db.models import Max, Min
+from mlcontest.contest.models import Job
+jobs = Job.objects.filter(pk__in={job_ids!r})
+assert jobs.exclude(state="done").count() == 0, "some jobs did not finish"
+span = jobs.aggregate(first=Min("claimed_at"), last=Max("finished_at"))
+print((span["last"] - span["first"]).total_seconds())
+"""
+    return float(server.run_python(code).strip().splitlines()[-1])
+
+
+def wait_done(api: API, job_ids: list[int], timeout: float) -> None:
+    """Poll the last job only (jobs are claimed in order), slowly, so that polling costs the
+    server next to nothing; then check the others."""
+    deadline = time.monotonic() + timeout
+    api.wait_for_job(job_ids[-1], timeout=timeout, interval=0.5)
+    for job_id in job_ids:
+        api.wait_for_job(job_id, timeout=max(deadline - time.monotonic(), 1.0), interval=0.1)
+
+
+def turnaround(api: API, round_id: int) -> list[float]:
+    seconds = []
+    for _ in range(TURNAROUND_SAMPLES):
+        started = time.perf_counter()
+        job = api.submit_job(round_id, "knn", {"n_neighbors": 5}, baseline=True)
+        while api.get_job(job["id"])["state"] not in ("done", "failed"):
+            time.sleep(0.005)
+        seconds.append(time.perf_counter() - started)
+        time.sleep(0.2)
+    return seconds
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    jobs = [job for _ in range(EACH) for job in JOBS]
+    with (
+        tempfile.TemporaryDirectory(prefix="mlc-bench-") as folder,
+        LiveServer(Path(folder)) as server,
+    ):
+        ids = setup_round(server, "moons-2000", "moons", n=2000)
+        walter = API("walter", "pw", server.url)
+        points = walter.get_dataset_points(ids["dataset"])
+        direct_before = run_direct(points, jobs)
+        print(f"direct, 2 processes: {direct_before:.2f} s", flush=True)
+
+        worker = WorkerProcess(server.url, Path(folder) / "worker.log", processes=2)
+        try:
+            olga = API("olga", "pw", server.url)
+            wait_done(olga, submit_jobs(server, ids["round"], JOBS[:2]), 300)  # warm up
+            assert server.process is not None
+            server_before = group_cpu(server.process.pid)
+            worker_before = group_cpu(worker.process.pid)
+            job_ids = submit_jobs(server, ids["round"], jobs)
+            wait_done(olga, job_ids, 900)
+            server_cpu = cpu_since(server_before, group_cpu(server.process.pid))
+            worker_after = group_cpu(worker.process.pid)
+            main_cpu = cpu_since(worker_before, worker_after, only=worker.process.pid)
+            jobs_cpu = cpu_since(worker_before, worker_after) - main_cpu
+            platform = platform_span(server, job_ids)
+            print(f"platform, worker --processes 2: {platform:.2f} s", flush=True)
+            print(
+                f"CPU per job: server {server_cpu / len(jobs) * 1000:.1f} ms, worker main "
+                f"process {main_cpu / len(jobs) * 1000:.1f} ms, job processes "
+                f"{jobs_cpu / len(jobs) * 1000:.1f} ms",
+                flush=True,
+            )
+            time.sleep(1.0)
+            samples = turnaround(olga, ids["round"])
+        finally:
+            worker.terminate()
+            worker.cleanup()
+        direct_after = run_direct(points, jobs)
+        print(f"direct again: {direct_after:.2f} s", flush=True)
+
+    direct = (direct_before + direct_after) / 2
+    per_job_ms = (platform - direct) / len(jobs) * 2 * 1000
+    print(f"overhead per job and process: {per_job_ms:.1f} ms", flush=True)
+    p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
+    print(f"turnaround over {len(samples)} jobs: p50 {p50:.3f} s, p95 {p95:.3f} s", flush=True)
+    print(
+        json.dumps(
+            {
+                "ratio": round(platform / direct, 3),
+                "turnaround_p50_s": round(p50, 3),
+                "turnaround_p95_s": round(p95, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
