@@ -8,9 +8,14 @@ is taking. A job whose lease runs out goes back to the queue at the next claim.
 
 from __future__ import annotations
 
+import fcntl
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -171,29 +176,62 @@ def requeue_expired() -> int:
     job fails instead, so that a job that kills every worker does not go round for ever."""
     now = timezone.now()
     expired = Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now)
-    failed = expired.filter(attempts__gte=settings.MAX_ATTEMPTS)
-    for job in failed.only("pk", "attempts"):
-        Job.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
-            state=JobState.FAILED,
-            success=False,
-            finished_at=now,
-            lease_expires_at=None,
-            message=LOST_JOB_MESSAGE.format(attempts=job.attempts),
-        )
+    expired.filter(attempts__gte=settings.MAX_ATTEMPTS).update(
+        state=JobState.FAILED,
+        success=False,
+        finished_at=now,
+        lease_expires_at=None,
+        message=LOST_JOB_MESSAGE.format(attempts=settings.MAX_ATTEMPTS),
+    )
     return expired.update(
         state=JobState.QUEUED, lease_expires_at=None, worker_key="", claimed_at=None
     )
 
 
+# One statement picks and takes the job: SQLite runs a writing statement alone, and on
+# PostgreSQL SKIP LOCKED lets concurrent claimers pass over a row another one is taking.
 _CLAIM_SQL = """
 UPDATE contest_job
    SET state = 'running', worker_id = %s, worker_key = %s, worker_name = %s,
        claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
- WHERE id IN (SELECT id FROM contest_job WHERE state = 'queued'
+ WHERE id = (SELECT id FROM contest_job WHERE state = 'queued'
               ORDER BY created_at, id LIMIT 1 {lock})
    AND state = 'queued'
 RETURNING id
 """
+
+# Both checks in one round trip, each answered from the job_queue_order / job_lease indexes.
+_PENDING_SQL = """
+SELECT EXISTS (SELECT 1 FROM contest_job WHERE state = 'queued'),
+       EXISTS (SELECT 1 FROM contest_job WHERE state = 'running' AND lease_expires_at < %s)
+"""
+
+
+_claim_thread_lock = threading.Lock()
+_claim_lock_file: IO[bytes] | None = None
+
+
+@contextmanager
+def claim_turn() -> Iterator[None]:
+    """On SQLite, let claimers take turns in a queue instead of in SQLite's busy loop.
+
+    SQLite makes a writer that finds the database locked sleep and retry, up to 100 ms a try;
+    many workers pinging at once then spend their time asleep. A thread lock plus an flock on a
+    file beside the database make them wait in line and wake as soon as the writer before
+    them is done. PostgreSQL needs none of this."""
+    global _claim_lock_file
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with _claim_thread_lock:
+        if _claim_lock_file is None:
+            database = Path(str(connection.settings_dict["NAME"]))
+            _claim_lock_file = open(f"{database}.claim-lock", "ab")  # noqa: SIM115
+        fcntl.flock(_claim_lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(_claim_lock_file, fcntl.LOCK_UN)
 
 
 def claim_next(worker: User, worker_key: str, worker_name: str = "") -> int | None:
@@ -203,18 +241,21 @@ def claim_next(worker: User, worker_key: str, worker_name: str = "") -> int | No
         raise InvalidInput("A claim needs a worker session.")
     note_worker_seen(worker, worker_key, worker_name)
     now = timezone.now()
-    # Reads first: an idle worker's ping then costs no write lock (SQLite has only one).
-    if Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now).exists():
-        requeue_expired()
-    elif not Job.objects.filter(state=JobState.QUEUED).exists():
-        return None
-    lease = now + timedelta(seconds=settings.LEASE_SECONDS)
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL.format(lock=lock), [worker.pk, worker_key, worker_name[:128], now, lease]
-        )
-        row = cursor.fetchone()
+    with connection.cursor() as cursor:
+        # A read first: an idle worker's ping then takes no write lock (SQLite has only one).
+        cursor.execute(_PENDING_SQL, [now])
+        queued, expired = cursor.fetchone()
+        if expired:
+            requeue_expired()
+        elif not queued:
+            return None
+        lease = now + timedelta(seconds=settings.LEASE_SECONDS)
+        lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+        with claim_turn():
+            cursor.execute(
+                _CLAIM_SQL.format(lock=lock), [worker.pk, worker_key, worker_name[:128], now, lease]
+            )
+            row = cursor.fetchone()
     return int(row[0]) if row else None
 
 
