@@ -22,6 +22,7 @@ from tests.worker_support import (
     setup_round,
     submit_jobs,
     wait_until,
+    worker_token,
 )
 
 pytestmark = pytest.mark.live
@@ -100,7 +101,9 @@ def test_knn_scores_equal_scikit_learn_on_wine(server: LiveServer, worker_log: P
     job_ids = submit_jobs(
         server, ids["round"], [("knn", {"n_neighbors": 5, "scaling": s}) for s in scalings]
     )
-    worker = WorkerProcess(server.url, worker_log)
+    # Signed in with a token: one token, so the claim holder is told apart by the worker name.
+    token = worker_token(server, "wine-box")
+    worker = WorkerProcess(server.url, worker_log, processes=2, token=token)
     try:
         rows = wait_until(lambda: finished(server, job_ids), 90, 0.3, "the jobs")
     finally:

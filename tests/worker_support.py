@@ -125,6 +125,18 @@ print(json.dumps(rows))
     return {int(key): value for key, value in raw.items()}
 
 
+def worker_token(server: LiveServer, name: str) -> str:
+    """A new API token of the worker account."""
+    code = (
+        USERS
+        + f"""
+from mlcontest.contest.models import ApiToken
+print(ApiToken.objects.create(user=walter, name={name!r}).key)
+"""
+    )
+    return server.run_python(code).strip().splitlines()[-1]
+
+
 class WorkerProcess:
     """``mlcontest worker`` in a subprocess with its own process group."""
 
@@ -136,6 +148,7 @@ class WorkerProcess:
         pictures: bool = False,
         name: str = "w",
         extra: list[str] | None = None,
+        token: str | None = None,
     ) -> None:
         argv = [sys.executable, "-m", "mlcontest.cli", "worker", "--server", server_url]
         argv += ["--processes", str(processes), "--name", name, "--wait", "1", "--grace", "20"]
@@ -143,6 +156,8 @@ class WorkerProcess:
             argv.append("--no-pictures")
         argv += extra or []
         env = {**os.environ, "MLCONTEST_USERNAME": "walter", "MLCONTEST_PASSWORD": PASSWORD}
+        if token:
+            env = {**os.environ, "MLCONTEST_TOKEN": token}
         env["PYTHONUNBUFFERED"] = "1"
         self.log_path = log_path
         self.process = subprocess.Popen(
