@@ -19,7 +19,10 @@ import pytest
 CHROMIUM = Path(os.environ.get("MLCONTEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("MLCONTEST_CHROMEDRIVER", "/usr/bin/chromedriver"))
 REPO = Path(__file__).resolve().parent.parent
-SCREENSHOTS = Path(os.environ.get("MLCONTEST_SCREENSHOTS", REPO / "docs" / "screenshots"))
+# Runs write to tests/artifacts/; MLCONTEST_SCREENSHOTS=docs/screenshots refreshes the README's.
+SCREENSHOTS = Path(
+    os.environ.get("MLCONTEST_SCREENSHOTS", REPO / "tests" / "artifacts" / "screenshots")
+)
 WAIT_SECONDS = 30.0
 
 CHROMIUM_FLAGS = (
