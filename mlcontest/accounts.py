@@ -1,5 +1,6 @@
-"""Sign in and out. The seed's client logs in by form POST and expects, on success, the
-redirect to ``/ok.json``; a script that sends ``api=1`` gets a JSON refusal on failure."""
+"""Sign in. The seed's client logs in by form POST and expects, on success, the redirect to
+``/ok.json``; a script that sends ``api=1`` gets a JSON refusal on failure. (Signing out is
+Django's own LogoutView, by POST only, so that another site cannot sign anyone out.)"""
 
 from __future__ import annotations
 
@@ -22,10 +23,3 @@ class LoginView(auth_views.LoginView):
                 {"password": "wrong username or password"},
             )
         return super().form_invalid(form)
-
-
-class LogoutView(auth_views.LogoutView):
-    http_method_names = ["get", "post", "options"]
-
-    def get(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return self.post(request, *args, **kwargs)
