@@ -458,6 +458,29 @@ class API:
             idempotent=idempotent,
         ).json()
 
+    def get_me(self) -> dict[str, Any]:
+        """Who you are: role, group."""
+        return self.api_get("me/")
+
+    def get_dataset_list(self) -> list[dict[str, Any]]:
+        """The datasets you may see (the JSON API's form of ``get_datasets``)."""
+        return self.api_get("datasets/")["datasets"]
+
+    def get_dataset(self, dataset_id: int) -> dict[str, Any]:
+        return self.api_get(f"datasets/{int(dataset_id)}/")
+
+    def get_round_details(self, round_id: int) -> dict[str, Any]:
+        """One round with your group's quota; unlike the seed's ``get_round``, joins nothing."""
+        return self.api_get(f"rounds/{int(round_id)}/")
+
+    def open_round(self, round_id: int) -> dict[str, Any]:
+        """Organizers: open (or reopen) a round."""
+        return self.api_post(f"rounds/{int(round_id)}/open/", {}, idempotent=True)
+
+    def close_round(self, round_id: int) -> dict[str, Any]:
+        """Organizers: close a round (the final ranking is revealed)."""
+        return self.api_post(f"rounds/{int(round_id)}/close/", {}, idempotent=True)
+
     def get_algorithms(self) -> dict[str, Any]:
         """The registry: every algorithm with its parameter schema, and the metrics."""
         return self.api_get("algorithms/")
@@ -504,5 +527,9 @@ class API:
             interval = min(interval * 1.5, 1.0)
 
     def get_leaderboard(self, round_id: int) -> dict[str, Any]:
-        """A round's leaderboard."""
+        """A round's live leaderboard (groups ranked by their best test score)."""
         return self.api_get(f"rounds/{int(round_id)}/leaderboard/")
+
+    def get_final_ranking(self, round_id: int) -> dict[str, Any]:
+        """A closed round's ranking by validation score, with each group's move."""
+        return self.api_get(f"rounds/{int(round_id)}/final/")

@@ -120,11 +120,27 @@ def test_a_seed_style_worker_script_runs_unchanged(
 
 def test_json_api_methods(server: LiveServer, contest: dict[str, int]) -> None:
     alice = API("alice", "pw", server.url)
+    assert alice.get_me()["username"] == "alice"
     algorithms = alice.get_algorithms()
     assert {"knn", "svm", "dbscan"} <= {a["name"] for a in algorithms["algorithms"]}
     assert contest["round"] in [r["id"] for r in alice.get_rounds()]
+    assert alice.get_round_details(contest["round"])["dataset"] == contest["dataset"]
+    assert [d["id"] for d in alice.get_dataset_list()] == [contest["dataset"]]
+    assert alice.get_dataset(contest["dataset"])["splits"]["test"] > 0
     job = alice.submit_job(contest["round"], "svm", {"kernel": "linear"})
     assert job["id"] in [j["id"] for j in alice.get_round_jobs(contest["round"])]
+    # The seed-style test finished a job for Alpha in this round.
+    assert "Alpha" in json.dumps(alice.get_leaderboard(contest["round"]))
+
+
+def test_organizer_methods(server: LiveServer) -> None:
+    olga = API("olga", "pw", server.url)
+    other = setup_round(server, "moons", "moons", n=100)["round"]
+    assert olga.close_round(other)["state"] == "closed"
+    assert isinstance(olga.get_final_ranking(other), dict)
+    assert olga.open_round(other)["state"] == "open"
+    with pytest.raises(Forbidden):
+        API("alice", "pw", server.url).close_round(other)
 
 
 def test_a_worker_token_needs_no_login(server: LiveServer, contest: dict[str, int]) -> None:
