@@ -16,6 +16,7 @@ from tests.worker_support import WorkerProcess, job_rows, setup_round, submit_jo
 pytestmark = pytest.mark.live
 
 LONG_FOREST = {"n_estimators": 1000}  # a few seconds on 300 points
+SLOW_SVM = {"kernel": "poly", "degree": 10, "C": 10000, "gamma": 1000}  # minutes on moons
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,28 @@ def test_a_server_stopped_for_10_s_loses_nothing(tmp_path: Path) -> None:
     log = worker.log()
     assert "server unreachable" in log and "server is back" in log
     assert sum(log.count(f"job {job} ") for job in jobs) == len(jobs)
+
+
+def test_a_job_longer_than_its_lease_keeps_its_worker(
+    short_lease_server: LiveServer, tmp_path: Path
+) -> None:
+    """The job runs 8 s (then hits its time limit) under a 3 s lease while a second worker
+    pings all along: without renewals the second one would take the job over."""
+    server = short_lease_server
+    ids = setup_round(server, "moons-lease", "moons", time_limit=8)
+    (job,) = submit_jobs(server, ids["round"], [("svm", SLOW_SVM)])
+    api = API("olga", "pw", server.url)
+    runner = WorkerProcess(server.url, tmp_path / "runner.log", name="runner")
+    watcher = None
+    try:
+        wait_until(lambda: state_of(api, job) == "running", 90, 0.05, "the claim")
+        watcher = WorkerProcess(server.url, tmp_path / "watcher.log", name="watcher")
+        wait_until(lambda: state_of(api, job) == "failed", 60, 0.2, "the time limit")
+    finally:
+        runner.cleanup()
+        if watcher is not None:
+            watcher.cleanup()
+    row = job_rows(server, [job])[job]
+    assert "time limit of 8 s" in row["message"]
+    assert row["attempts"] == 1 and row["worker_name"].startswith("runner/")
+    assert "watcher" in watcher.log() and f"job {job} " not in watcher.log()

@@ -17,6 +17,7 @@ from mlcontest.client import API
 from mlcontest.worker.run import prepare
 from tests.live import LiveServer
 from tests.worker_support import (
+    TABLE,
     WorkerProcess,
     job_rows,
     setup_round,
@@ -150,3 +151,29 @@ def test_jobs_over_their_limits_fail_and_the_worker_goes_on(
     assert rows[hungry]["state"] == "failed"
     assert "memory limit of 1 MB" in rows[hungry]["message"]
     assert rows[quick]["state"] == "done" and rows[quick]["attempts"] == 1
+
+
+def test_points_are_fetched_again_only_when_the_dataset_changes(
+    server: LiveServer, worker_log: Path
+) -> None:
+    ids = setup_round(server, "moons-versions", "moons", n=100)
+    worker = WorkerProcess(server.url, worker_log)
+    try:
+        first = submit_jobs(server, ids["round"], [("knn", {}), ("svm", {})])
+        wait_until(lambda: finished(server, first), 90, 0.3, "the first jobs")
+        server.run_python(
+            TABLE
+            + """
+from mlcontest.contest import datasets
+datasets.store_dataset("moons-versions", table("moons", 120, seed=1), replace=True)
+"""
+        )
+        second = submit_jobs(server, ids["round"], [("knn", {}), ("decision_tree", {})])
+        rows = wait_until(lambda: finished(server, second), 90, 0.3, "the later jobs")
+    finally:
+        worker.cleanup()
+    fetches = [line for line in worker.log().splitlines() if "fetched the" in line]
+    assert len(fetches) == 2, fetches
+    assert "the 100 points" in fetches[0] and "the 120 points" in fetches[1]
+    for row in rows.values():  # labelled for the new points, which the server accepted
+        assert row["state"] == "done" and len(row["labels_test"]) == 24

@@ -81,6 +81,12 @@ class DatasetCache:
             data = prepare(points, info["features"], info["version"])
             self.entries[dataset_id] = data
             self.fetches += 1
+            log.info(
+                "fetched the %d points of dataset %d (version %s)",
+                len(points),
+                dataset_id,
+                data.version,
+            )
             return data
 
 
