@@ -25,14 +25,14 @@ from mlcontest.client import (
     ServerFailure,
 )
 from tests.live import LiveServer, free_port
-from tests.worker_support import setup_round
+from tests.worker_support import live_server, setup_round
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with LiveServer(tmp_path_factory.mktemp("client")) as live:
+    with live_server(tmp_path_factory.mktemp("client"), "client") as live:
         yield live
 
 

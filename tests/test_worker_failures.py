@@ -11,7 +11,14 @@ import pytest
 
 from mlcontest.client import API
 from tests.live import LiveServer
-from tests.worker_support import WorkerProcess, job_rows, setup_round, submit_jobs, wait_until
+from tests.worker_support import (
+    WorkerProcess,
+    job_rows,
+    live_server,
+    setup_round,
+    submit_jobs,
+    wait_until,
+)
 
 pytestmark = pytest.mark.live
 
@@ -22,7 +29,8 @@ SLOW_SVM = {"kernel": "poly", "degree": 10, "C": 10000, "gamma": 1000}  # minute
 @pytest.fixture(scope="module")
 def short_lease_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("short-lease")
-    with LiveServer(data_dir, extra_env={"MLCONTEST_LEASE_SECONDS": "3"}) as live:
+    lease = {"MLCONTEST_LEASE_SECONDS": "3"}
+    with live_server(data_dir, "worker_lease", extra_env=lease) as live:
         yield live
 
 
@@ -104,31 +112,28 @@ def test_sigterm_hands_back_or_finishes_the_running_job(
 
 def test_a_server_stopped_for_10_s_loses_nothing(tmp_path: Path) -> None:
     (tmp_path / "server").mkdir()
-    server = LiveServer(tmp_path / "server").start()
-    worker = None
-    try:
+    with live_server(tmp_path / "server", "worker_outage") as server:
         ids = setup_round(server, "moons-outage", "moons")
         jobs = submit_jobs(server, ids["round"], [("random_forest", {"n_estimators": 300})] * 6)
         api = API("olga", "pw", server.url)
         worker = WorkerProcess(server.url, tmp_path / "worker.log", processes=2)
-        wait_until(lambda: state_of(api, jobs[0]) == "done", 120, 0.05, "the first result")
-        running = [job for job in jobs if state_of(api, job) == "running"]
-        server.stop()
-        time.sleep(10)
-        server.start()
-        wait_until(
-            lambda: all(state_of(api, job) in ("done", "failed") for job in jobs),
-            180,
-            0.3,
-            "every job",
-        )
-        assert worker.process.poll() is None
-        assert worker.terminate() == 0
-    finally:
-        if worker is not None:
+        try:
+            wait_until(lambda: state_of(api, jobs[0]) == "done", 120, 0.05, "the first result")
+            running = [job for job in jobs if state_of(api, job) == "running"]
+            server.stop()
+            time.sleep(10)
+            server.start()
+            wait_until(
+                lambda: all(state_of(api, job) in ("done", "failed") for job in jobs),
+                180,
+                0.3,
+                "every job",
+            )
+            assert worker.process.poll() is None
+            assert worker.terminate() == 0
+        finally:
             worker.cleanup()
-        server.stop()
-    rows = job_rows(server, jobs)  # straight from the database
+        rows = job_rows(server, jobs)  # straight from the database
     assert running, "no job was running when the server stopped: the test proved nothing"
     for job in jobs:
         assert rows[job]["state"] == "done" and rows[job]["success"] is True

@@ -20,6 +20,7 @@ from tests.worker_support import (
     TABLE,
     WorkerProcess,
     job_rows,
+    live_server,
     setup_round,
     submit_jobs,
     wait_until,
@@ -34,7 +35,7 @@ LONG_FOREST = {"n_estimators": 1000}  # a few seconds on 300 points
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with LiveServer(tmp_path_factory.mktemp("worker-live")) as live:
+    with live_server(tmp_path_factory.mktemp("worker-live"), "worker_live") as live:
         yield live
 
 

@@ -10,10 +10,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tests.live import REPO, LiveServer
+from tests.live_db import drop_postgres, live_database_url
 
 PASSWORD = "pw"
 
@@ -73,6 +75,7 @@ def setup_round(
         USERS
         + TABLE
         + f"""
+import contextlib
 import json
 from mlcontest.contest import rounds
 from mlcontest.contest.models import Dataset
@@ -92,6 +95,7 @@ print(json.dumps({{"round": round_.pk, "dataset": found.pk}}))
 def submit_jobs(server: LiveServer, round_id: int, jobs: list[tuple[str, dict[str, Any]]]) -> list:
     """Queue organizer baseline jobs (no quota) in one transaction; their ids in order."""
     code = f"""
+import contextlib
 import json
 from django.db import transaction
 from mlcontest.contest import queue
@@ -109,6 +113,7 @@ print(json.dumps(ids))
 def job_rows(server: LiveServer, job_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The stored jobs, straight from the database."""
     code = f"""
+import contextlib
 import json
 from mlcontest.contest.models import Job, JobPicture
 rows = {{}}
@@ -135,6 +140,20 @@ print(ApiToken.objects.create(user=walter, name={name!r}).key)
 """
     )
     return server.run_python(code).strip().splitlines()[-1]
+
+
+@contextlib.contextmanager
+def live_server(data_dir: Path, suffix: str, **options: Any) -> Iterator[LiveServer]:
+    """A started server on the suite's database kind: its own SQLite file, or a scratch
+    PostgreSQL database when the suite runs on PostgreSQL (dropped afterwards)."""
+    database_url = live_database_url(suffix)
+    server = LiveServer(data_dir, database_url=database_url, **options)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        if database_url:
+            drop_postgres(database_url)
 
 
 class WorkerProcess:

@@ -313,8 +313,12 @@ class Slot:
         task = PostTask(spec, outcome, started)
         assert self.poster is not None
         self.poster.submit(task)  # results first: the leaderboard moves at once
-        pictures, note = self.collect_pictures(spec, outcome.success)
-        task.add_pictures(pictures, note)
+        pictures: list[tuple[str, bytes]] = []
+        note = "pictures failed"
+        try:
+            pictures, note = self.collect_pictures(spec, outcome.success)
+        finally:
+            task.add_pictures(pictures, note)  # the poster waits for them, whatever happens
 
     def compute(
         self, spec: JobSpec, data: PreparedData, lease: Lease, time_limit: float
