@@ -41,24 +41,15 @@ def test_credentials_from_the_environment(
     secret = tmp_path / "password"
     secret.write_text("s3cret\n")
     monkeypatch.setenv("MLCONTEST_PASSWORD_FILE", str(secret))
-    nowhere = str(tmp_path / "none.env")
-    assert (
-        run(
-            "--server",
-            "http://h:1",
-            "--processes",
-            "3",
-            "--no-pictures",
-            "--credentials",
-            str(secret),
-        )
-        == 0
-    )
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    argv = ["--server", "http://h:1", "--processes", "3", "--no-pictures"]
+    assert run(*argv, "--credentials", str(empty)) == 0
     config = started[0]
     assert (config.username, config.password, config.token) == ("walter", "s3cret", None)
     assert config.server == "http://h:1" and config.processes == 3 and not config.pictures
     with pytest.raises(SystemExit, match="no credentials file"):
-        run("--credentials", nowhere)
+        run("--credentials", str(tmp_path / "none.env"))
 
 
 def test_credentials_from_a_file(started: list[WorkerConfig], tmp_path: Path) -> None:
