@@ -244,11 +244,15 @@ class Slot:
             return
         try:
             job_id = self.api.ping()
-            if job_id is None:
-                self.queue_busy = False
-                return
+        except ClientError:
+            return
+        if job_id is None:
+            self.queue_busy = False
+            return
+        try:
             params = self.api.get_job_params(int(job_id))
         except ClientError:
+            self.hand_back(int(job_id))
             return
         self.prefetched = (int(job_id), params, time.monotonic())
 
