@@ -178,3 +178,29 @@ datasets.store_dataset("moons-versions", table("moons", 120, seed=1), replace=Tr
     assert "the 100 points" in fetches[0] and "the 120 points" in fetches[1]
     for row in rows.values():  # labelled for the new points, which the server accepted
         assert row["state"] == "done" and len(row["labels_test"]) == 24
+
+
+def test_two_workers_share_a_busy_queue_and_run_each_job_once(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    """Claims ahead, results posted while the next job runs: with two workers of two processes
+    each on 40 quick jobs, every job is run and stored exactly once."""
+    ids = setup_round(server, "moons-busy", "moons", n=200)
+    algorithms = ["knn", "decision_tree", "logistic_regression", "naive_bayes"]
+    job_ids = submit_jobs(server, ids["round"], [(algorithms[i % 4], {}) for i in range(40)])
+    workers = [
+        WorkerProcess(server.url, tmp_path / f"{name}.log", processes=2, name=name)
+        for name in ("left", "right")
+    ]
+    try:
+        rows = wait_until(lambda: finished(server, job_ids), 120, 0.5, "every job")
+        for worker in workers:
+            assert worker.terminate() == 0
+    finally:
+        for worker in workers:
+            worker.cleanup()
+    logs = "".join(worker.log() for worker in workers)
+    for job_id in job_ids:
+        assert rows[job_id]["state"] == "done" and rows[job_id]["attempts"] == 1
+        assert logs.count(f"job {job_id} ") == 1
+    assert {row["worker_name"].split("/")[0] for row in rows.values()} <= {"left", "right"}
