@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from mlcontest.algorithms import ParameterError, get_algorithm, validate_params
@@ -76,7 +76,7 @@ def submit_job(
         raise InvalidInput("Some parameters are not valid.", fields=error.errors) from None
     if baseline:
         with transaction.atomic():
-            _lock_open_round(round_, baseline=True)
+            _reread_open_round(round_, baseline=True)
             return Job.objects.create(
                 round=round_, group=None, user=user, algorithm=algorithm, params=params
             )
@@ -104,11 +104,16 @@ def _check_open(round_: Round, baseline: bool) -> None:
     raise Conflict(message, code="round_not_open")
 
 
-def _lock_open_round(round_: Round, baseline: bool = False) -> Round:
-    """Inside the submitting transaction, read the round again with its row locked, so that a
-    close committed a moment earlier refuses the job (PostgreSQL; SQLite's IMMEDIATE
-    transactions already run one writer at a time), and the quotas are the current ones."""
-    fresh = Round.objects.select_for_update().get(pk=round_.pk)
+def _reread_open_round(round_: Round, baseline: bool = False) -> Round:
+    """Inside the submitting transaction, read the round again, so that a close committed a
+    moment earlier refuses the job and the quotas are the current ones.
+
+    Not ``FOR UPDATE``: every stored result updates the round's row (its version), so a lock
+    here makes submissions and result posts wait for each other on PostgreSQL, which showed in
+    bench/lecture_hall.py's tail latencies on a busy machine. A close that commits while a
+    submission that read the round open is still running lets that one job in: it was
+    submitted in time."""
+    fresh = Round.objects.get(pk=round_.pk)
     _check_open(fresh, baseline)
     return fresh
 
@@ -117,14 +122,15 @@ def _submit_for_group(
     user: User, group: Group, round_: Round, algorithm: str, params: dict[str, Any]
 ) -> Job:
     with transaction.atomic():
-        round_ = _lock_open_round(round_)
-        entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
+        round_ = _reread_open_round(round_)
         # Lock the group's entry so two submissions cannot both pass the quota check.
-        RoundEntry.objects.select_for_update().get(pk=entry.pk)
+        if not RoundEntry.objects.select_for_update().filter(round=round_, group=group).exists():
+            entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
+            RoundEntry.objects.select_for_update().get(pk=entry.pk)
         if Job.objects.filter(round=round_, user=user).exclude(group=group).exists():
             raise Conflict("You already played this round for another group.", code="other_group")
         jobs = Job.objects.filter(round=round_, group=group)
-        used = jobs.count()
+        used, waiting = _counts(jobs)
         if used >= round_.job_quota:
             raise QuotaExceeded(
                 f"Your group has used all {round_.job_quota} jobs of round {round_.name!r}: "
@@ -132,7 +138,6 @@ def _submit_for_group(
                 fields={"job_quota": f"0 of {round_.job_quota} jobs left"},
             )
         queued = jobs.filter(state=JobState.QUEUED)
-        waiting = queued.count()
         if waiting >= round_.queued_quota:
             raise QuotaExceeded(
                 f"Your group has {waiting} jobs waiting to start (at most "
@@ -158,11 +163,15 @@ def _queue_position(queued: QuerySet[Job]) -> int:
     return ahead.count() + 1
 
 
+def _counts(jobs: QuerySet[Job]) -> tuple[int, int]:
+    """How many of these jobs there are, and how many wait in the queue: one query."""
+    counted = jobs.aggregate(used=Count("id"), waiting=Count("id", filter=Q(state=JobState.QUEUED)))
+    return int(counted["used"]), int(counted["waiting"])
+
+
 def quota_left(round_: Round, group: Group) -> dict[str, int]:
     """What the group may still submit: jobs left in the round, and free places in the queue."""
-    jobs = Job.objects.filter(round=round_, group=group)
-    used = jobs.count()
-    waiting = jobs.filter(state=JobState.QUEUED).count()
+    used, waiting = _counts(Job.objects.filter(round=round_, group=group))
     return {
         "jobs_used": used,
         "jobs_left": max(0, round_.job_quota - used),
