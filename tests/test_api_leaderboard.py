@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from mlcontest.contest import queue, rounds
 from mlcontest.contest.models import ApiToken, Round
-from tests.conftest import Contest, submit
+from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.leaderboard_helpers import finish, score
-from tests.protocol_helpers import assert_error, logged_in, ok_json
+from tests.protocol_helpers import assert_error, logged_in, ok_json, ping
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
@@ -103,6 +103,23 @@ def test_closing_changes_the_tag_and_reveals(played: Contest) -> None:
     body = answer.json()
     assert body["state"] == "closed" and body["validation_visible"] is True
     assert body["standings"][0]["algorithm"] == "knn"
+
+
+def test_a_result_posted_after_the_close_moves_both_rankings(played: Contest) -> None:
+    contest = played
+    late = submit(contest, contest.bob)
+    walter = logged_in(contest.walter)
+    assert ping(walter) == late.pk  # claimed while the round is open
+    rounds.close_round(contest.olga, contest.round)
+    fields = result_fields(true_labels(contest.dataset))
+    answer = walter.post(f"/actions/update_job_details/{late.pk}.json/", fields)
+    assert ok_json(answer)["stored"] is True
+    late.refresh_from_db()
+    assert late.state == "done" and late.finished_at > Round.objects.get().closed_at
+    board = ok_json(logged_in(contest.alice).get(url(contest)))
+    assert [(line["group"], line["job"]) for line in board["standings"]][1] == ("Beta", late.pk)
+    final = ok_json(logged_in(contest.alice).get(url(contest, "final")))
+    assert final["standings"][0]["job"] == late.pk and final["standings"][0]["group"] == "Beta"
 
 
 def test_the_version_endpoint(played: Contest) -> None:

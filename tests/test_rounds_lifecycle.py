@@ -181,7 +181,6 @@ def test_a_stale_round_object_does_not_let_a_job_in_after_the_close(contest: Con
 def test_a_running_job_at_the_close_may_still_post_its_result(contest: Contest) -> None:
     job = claim(submit(contest, contest.alice), contest.walter)
     rounds.close_round(contest.olga, contest.round)
-    Job.objects.filter(pk=job.pk).update(state=JobState.QUEUED)
     finished = finish(contest, Job.objects.get(pk=job.pk), test_wrong=1)
     assert finished.state == JobState.DONE and finished.score_test == 0.75
 
