@@ -9,6 +9,7 @@ then they are killed and handed back. A second signal hands them back at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -37,8 +38,9 @@ from mlcontest.worker.sandbox import ChildDied, JobProcess, job_context
 log = logging.getLogger("mlcontest.worker")
 # A ping answered faster than this found a job without waiting: the queue is busy.
 BUSY_CLAIM_SECONDS = 0.05
-# How long a prefetched job may wait behind a running one before it goes back to the queue.
-PREFETCH_HOLD_SECONDS = 0.5
+# How long a prefetched job may wait behind a running one before it goes back to the queue (an
+# idle worker elsewhere may take it); long enough that typical small jobs are not churned.
+PREFETCH_HOLD_SECONDS = 2.0
 
 
 @dataclass
@@ -176,7 +178,8 @@ class Slot:
         self._caller: Caller | None = None
         self.poster: Poster | None = None
         self.queue_busy = False
-        self.prefetched: tuple[int, dict[str, Any], float] | None = None
+        # (job id, parameters, when claimed) of a job claimed ahead, while the current one runs.
+        self.prefetched: tuple[int, dict[str, Any] | None, float] | None = None
 
     @property
     def caller(self) -> Caller:
@@ -249,20 +252,22 @@ class Slot:
         if job_id is None:
             self.queue_busy = False
             return
-        try:
+        params: dict[str, Any] | None = None
+        with contextlib.suppress(ClientError):  # the job is ours: read them again when it runs
             params = self.api.get_job_params(int(job_id))
-        except ClientError:
-            self.hand_back(int(job_id))
-            return
         self.prefetched = (int(job_id), params, time.monotonic())
 
     def release_prefetched(self, older_than: float = 0.0) -> None:
         """Hand back a prefetched job that has waited ``older_than`` seconds behind a long job:
-        another worker may be idle."""
+        another worker may be idle. If the server cannot take it back now, the job stays here
+        and runs next (rather than waiting for its lease to run out)."""
         claimed = self.prefetched
-        if claimed is not None and time.monotonic() - claimed[2] >= older_than:
+        if claimed is None or (older_than and time.monotonic() - claimed[2] < older_than):
+            return
+        if self.hand_back(claimed[0]) or older_than == 0.0:
             self.prefetched = None
-            self.hand_back(claimed[0])
+        else:
+            self.prefetched = (claimed[0], claimed[1], float("inf"))  # no second attempt
 
     def run_guarded(self, job_id: int, params: dict[str, Any] | None = None) -> None:
         """Run a job; a bug or a surprise answer costs that job, not the worker."""
@@ -276,12 +281,14 @@ class Slot:
             self.hand_back(job_id)
             time.sleep(1.0)  # do not spin if every job trips the same bug
 
-    def hand_back(self, job_id: int) -> None:
+    def hand_back(self, job_id: int) -> bool:
         try:
             self.api.release_job(job_id)
-            log.info("job %d: handed back to the queue [%s]", job_id, self.name)
         except ClientError as error:
-            log.warning("job %d: not handed back (%s); its lease will expire", job_id, error)
+            log.warning("job %d: not handed back (%s) [%s]", job_id, error, self.name)
+            return False
+        log.info("job %d: handed back to the queue [%s]", job_id, self.name)
+        return True
 
     def run_job(self, job_id: int, params: dict[str, Any] | None = None) -> None:
         started = time.monotonic()
