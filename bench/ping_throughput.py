@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import LiveServer, login  # noqa: E402
+from _server import LiveServer, login
 
 DURATION_S = 8
 CONNECTIONS = 32
@@ -89,6 +89,7 @@ def measure_threads(url: str, session: requests.Session, post: bool) -> float:
             with lock:
                 count += 1
                 errors += answer.status_code != 200
+
     threads = [threading.Thread(target=hammer) for _ in range(CONNECTIONS)]
     for thread in threads:
         thread.start()
@@ -101,8 +102,12 @@ def measure_threads(url: str, session: requests.Session, post: bool) -> float:
 
 def bench(database_url: str | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
-        server = LiveServer(Path(folder), database_url=database_url, processes=2,
-                            extra_env={"MLCONTEST_BENCH_ENDPOINTS": "1"})
+        server = LiveServer(
+            Path(folder),
+            database_url=database_url,
+            processes=2,
+            extra_env={"MLCONTEST_BENCH_ENDPOINTS": "1"},
+        )
         with server:
             server.run_python(SETUP)
             session = login(server.url, "walter", "pw")
@@ -119,9 +124,14 @@ def bench(database_url: str | None) -> dict[str, float]:
             ping_rps = run("/actions/ping/", True)
             claimed = server.run_python(
                 "from mlcontest.contest.models import Job\n"
-                "print(Job.objects.filter(state='running').count())")
-    return {"ping_rps": round(ping_rps, 1), "bare_rps": round(bare_rps, 1),
-            "ratio": round(ping_rps / bare_rps, 3), "jobs_claimed": int(claimed)}
+                "print(Job.objects.filter(state='running').count())"
+            )
+    return {
+        "ping_rps": round(ping_rps, 1),
+        "bare_rps": round(bare_rps, 1),
+        "ratio": round(ping_rps / bare_rps, 3),
+        "jobs_claimed": int(claimed),
+    }
 
 
 def postgres_database() -> str | None:
@@ -138,8 +148,11 @@ def postgres_database() -> str | None:
 
 
 def main() -> None:
-    print(f"load: {'wrk' if shutil.which('wrk') else 'python threads'}, "
-          f"{CONNECTIONS} connections, {DURATION_S} s per endpoint", flush=True)
+    print(
+        f"load: {'wrk' if shutil.which('wrk') else 'python threads'}, "
+        f"{CONNECTIONS} connections, {DURATION_S} s per endpoint",
+        flush=True,
+    )
     figures: dict[str, Any] = bench(None)
     print(f"sqlite: {figures}", flush=True)
     postgres_url = postgres_database()

@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("MLCONTEST_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("MLCONTEST_PORT", "8000")))
     serve.add_argument("--processes", type=int, default=2, help="gunicorn processes")
-    serve.add_argument("--threads", type=int, default=16, help="threads per process")
+    # Every long-polling worker holds a thread while it waits: leave room for a hall of them.
+    serve.add_argument("--threads", type=int, default=48, help="threads per process")
     serve.set_defaults(handler=cmd_serve)
 
     manage = commands.add_parser("manage", help="run a Django management command", add_help=False)

@@ -28,14 +28,23 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, data_dir: Path, database_url: str | None = None, processes: int = 2,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str | None = None,
+        processes: int = 2,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes = processes
-        self.env = {**os.environ, "MLCONTEST_DATA_DIR": str(data_dir),
-                    "MLCONTEST_ACCESS_LOG": "", "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **os.environ,
+            "MLCONTEST_DATA_DIR": str(data_dir),
+            "MLCONTEST_ACCESS_LOG": "",
+            "PYTHONUNBUFFERED": "1",
+        }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         if database_url:
             self.env["DATABASE_URL"] = database_url
@@ -48,9 +57,22 @@ class LiveServer:
     def start(self, timeout: float = 60.0) -> LiveServer:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mlcontest.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--processes", str(self.processes)],
-            env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "mlcontest.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--processes",
+                str(self.processes),
+            ],
+            env=self.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -80,8 +102,14 @@ class LiveServer:
         """Run ``code`` with Django set up against this server's database; its stdout."""
         script = "import django\ndjango.setup()\n" + textwrap.dedent(code)
         env = {**self.env, "DJANGO_SETTINGS_MODULE": "mlcontest.settings"}
-        done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"set-up failed:\n{done.stderr[-3000:]}")
         return done.stdout
