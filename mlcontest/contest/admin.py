@@ -80,3 +80,14 @@ class JobAdmin(admin.ModelAdmin):
 admin.site.register(models.Membership)
 admin.site.register(models.RoundEntry)
 admin.site.register(models.JobPicture)
+
+
+@admin.register(models.RoundEvent)
+class RoundEventAdmin(admin.ModelAdmin):
+    list_display = ("round", "action", "by", "at")
+    list_filter = ("action", "round")
+
+
+@admin.register(models.WorkerSeen)
+class WorkerSeenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "worker_key", "first_seen_at", "last_seen_at")
