@@ -111,13 +111,17 @@ def submit(contest: Contest, user: User, algorithm: str = "knn", **params: Any) 
     return queue.submit_job(user, contest.round, algorithm, params)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     """MD5 hashing for the named users: the default hasher costs about a second per test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        # Still checks the hashes that a subprocess (a real `mlcontest` command) made.
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fresh_auth_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Empty per-process session and user caches (``mlcontest.auth_cache``), when the server
     has them: on SQLite the next test's users get the same ids, so a user cached by the last
