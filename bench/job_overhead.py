@@ -3,7 +3,8 @@
 1. 200 small jobs on a 2-D dataset of 2,000 points (40 each of kNN k=5, SVM rbf, decision tree
    of depth 5, logistic regression, random forest of 100 trees), run by ``mlcontest worker
    --processes 2 --no-pictures`` against a local ``mlcontest serve``; against the same fits,
-   predictions (all three splits) and scores (every metric on test and validation) run directly
+   predictions (all three splits) and scores (every metric on test and validation, with the
+   worker's metric functions) run directly
    in a pool of 2 processes (one BLAS/OpenMP thread each, as in the worker), in this same
    script run. The two are alternated, twice each; ratio = the faster platform time (first claim
    to last result stored) / the faster direct time. CPU seconds per job are printed by role
@@ -26,10 +27,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# One BLAS/OpenMP thread per process on both sides, as the worker's job processes have: set
+# before numpy is first imported (the pool's processes are forked from this one).
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from mlcontest.client import API
-from tests.live import LiveServer
-from tests.worker_support import WorkerProcess, setup_round, submit_jobs
+from mlcontest.client import API  # noqa: E402
+from tests.live import LiveServer  # noqa: E402
+from tests.worker_support import WorkerProcess, setup_round, submit_jobs  # noqa: E402
 
 JOBS: list[tuple[str, dict[str, Any]]] = [
     ("knn", {"n_neighbors": 5}),
@@ -47,10 +52,6 @@ _data: dict[str, Any] = {}
 
 def _load(points: list[dict[str, Any]]) -> None:
     import numpy as np
-    from threadpoolctl import threadpool_limits
-
-    # One thread per process, as in the worker's job processes: 2 processes on 2 cores.
-    threadpool_limits(1)
 
     for split in ("training", "test", "validation"):
         chosen = [p for p in points if p["split"] == split]
@@ -61,13 +62,14 @@ def _load(points: list[dict[str, Any]]) -> None:
 
 
 def direct_job(job: tuple[str, dict[str, Any]]) -> float:
-    """The job as a script would run it with scikit-learn alone; the test accuracy."""
+    """The job as a script would run it with scikit-learn; the test accuracy."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.svm import SVC
     from sklearn.tree import DecisionTreeClassifier
+
+    from mlcontest.algorithms.metrics import all_scores
 
     name, _params = job
     model: Any = {
@@ -83,11 +85,9 @@ def direct_job(job: tuple[str, dict[str, Any]]) -> float:
     score = 0.0
     for split in ("test", "validation"):
         X, y = _data[split]
-        predicted = model.predict(X)
-        score = accuracy_score(y, predicted)
-        balanced_accuracy_score(y, predicted)
-        f1_score(y, predicted, average="macro", zero_division=0)
-    return float(score)
+        # The metric functions the worker uses, so that only the platform differs.
+        score = all_scores("classification", y, model.predict(X).tolist())["accuracy"]
+    return score
 
 
 def run_direct(
