@@ -166,3 +166,14 @@ def test_a_job_longer_than_its_lease_keeps_its_worker(
     assert "time limit of 8 s" in row["message"]
     assert row["attempts"] == 1 and row["worker_name"].startswith("runner/")
     assert "watcher" in watcher.log() and f"job {job} " not in watcher.log()
+
+
+def test_a_worker_with_a_wrong_password_stops_with_a_clear_error(
+    short_lease_server: LiveServer, tmp_path: Path
+) -> None:
+    worker = WorkerProcess(short_lease_server.url, tmp_path / "w.log", password="wrong")
+    try:
+        assert worker.process.wait(timeout=120) == 1
+    finally:
+        worker.cleanup()
+    assert "refused the sign-in" in worker.log()

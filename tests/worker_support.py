@@ -168,13 +168,14 @@ class WorkerProcess:
         name: str = "w",
         extra: list[str] | None = None,
         token: str | None = None,
+        password: str = PASSWORD,
     ) -> None:
         argv = [sys.executable, "-m", "mlcontest.cli", "worker", "--server", server_url]
         argv += ["--processes", str(processes), "--name", name, "--wait", "1", "--grace", "20"]
         if not pictures:
             argv.append("--no-pictures")
         argv += extra or []
-        env = {**os.environ, "MLCONTEST_USERNAME": "walter", "MLCONTEST_PASSWORD": PASSWORD}
+        env = {**os.environ, "MLCONTEST_USERNAME": "walter", "MLCONTEST_PASSWORD": password}
         if token:
             env = {**os.environ, "MLCONTEST_TOKEN": token}
         env["PYTHONUNBUFFERED"] = "1"
