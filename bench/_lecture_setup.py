@@ -3,61 +3,23 @@ threads), the class and the 100,000-job round, made in the server's own database
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from pathlib import Path
-
-import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.live import REPO, LiveServer
+from tests.live import LiveServer
 
 
 class LectureServer(LiveServer):
     """tests/live.py's server, with ``--threads`` when given (else the command's default)."""
 
     def __init__(self, data_dir: Path, database_url: str | None, threads: int | None) -> None:
-        super().__init__(data_dir, database_url=database_url, processes=2)
-        self.threads = threads
+        super().__init__(data_dir, database_url=database_url, processes=2, threads=threads)
 
     def start(self, timeout: float = 120.0) -> LectureServer:
-        argv = [
-            sys.executable,
-            "-m",
-            "mlcontest.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--processes",
-            str(self.processes),
-        ]
-        if self.threads:
-            argv += ["--threads", str(self.threads)]
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            argv,
-            env=self.env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/env.json/", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:  # not listening yet, or busy migrating
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+        super().start(timeout)
+        return self
 
 
 def reset_postgres(url: str) -> bool:

@@ -34,11 +34,13 @@ class LiveServer:
         database_url: str | None = None,
         processes: int = 2,
         extra_env: dict[str, str] | None = None,
+        threads: int | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes = processes
+        self.threads = threads
         self.env = {
             **os.environ,
             "MLCONTEST_DATA_DIR": str(data_dir),
@@ -55,20 +57,13 @@ class LiveServer:
         self.log_path = data_dir / "server.log"
 
     def start(self, timeout: float = 60.0) -> LiveServer:
+        argv = [sys.executable, "-m", "mlcontest.cli", "serve", "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port), "--processes", str(self.processes)]
+        if self.threads:
+            argv += ["--threads", str(self.threads)]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlcontest.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--processes",
-                str(self.processes),
-            ],
+            argv,
             env=self.env,
             cwd=REPO,
             stdout=log,
