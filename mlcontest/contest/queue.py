@@ -335,10 +335,10 @@ def get_job(job_id: Any) -> Job:
         number = int(job_id)
     except (TypeError, ValueError):
         raise NotFound(f"No job {job_id!r}.") from None
-    job = Job.objects.select_related("round", "round__dataset", "group").filter(pk=number).first()
-    if job is None:
-        raise NotFound(f"No job {job_id}.")
-    return job
+    try:
+        return Job.objects.select_related("round", "round__dataset", "group").get(pk=number)
+    except Job.DoesNotExist:
+        raise NotFound(f"No job {job_id}.") from None
 
 
 def job_params(worker: User, job: Job) -> dict[str, Any]:

@@ -112,7 +112,7 @@ def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
     job = queue.get_job(job_id)
     payload = results.parse_result(request.POST)
     job, stored = results.record_result(_user(request), job, worker_key(request), payload)
-    return {"status": "ok", "stored": stored, "job": results.describe_job(job, _user(request))}
+    return {"status": "ok", "stored": stored, "job": results.result_summary(job)}
 
 
 @WRITE
