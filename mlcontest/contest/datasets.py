@@ -11,7 +11,7 @@ import json
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -166,14 +166,20 @@ class LoadedDataset:
     splits: tuple[str, ...]
     labels: tuple[str, ...]
     features: tuple[tuple[float, ...], ...]
+    labels_by_split: dict[str, list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every result post asks for these; work them out once per loaded version.
+        by_split: dict[str, list[str]] = {split: [] for split in SPLITS}
+        for label, where in zip(self.labels, self.splits, strict=True):
+            by_split[where].append(label)
+        object.__setattr__(self, "labels_by_split", by_split)
 
     def labels_of(self, split: str) -> list[str]:
-        return [
-            label for label, where in zip(self.labels, self.splits, strict=True) if where == split
-        ]
+        return list(self.labels_by_split[split])
 
     def count(self, split: str) -> int:
-        return sum(1 for where in self.splits if where == split)
+        return len(self.labels_by_split[split])
 
 
 def load_points(dataset: Dataset) -> LoadedDataset:
