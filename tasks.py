@@ -72,12 +72,19 @@ def task_lint(args: argparse.Namespace) -> int:
     )
 
 
+def replace_with(*argv: str | Path) -> int:
+    """Become the command, so that Ctrl-C and SIGTERM reach it (and it stops what it started)."""
+    os.chdir(ROOT)
+    os.execv(str(argv[0]), [str(part) for part in argv])
+    return 0  # not reached
+
+
 def task_serve(args: argparse.Namespace) -> int:
-    return run(BIN / "mlcontest", "serve", *args.rest)
+    return replace_with(BIN / "mlcontest", "serve", *args.rest)
 
 
 def task_demo(args: argparse.Namespace) -> int:
-    return run(BIN / "mlcontest", "demo", *args.rest)
+    return replace_with(BIN / "mlcontest", "demo", *args.rest)
 
 
 def task_bench(args: argparse.Namespace) -> int:
