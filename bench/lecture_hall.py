@@ -4,7 +4,7 @@ long-polling the seed's ``ping`` and posting results, and submissions at 5 per s
 DURATION_S seconds against ``mlcontest serve --processes 2 --threads 48`` (gunicorn gthread;
 why 48: SERVER_THREADS) on SQLite and then on PostgreSQL. Then a round of 100,000 jobs from
 200 groups: its leaderboard read right after each change (the server cannot use its cache: the
-honest figure), read unchanged, and read after a change with the index proposed for models.py.
+honest figure, right after the 100,000 jobs were written, before any ANALYZE), and unchanged.
 
 Prints p50/p95/p99 latency and errors per endpoint for each database. The long poll's latency
 is how long a worker waited for a job, not the server's speed, so it is shown but left out of
@@ -394,13 +394,6 @@ def run_database(
             big_table = asyncio.run(
                 big_leaderboard("127.0.0.1", server.port, big["round"], hall["organizer_token"])
             )
-            # The index proposed for models.py (one probe per group instead of reading every
-            # job): made here in the throwaway database only, to show what it changes.
-            server.run_python(PROPOSED_INDEX)
-            with_index = asyncio.run(
-                big_leaderboard("127.0.0.1", server.port, big["round"], hall["organizer_token"])
-            )
-            big_table["after a change, with the proposed index"] = with_index["after a change"]
         finally:
             server.stop()
     table = stats.table()
@@ -417,14 +410,6 @@ def run_database(
         "threads_per_process": threads,
     }
 
-
-PROPOSED_INDEX = """
-from django.db import connection
-with connection.cursor() as cursor:
-    cursor.execute("CREATE INDEX IF NOT EXISTS job_round_group_score "
-                   "ON contest_job (round_id, group_id, state, score_test)")
-    cursor.execute("ANALYZE contest_job" if connection.vendor == "postgresql" else "ANALYZE")
-"""
 
 TURNAROUND = """
 import json
