@@ -430,6 +430,18 @@ class API:
             return self.load("actions/ping/")
         return self.load("actions/ping/", wait=wait, timeout=self.timeout + wait)
 
+    def claim(self, wait: float | None = None) -> tuple[int, dict[str, Any]] | None:
+        """Workers: ``ping`` that also answers the claimed job's parameters (one request, not
+        two): ``(job id, parameters)``, or None."""
+        fields: dict[str, Any] = {"with_params": 1}
+        if wait:
+            fields["wait"] = wait
+        timeout = self.timeout + wait if wait else None
+        answer = self.send("actions/ping/", fields, timeout=timeout)
+        if answer is None:
+            return None
+        return int(answer["id"]), answer["params"]
+
     # -- beyond the seed: leases ----------------------------------------------------------
 
     def renew_lease(

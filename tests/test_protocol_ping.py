@@ -247,3 +247,15 @@ def test_released_job_is_claimed_again_without_counting_a_loss(contest: Contest)
     assert Job.objects.get(pk=job.pk).attempts == 0
     assert ping(logged_in(contest.walter)) == job.pk
     assert Job.objects.get(pk=job.pk).attempts == 1
+
+
+def test_ping_with_params_answers_the_claimed_job_and_its_parameters(contest: Contest) -> None:
+    job = submit(contest, contest.alice, n_neighbors=3)
+    worker = logged_in(contest.walter)
+    answer = ok_json(worker.post(PING, {"with_params": "1"}))
+    assert answer["id"] == job.pk
+    assert answer["params"] == ok_json(worker.post(f"/actions/get_job_params/{job.pk}.json/"))
+    assert answer["params"]["params"]["n_neighbors"] == 3
+    assert Job.objects.get(pk=job.pk).state == JobState.RUNNING
+    # Nothing queued: still the bare null the seed knows.
+    assert worker.post(PING, {"with_params": "1"}).content == b"null"

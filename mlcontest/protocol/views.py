@@ -179,7 +179,7 @@ def get_dataset_points(request: HttpRequest, dataset_id: str) -> HttpResponse:
 
 @READ
 @json_action
-def ping(request: HttpRequest) -> int | None:
+def ping(request: HttpRequest) -> int | dict[str, Any] | None:
     viewer = _user(request)
     if not viewer.is_worker:
         raise PermissionDenied("Only workers ping for jobs.")
@@ -194,9 +194,13 @@ def ping(request: HttpRequest) -> int | None:
         raise InvalidInput(
             "wait must be a finite number of seconds.", fields={"wait": "not finite"}
         )
-    return queue.claim_waiting(
+    job_id = queue.claim_waiting(
         viewer, worker_key(request), request.POST.get("worker_name", ""), wait
     )
+    if job_id is None or not request.POST.get("with_params"):
+        return job_id  # the seed's answer: a bare id or null
+    # Beyond the seed: the claimed job's parameters in the same answer, one request saved.
+    return {"id": job_id, "params": queue.job_params(viewer, queue.get_job(job_id))}
 
 
 @WRITE

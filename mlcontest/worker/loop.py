@@ -9,7 +9,6 @@ then they are killed and handed back. A second signal hands them back at once.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -224,16 +223,16 @@ class Slot:
                 self.poster.close()
 
     def claim(self) -> tuple[int, dict[str, Any] | None] | None:
-        """Long-poll for a job: ``(job id, None)`` or None if none came."""
+        """Long-poll for a job: ``(job id, parameters)`` or None if none came."""
         asked = time.monotonic()
-        job_id = self.caller.call(
-            lambda: self.api.ping(wait=self.config.wait), "ping", self.worker.stopping.is_set
+        claimed = self.caller.call(
+            lambda: self.api.claim(wait=self.config.wait), "ping", self.worker.stopping.is_set
         )
-        if job_id is None:
+        if claimed is None:
             return None
         # A claim that did not have to wait means more jobs are likely queued.
         self.queue_busy = time.monotonic() - asked < BUSY_CLAIM_SECONDS
-        return int(job_id), None
+        return claimed
 
     def take_prefetched(self) -> tuple[int, dict[str, Any] | None] | None:
         claimed, self.prefetched = self.prefetched, None
@@ -246,16 +245,13 @@ class Slot:
         if self.prefetched is not None or not self.queue_busy or self.worker.stopping.is_set():
             return
         try:
-            job_id = self.api.ping()
+            claimed = self.api.claim()
         except ClientError:
             return
-        if job_id is None:
+        if claimed is None:
             self.queue_busy = False
             return
-        params: dict[str, Any] | None = None
-        with contextlib.suppress(ClientError):  # the job is ours: read them again when it runs
-            params = self.api.get_job_params(int(job_id))
-        self.prefetched = (int(job_id), params, time.monotonic())
+        self.prefetched = (claimed[0], claimed[1], time.monotonic())
 
     def release_prefetched(self, older_than: float = 0.0) -> None:
         """Hand back a prefetched job that has waited ``older_than`` seconds behind a long job:
