@@ -108,11 +108,21 @@ class Browser:
 
     def submit_and_wait(self, css: str) -> None:
         """Click a submit button and wait until the next page has replaced this one."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
 
         old = self.find("html")
         self.click(css)
-        self.wait(expected_conditions.staleness_of(old), "the next page")
+
+        def replaced(driver: Any) -> bool:
+            try:
+                old.is_enabled()
+            except WebDriverException:
+                # Stale, or, while Chromium swaps the document, "Node with given id does not
+                # belong to the document": either way the old page is gone.
+                return True
+            return False
+
+        self.wait(replaced, "the next page")
         self.wait_for("body")
         self.read_console()
 
