@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from mlcontest.contest.errors import ContestError, NotAuthenticated
+from mlcontest.contest.errors import ContestError, InvalidInput, NotAuthenticated
 
 View = Callable[..., HttpResponse]
 
@@ -78,8 +78,6 @@ def allow_methods(*methods: str) -> Callable[[View], View]:
 
 def parse_json_body(request: HttpRequest) -> dict[str, Any]:
     """A JSON object body, or the form fields when the body is a form."""
-    from mlcontest.contest.errors import InvalidInput
-
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body or b"{}")

@@ -8,14 +8,9 @@ is taking. A job whose lease runs out goes back to the queue at the next claim.
 
 from __future__ import annotations
 
-import fcntl
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -216,33 +211,6 @@ SELECT EXISTS (SELECT 1 FROM contest_job WHERE state = 'queued'),
 """
 
 
-_claim_thread_lock = threading.Lock()
-_claim_lock_file: IO[bytes] | None = None
-
-
-@contextmanager
-def claim_turn() -> Iterator[None]:
-    """On SQLite, let claimers take turns in a queue instead of in SQLite's busy loop.
-
-    SQLite makes a writer that finds the database locked sleep and retry, up to 100 ms a try;
-    many workers pinging at once then spend their time asleep. A thread lock plus an flock on a
-    file beside the database make them wait in line and wake as soon as the writer before
-    them is done. PostgreSQL needs none of this."""
-    global _claim_lock_file
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with _claim_thread_lock:
-        if _claim_lock_file is None:
-            database = Path(str(connection.settings_dict["NAME"]))
-            _claim_lock_file = open(f"{database}.claim-lock", "ab")  # noqa: SIM115
-        fcntl.flock(_claim_lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(_claim_lock_file, fcntl.LOCK_UN)
-
-
 def claim_next(worker: User, worker_key: str, worker_name: str = "") -> int | None:
     """Claim the oldest queued job for this worker; its id, or None when the queue is empty."""
     require_worker(worker)
@@ -260,11 +228,10 @@ def claim_next(worker: User, worker_key: str, worker_name: str = "") -> int | No
             return None
         lease = now + timedelta(seconds=settings.LEASE_SECONDS)
         lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-        with claim_turn():
-            cursor.execute(
-                _CLAIM_SQL.format(lock=lock), [worker.pk, worker_key, worker_name[:128], now, lease]
-            )
-            row = cursor.fetchone()
+        cursor.execute(
+            _CLAIM_SQL.format(lock=lock), [worker.pk, worker_key, worker_name[:128], now, lease]
+        )
+        row = cursor.fetchone()
     return int(row[0]) if row else None
 
 
