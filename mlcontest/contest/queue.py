@@ -263,10 +263,6 @@ def note_worker_seen(worker: User, worker_key: str, worker_name: str) -> None:
     )
 
 
-def holds(job: Job, worker_key: str) -> bool:
-    return job.state == JobState.RUNNING and job.worker_key == worker_key
-
-
 def renew_lease(worker: User, job_id: int, worker_key: str) -> Job:
     """Extend the lease of a job this worker is running."""
     require_worker(worker)
