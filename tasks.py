@@ -114,7 +114,12 @@ def main() -> int:
     bench = tasks.add_parser("bench", help="run the benchmarks in bench/")
     bench.add_argument("names", nargs="*")
     bench.set_defaults(handler=task_bench)
-    args = parser.parse_args()
+    # Options meant for pytest (`tasks.py test -k seed -x`) are passed through, not refused.
+    args, unknown = parser.parse_known_args()
+    if unknown and args.task != "test":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.pytest_args = [*unknown, *args.pytest_args]
     ensure_venv()
     return int(args.handler(args))
 
