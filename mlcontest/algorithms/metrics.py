@@ -10,20 +10,13 @@ import numpy as np
 Labels = Sequence[str]
 
 
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    label: str
-    task: str
-    compute: Callable[[Labels, Labels], float]
-
-
 # The classification metrics are computed from one confusion matrix with numpy, as scikit-learn
 # computes them (same operations, same results), without its input validation: that costs about
-# 1 ms a call, and every job is scored by the worker and again by the server.
+# 1 ms a call, and every job is scored by the worker and again by the server. ``all_scores``
+# builds the matrix once for all of them.
 
 
-def _confusion(y_true: Labels, y_pred: Labels) -> np.ndarray:
+def confusion(y_true: Labels, y_pred: Labels) -> np.ndarray:
     """Rows: true labels, columns: predicted labels, both sorted (scikit-learn's order)."""
     true = np.asarray(y_true)
     predicted = np.asarray(y_pred)
@@ -34,20 +27,17 @@ def _confusion(y_true: Labels, y_pred: Labels) -> np.ndarray:
     return np.bincount(codes[:n] * k + codes[n:], minlength=k * k).reshape(k, k)
 
 
-def _accuracy(y_true: Labels, y_pred: Labels) -> float:
-    matrix = _confusion(y_true, y_pred)
+def _accuracy(matrix: np.ndarray) -> float:
     return float(np.trace(matrix) / matrix.sum())
 
 
-def _balanced_accuracy(y_true: Labels, y_pred: Labels) -> float:
-    matrix = _confusion(y_true, y_pred)
+def _balanced_accuracy(matrix: np.ndarray) -> float:
     per_class = np.diag(matrix) / matrix.sum(axis=1)
     # A class never true (only predicted) has no recall: it is left out, as scikit-learn does.
     return float(np.mean(per_class[matrix.sum(axis=1) > 0]))
 
 
-def _f1_macro(y_true: Labels, y_pred: Labels) -> float:
-    matrix = _confusion(y_true, y_pred)
+def _f1_macro(matrix: np.ndarray) -> float:
     denominator = matrix.sum(axis=1).astype(float) + matrix.sum(axis=0).astype(float)
     empty = denominator == 0
     denominator[empty] = 1.0
@@ -75,17 +65,42 @@ def _v_measure(y_true: Labels, y_pred: Labels) -> float:
     return float(v_measure_score(y_true, y_pred))
 
 
+@dataclass(frozen=True)
+class Metric:
+    """A metric reads either the confusion matrix (classification) or the two label lists."""
+
+    name: str
+    label: str
+    task: str
+    of_confusion: Callable[[np.ndarray], float] | None = None
+    of_labels: Callable[[Labels, Labels], float] | None = None
+
+    def compute(self, y_true: Labels, y_pred: Labels) -> float:
+        if self.of_confusion is not None:
+            return self.of_confusion(confusion(y_true, y_pred))
+        assert self.of_labels is not None
+        return self.of_labels(y_true, y_pred)
+
+
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("accuracy", "Accuracy", "classification", _accuracy),
-        Metric("balanced_accuracy", "Balanced accuracy", "classification", _balanced_accuracy),
-        Metric("f1_macro", "Macro F1", "classification", _f1_macro),
-        Metric("nmi", "Normalized mutual information", "clustering", _nmi),
+        Metric("accuracy", "Accuracy", "classification", of_confusion=_accuracy),
         Metric(
-            "adjusted_rand", "Adjusted Rand index (clipped to 0..1)", "clustering", _adjusted_rand
+            "balanced_accuracy",
+            "Balanced accuracy",
+            "classification",
+            of_confusion=_balanced_accuracy,
         ),
-        Metric("v_measure", "V-measure", "clustering", _v_measure),
+        Metric("f1_macro", "Macro F1", "classification", of_confusion=_f1_macro),
+        Metric("nmi", "Normalized mutual information", "clustering", of_labels=_nmi),
+        Metric(
+            "adjusted_rand",
+            "Adjusted Rand index (clipped to 0..1)",
+            "clustering",
+            of_labels=_adjusted_rand,
+        ),
+        Metric("v_measure", "V-measure", "clustering", of_labels=_v_measure),
     )
 }
 
@@ -100,4 +115,12 @@ def score(metric_name: str, y_true: Labels, y_pred: Labels) -> float:
 
 def all_scores(task: str, y_true: Labels, y_pred: Labels) -> dict[str, float]:
     """Every metric of the task: the round's own one and the extra scores."""
-    return {metric.name: metric.compute(y_true, y_pred) for metric in metrics_for(task)}
+    metrics = metrics_for(task)
+    if task == "classification":
+        matrix = confusion(y_true, y_pred)
+        return {
+            metric.name: metric.of_confusion(matrix)
+            for metric in metrics
+            if metric.of_confusion is not None
+        }
+    return {metric.name: metric.compute(y_true, y_pred) for metric in metrics}

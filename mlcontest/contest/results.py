@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from mlcontest.algorithms import all_scores, score
+from mlcontest.algorithms import all_scores
 from mlcontest.contest.datasets import SPLITS, load_points
 from mlcontest.contest.errors import Conflict, InvalidInput
 from mlcontest.contest.groups import group_of
@@ -241,9 +241,7 @@ def record_result(
             computed = all_scores(task, truth, labels[split]) if truth else {}
             worker_extra = getattr(payload, f"extra_scores_{split}") or {}
             extra[split] = {**worker_extra, **computed}
-            values[f"score_{split}"] = (
-                score(job.round.metric, truth, labels[split]) if truth else None
-            )
+            values[f"score_{split}"] = computed.get(job.round.metric)
         values.update(
             state=JobState.DONE,
             labels_training=labels["training"],

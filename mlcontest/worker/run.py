@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from mlcontest.algorithms import METRICS, get_algorithm, metrics_for, validate_params
+from mlcontest.algorithms import all_scores, get_algorithm, validate_params
 
 SPLITS = ("training", "test", "validation")
 RESERVED = ("id", "split", "label")
@@ -141,15 +141,12 @@ def score_split(
     task: str, metric: str, truth: Sequence[str | None], predicted: list[Any]
 ) -> tuple[float | None, dict[str, float] | None]:
     """The round's metric and, as extra scores, the task's other metrics; None without truth."""
-    if not truth or any(label is None for label in truth):
+    known = [label for label in truth if label is not None]
+    if not truth or len(known) < len(truth):
         return None, None
-    main = _unit(METRICS[metric].compute(list(truth), predicted))  # type: ignore[arg-type]
-    extra = {
-        other.name: _unit(other.compute(list(truth), predicted))  # type: ignore[arg-type]
-        for other in metrics_for(task)
-        if other.name != metric
-    }
-    return main, extra
+    scores = {name: _unit(value) for name, value in all_scores(task, known, predicted).items()}
+    main = scores.pop(metric)
+    return main, scores
 
 
 def _unit(value: float) -> float:
