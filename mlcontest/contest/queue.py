@@ -248,6 +248,37 @@ def claim_waiting(
         time.sleep(POLL_INTERVAL_SECONDS)
 
 
+def claim_job(
+    worker: User, worker_key: str, worker_name: str = "", wait_seconds: float = 0.0
+) -> dict[str, Any] | None:
+    """Claim a job as ``claim_waiting`` does and answer what the worker needs to run it:
+    ``{"id": ..., "params": <the get_job_params answer>}``, or None when none came."""
+    job_id = claim_waiting(worker, worker_key, worker_name, wait_seconds)
+    if job_id is None:
+        return None
+    return {"id": job_id, "params": job_params(worker, get_job(job_id))}
+
+
+def claim_after_result(
+    worker: User, worker_key: str, worker_name: str, repeated: bool
+) -> dict[str, Any] | None:
+    """The next job for a worker that has just posted a result, as ``claim_job`` answers it.
+
+    A repeated post means the first answer was lost on its way back, and with it the job that
+    post claimed: that job, if this worker still holds it, is answered again rather than left
+    to wait for its lease to run out while a second one is claimed."""
+    if repeated:
+        held = (
+            Job.objects.filter(state=JobState.RUNNING, worker_key=worker_key)
+            .order_by("claimed_at", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if held is not None:
+            return {"id": held, "params": job_params(worker, get_job(held))}
+    return claim_job(worker, worker_key, worker_name)
+
+
 _seen_written: dict[str, float] = {}
 
 

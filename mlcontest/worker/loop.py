@@ -1,5 +1,8 @@
 """The job loop: ping -> parameters -> points -> run -> post results -> post pictures.
 
+Under load a job takes one request: posting its result claims the next job, and the answer
+carries that job's parameters. Only an idle slot pings, and its ping waits for a job.
+
 A worker runs ``processes`` slots, each a thread with its own signed-in session (the server
 tells claim holders apart by session) and its own job process. While the server is down every
 call waits with backoff and goes on once it is back; what was computed is posted then. On
@@ -30,16 +33,19 @@ from mlcontest.client import (
     ServerFailure,
 )
 from mlcontest.worker.child import JobSpec, time_limit_message
-from mlcontest.worker.posting import PICTURE_SECONDS, Abandoned, Caller, Poster, PostTask
+from mlcontest.worker.posting import (
+    PICTURE_SECONDS,
+    Abandoned,
+    Caller,
+    Claimed,
+    Poster,
+    PostTask,
+    post_result,
+)
 from mlcontest.worker.run import Outcome, PreparedData, prepare
 from mlcontest.worker.sandbox import ChildDied, JobProcess, job_context
 
 log = logging.getLogger("mlcontest.worker")
-# A ping answered faster than this found a job without waiting: the queue is busy.
-BUSY_CLAIM_SECONDS = 0.05
-# How long a prefetched job may wait behind a running one before it goes back to the queue (an
-# idle worker elsewhere may take it); long enough that typical small jobs are not churned.
-PREFETCH_HOLD_SECONDS = 2.0
 
 
 @dataclass
@@ -166,8 +172,9 @@ class Worker:
 
 
 class Slot:
-    """One claim holder: a session, a job process, one job at a time, and a poster thread that
-    posts each result while the next job runs."""
+    """One claim holder: a session, a job process, one job at a time. A job's result is posted
+    in the request that claims the next job; its pictures go from a poster thread while the
+    next job runs."""
 
     def __init__(self, worker: Worker, index: int) -> None:
         self.worker, self.index = worker, index
@@ -176,9 +183,6 @@ class Slot:
         self.process = JobProcess(worker.context)
         self._caller: Caller | None = None
         self.poster: Poster | None = None
-        self.queue_busy = False
-        # (job id, parameters, when claimed) of a job claimed ahead, while the current one runs.
-        self.prefetched: tuple[int, dict[str, Any] | None, float] | None = None
 
     @property
     def caller(self) -> Caller:
@@ -195,21 +199,23 @@ class Slot:
         return self.poster.posted if self.poster is not None else 0
 
     def run(self) -> None:
-        stopping, abandon = self.worker.stopping.is_set, self.worker.abandon.is_set
+        stopping = self.worker.stopping.is_set
+        following: Claimed | None = None  # claimed with the last result, not yet started
         try:
             self.process.start()
             signing_in = Caller(None, self.name, stopping)
             api = signing_in.call(lambda: self.worker.new_api(self.name), "sign in")
-            self._caller = Caller(api, self.name, abandon)
-            self.poster = Poster(api.clone(), self.name, abandon)
+            self._caller = Caller(api, self.name, self.worker.abandon.is_set)
+            self.poster = Poster(api.clone(), self.name, self.worker.abandon.is_set)
             while not stopping():
-                claimed = self.take_prefetched() or self.claim()
+                claimed = following or self.claim()
+                following = None
                 if claimed is None:
                     continue
                 if stopping():
-                    self.hand_back(claimed[0])
+                    following = claimed
                     break
-                self.run_guarded(claimed[0], claimed[1])
+                following = self.run_guarded(*claimed)
         except Abandoned:
             pass
         except LoginFailed as error:
@@ -217,58 +223,23 @@ class Slot:
             self.worker.failed = True
             self.worker.request_stop(hard=True)
         finally:
-            self.release_prefetched()
+            if following is not None:
+                self.hand_back(following[0])
             self.process.stop()
             if self.poster is not None:
                 self.poster.close()
 
-    def claim(self) -> tuple[int, dict[str, Any] | None] | None:
+    def claim(self) -> Claimed | None:
         """Long-poll for a job: ``(job id, parameters)`` or None if none came."""
-        asked = time.monotonic()
-        claimed = self.caller.call(
+        return self.caller.call(
             lambda: self.api.claim(wait=self.config.wait), "ping", self.worker.stopping.is_set
         )
-        if claimed is None:
-            return None
-        # A claim that did not have to wait means more jobs are likely queued.
-        self.queue_busy = time.monotonic() - asked < BUSY_CLAIM_SECONDS
-        return claimed
 
-    def take_prefetched(self) -> tuple[int, dict[str, Any] | None] | None:
-        claimed, self.prefetched = self.prefetched, None
-        return (claimed[0], claimed[1]) if claimed is not None else None
-
-    def prefetch(self) -> None:
-        """While the job process computes, claim the next job and read its parameters, so that
-        it starts the moment the current one ends. Only when the queue looks busy, and one
-        attempt: an idle or unreachable server is not worth delaying the current result."""
-        if self.prefetched is not None or not self.queue_busy or self.worker.stopping.is_set():
-            return
+    def run_guarded(self, job_id: int, params: dict[str, Any] | None = None) -> Claimed | None:
+        """Run a job; a bug or a surprise answer costs that job, not the worker. The next job,
+        when the result's post claimed one."""
         try:
-            claimed = self.api.claim()
-        except ClientError:
-            return
-        if claimed is None:
-            self.queue_busy = False
-            return
-        self.prefetched = (claimed[0], claimed[1], time.monotonic())
-
-    def release_prefetched(self, older_than: float = 0.0) -> None:
-        """Hand back a prefetched job that has waited ``older_than`` seconds behind a long job:
-        another worker may be idle. If the server cannot take it back now, the job stays here
-        and runs next (rather than waiting for its lease to run out)."""
-        claimed = self.prefetched
-        if claimed is None or (older_than and time.monotonic() - claimed[2] < older_than):
-            return
-        if self.hand_back(claimed[0]) or older_than == 0.0:
-            self.prefetched = None
-        else:
-            self.prefetched = (claimed[0], claimed[1], float("inf"))  # no second attempt
-
-    def run_guarded(self, job_id: int, params: dict[str, Any] | None = None) -> None:
-        """Run a job; a bug or a surprise answer costs that job, not the worker."""
-        try:
-            self.run_job(job_id, params)
+            return self.run_job(job_id, params)
         except Abandoned:
             raise
         except Exception:
@@ -276,6 +247,7 @@ class Slot:
             self.process.kill()
             self.hand_back(job_id)
             time.sleep(1.0)  # do not spin if every job trips the same bug
+            return None
 
     def hand_back(self, job_id: int) -> bool:
         try:
@@ -286,7 +258,7 @@ class Slot:
         log.info("job %d: handed back to the queue [%s]", job_id, self.name)
         return True
 
-    def run_job(self, job_id: int, params: dict[str, Any] | None = None) -> None:
+    def run_job(self, job_id: int, params: dict[str, Any] | None = None) -> Claimed | None:
         started = time.monotonic()
         if params is None:
             try:
@@ -294,7 +266,7 @@ class Slot:
                 params = self.caller.call(action, "get parameters")
             except ServerError as error:
                 log.warning("job %d: no parameters (%s) [%s]", job_id, error, self.name)
-                return
+                return None
         lease = Lease(self.api, job_id, params.get("lease_expires_at"))
         dataset_id = int(params["dataset"])
         data = self.worker.datasets.get(self, dataset_id, params.get("dataset_version"))
@@ -312,20 +284,30 @@ class Slot:
             outcome = self.compute(spec, data, lease, time_limit)
         except JobLost as error:
             log.warning("job %d: lost while running (%s) [%s]", job_id, error, self.name)
-            return
+            return None
         if outcome is None:
             self.hand_back(job_id)
-            return
+            return None
         outcome.timings["worker_total"] = round(time.monotonic() - started, 6)
-        task = PostTask(spec, outcome, started)
-        assert self.poster is not None
-        self.poster.submit(task)  # results first: the leaderboard moves at once
-        pictures: list[tuple[str, bytes]] = []
-        note = "pictures failed"
+        # The result first, so that the leaderboard moves while the pictures are drawn.
         try:
-            pictures, note = self.collect_pictures(spec, outcome.success)
-        finally:
-            task.add_pictures(pictures, note)  # the poster waits for them, whatever happens
+            stored, following = post_result(
+                self.caller, job_id, outcome, claim_next=not self.worker.stopping.is_set()
+            )
+        except Abandoned:
+            log.warning(
+                "job %d: result not posted before stopping; it returns to the queue when its "
+                "lease expires [%s]",
+                job_id,
+                self.name,
+            )
+            raise
+        task = PostTask(spec, outcome, started)
+        task.pictures, task.note = self.collect_pictures(spec, outcome.success)
+        if stored:
+            assert self.poster is not None
+            self.poster.submit(task)
+        return following
 
     def compute(
         self, spec: JobSpec, data: PreparedData, lease: Lease, time_limit: float
@@ -333,7 +315,6 @@ class Slot:
         """The job's outcome (a failure for a broken limit), or None when abandoned."""
         self.process.submit(spec, data)
         deadline = time.monotonic() + time_limit
-        self.prefetch()
         while True:
             if self.worker.abandon.is_set():
                 self.process.kill()
@@ -352,7 +333,6 @@ class Slot:
             if time.monotonic() >= deadline:
                 self.process.kill()
                 return Outcome(False, time_limit_message(time_limit))
-            self.release_prefetched(older_than=PREFETCH_HOLD_SECONDS)
             try:
                 lease.renew_if_due()
             except JobLost:

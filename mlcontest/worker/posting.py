@@ -1,10 +1,8 @@
-"""Talking to the server through outages, and posting results while the next job runs.
+"""Talking to the server through outages: results, and pictures while the next job runs.
 
 ``Caller`` retries an action with backoff while the server is unreachable or failing, and says
-so once per outage in the log. ``Poster`` is a slot's second thread: it posts each job's result
-as soon as the job process has it, then the pictures, while the slot already claims and runs
-the next job. It uses its own HTTP session carrying the slot's cookies, so the server sees the
-same claim holder.
+so once per outage in the log. ``post_result`` stores a job's result and claims the next job in
+the same request. ``Poster`` posts the pictures from a second thread.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from mlcontest.client import (
     API,
@@ -84,23 +82,66 @@ class Caller:
             log.warning("[%s] %s: server unreachable (%s); retrying", self.name, what, reason)
 
 
+Claimed = tuple[int, dict[str, Any]]
+
+
+def post_result(
+    caller: Caller, job_id: int, outcome: Outcome, claim_next: bool
+) -> tuple[bool, Claimed | None]:
+    """Post a job's result, retried through outages: ``(stored, next job)``. With
+    ``claim_next`` the same request claims the worker's next job (None when the queue is
+    empty). A result the server refuses as invalid is posted again as a failure: it must still
+    end the job, or the job would run for ever."""
+    api = caller.api
+    assert api is not None
+    labels = outcome.labels
+    try:
+        answer = caller.call(
+            lambda: api.update_job_details(
+                job_id,
+                outcome.score_test,
+                outcome.score_validation,
+                labels.get("training"),
+                labels.get("test"),
+                labels.get("validation"),
+                outcome.extra_scores_test,
+                outcome.extra_scores_validation,
+                message=outcome.message,
+                success=outcome.success,
+                timings=outcome.timings,
+                claim_next=claim_next,
+            ),
+            "post result",
+        )
+    except Conflict as error:
+        log.warning("job %d: result refused (%s) [%s]", job_id, error.message, caller.name)
+        return False, None
+    except ServerError as error:
+        log.warning("job %d: result refused (%s) [%s]", job_id, error, caller.name)
+        if outcome.success:
+            failed = Outcome(False, f"The worker's result was refused: {error.message}")
+            return post_result(caller, job_id, failed, claim_next)
+        return False, None
+    claimed = answer.get("next") if isinstance(answer, dict) else None
+    return True, (int(claimed["id"]), claimed["params"]) if claimed else None
+
+
 @dataclass
 class PostTask:
-    """One finished job on its way to the server; the pictures follow when drawn."""
+    """One job whose result is stored: its pictures on their way to the server."""
 
     spec: JobSpec
     outcome: Outcome
     started: float
     pictures: list[tuple[str, bytes]] = field(default_factory=list)
     note: str = ""
-    pictures_ready: threading.Event = field(default_factory=threading.Event)
-
-    def add_pictures(self, pictures: list[tuple[str, bytes]], note: str) -> None:
-        self.pictures, self.note = pictures, note
-        self.pictures_ready.set()
 
 
 class Poster:
+    """A slot's second thread: posts a job's pictures, and logs the job's line, while the slot
+    already runs the next job. Its own HTTP session carries the slot's cookies, so the server
+    sees the same claim holder."""
+
     def __init__(self, api: API, name: str, give_up: Callable[[], bool]) -> None:
         self.caller = Caller(api, name, give_up)
         self.api: API = api
@@ -121,59 +162,14 @@ class Poster:
     def _run(self) -> None:
         while (task := self.tasks.get()) is not None:
             try:
-                self._post(task)
-            except Abandoned:
-                log.warning(
-                    "job %d: result not posted before stopping; it returns to the queue when "
-                    "its lease expires [%s]",
-                    task.spec.job_id,
-                    self.name,
-                )
-            except Exception:  # one bad post must not stop the results of later jobs
-                log.exception("job %d: posting failed [%s]", task.spec.job_id, self.name)
-
-    def _post(self, task: PostTask) -> None:
-        if not self.post_result(task.spec.job_id, task.outcome):
-            return
-        posted, note = 0, ""
-        if task.spec.pictures and task.outcome.success:
-            if task.pictures_ready.wait(PICTURE_SECONDS + 5):
                 posted, note = self.post_pictures(task)
-            else:
-                note = "pictures skipped (too slow)"
-        self.posted += 1
-        log_job(task, time.monotonic() - task.started, posted, note, self.name)
-
-    def post_result(self, job_id: int, outcome: Outcome) -> bool:
-        labels = outcome.labels
-        try:
-            self.caller.call(
-                lambda: self.api.update_job_details(
-                    job_id,
-                    outcome.score_test,
-                    outcome.score_validation,
-                    labels.get("training"),
-                    labels.get("test"),
-                    labels.get("validation"),
-                    outcome.extra_scores_test,
-                    outcome.extra_scores_validation,
-                    message=outcome.message,
-                    success=outcome.success,
-                    timings=outcome.timings,
-                ),
-                "post result",
-            )
-        except Conflict as error:
-            log.warning("job %d: result refused (%s) [%s]", job_id, error.message, self.name)
-            return False
-        except ServerError as error:
-            # A result the server cannot take must still end the job, or it runs for ever.
-            log.warning("job %d: result refused (%s) [%s]", job_id, error, self.name)
-            if outcome.success:
-                failed = Outcome(False, f"The worker's result was refused: {error.message}")
-                return self.post_result(job_id, failed)
-            return False
-        return True
+            except Abandoned:
+                posted, note = 0, "pictures not posted before stopping"
+            except Exception:  # one bad post must not stop the pictures of later jobs
+                log.exception("job %d: posting pictures failed [%s]", task.spec.job_id, self.name)
+                posted, note = 0, "pictures failed"
+            self.posted += 1
+            log_job(task, time.monotonic() - task.started, posted, note, self.name)
 
     def post_pictures(self, task: PostTask) -> tuple[int, str]:
         posted, note = 0, task.note
