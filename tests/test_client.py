@@ -157,6 +157,35 @@ print(ApiToken.objects.create(user=User.objects.get(username="walter"), name="t"
     assert bad.value.code == "invalid_token"
 
 
+def test_posting_a_result_claims_the_next_job(server: LiveServer) -> None:
+    """One request per job: ``update_job_details(claim_next=True)`` answers the next job."""
+    ids = setup_round(server, "moons-next", "moons", n=100)
+    olga = API("olga", "pw", server.url)
+    drain = API("walter", "pw", server.url)
+    while drain.ping() is not None:  # jobs other tests left queued
+        pass
+    first, second = (
+        olga.submit_job(ids["round"], "knn", {"n_neighbors": k}, baseline=True)["id"]
+        for k in (1, 2)
+    )
+    api = API("walter", "pw", server.url)
+    claimed = api.claim()
+    assert claimed is not None and claimed[0] == first
+    points = api.get_dataset_points(ids["dataset"])
+    labels = {
+        split: [p["label"] for p in points if p["split"] == split]
+        for split in ("training", "test", "validation")
+    }
+    result = (1.0, 1.0, labels["training"], labels["test"], labels["validation"])
+    answer = api.update_job_details(first, *result, claim_next=True)
+    assert answer["stored"] is True and answer["next"]["id"] == second
+    assert answer["next"]["params"]["params"]["n_neighbors"] == 2
+    assert olga.get_job(second)["state"] == "running"
+    answer = api.update_job_details(second, *result, claim_next=True)
+    assert answer["next"] is None
+    assert [olga.get_job(job)["state"] for job in (first, second)] == ["done", "done"]
+
+
 class Stub:
     """A tiny HTTP server that answers with the statuses it is given, in order."""
 
