@@ -127,7 +127,7 @@ def test_repeated_post_answers_the_job_its_lost_answer_claimed(contest: Contest)
 
 
 def test_refused_result_claims_nothing(contest: Contest) -> None:
-    worker, job = claimed_by_walter(contest)
+    _holder, job = claimed_by_walter(contest)
     second = submit(contest, contest.bob)
     other = logged_in(contest.walter)  # another session: not the holder
     before = job_row(job)
