@@ -6,7 +6,7 @@
    predictions (all three splits) and scores (every metric on test and validation, with the
    worker's metric functions) run directly
    in a pool of 2 processes (one BLAS/OpenMP thread each, as in the worker), in this same
-   script run. The two are alternated, twice each; ratio = the faster platform time (first claim
+   script run. The two are alternated, three times each; ratio = the faster platform time (first claim
    to last result stored) / the faster direct time. CPU seconds per job are printed by role
    (server, worker main process, job processes), which a busy machine disturbs less.
 2. On an idle system: one job at a time, submitted through the JSON API, polled until its
@@ -45,7 +45,9 @@ JOBS: list[tuple[str, dict[str, Any]]] = [
 ]
 EACH = 40
 TURNAROUND_SAMPLES = 40
-ROUNDS = 2
+# This machine's CPU speed wanders by up to 2x from one second to the next (other tenants): the
+# fastest of three alternated runs per side is the one least disturbed.
+ROUNDS = 3
 
 _data: dict[str, Any] = {}
 
@@ -221,7 +223,11 @@ def main() -> None:
                 direct.append(run_direct(points, jobs))
                 print(f"direct, 2 processes: {direct[-1][0]:.2f} s", flush=True)
                 platform.append(run_platform(server, worker, ids["round"], jobs))
-                print(f"platform, worker --processes 2: {platform[-1][0]:.2f} s", flush=True)
+                print(
+                    f"platform, worker --processes 2: {platform[-1][0]:.2f} s "
+                    f"(this pair: {platform[-1][0] / direct[-1][0]:.3f})",
+                    flush=True,
+                )
             time.sleep(1.0)
             samples = turnaround(olga, ids["round"])
         finally:
