@@ -213,7 +213,7 @@ def test_fast_classification_metrics_equal_scikit_learns() -> None:
     import random
     import warnings
 
-    from mlcontest.algorithms import METRICS
+    from mlcontest.algorithms import METRICS, all_scores
 
     reference = {
         "accuracy": accuracy_score,
@@ -231,5 +231,8 @@ def test_fast_classification_metrics_equal_scikit_learns() -> None:
             )
             truth = [str(rng.randrange(true_classes)) for _ in range(n)]
             predicted = [str(rng.randrange(predicted_classes)) for _ in range(n)]
+            together = all_scores("classification", truth, predicted)  # one shared matrix
             for name, compute in reference.items():
-                assert METRICS[name].compute(truth, predicted) == float(compute(truth, predicted))
+                expected = float(compute(truth, predicted))
+                assert METRICS[name].compute(truth, predicted) == expected
+                assert together[name] == expected
