@@ -4,11 +4,12 @@
    of depth 5, logistic regression, random forest of 100 trees), run by ``mlcontest worker
    --processes 2 --no-pictures`` against a local ``mlcontest serve``; against the same fits,
    predictions (all three splits) and scores (every metric on test and validation, with the
-   worker's metric functions) run directly
-   in a pool of 2 processes (one BLAS/OpenMP thread each, as in the worker), in this same
-   script run. The two are alternated, three times each; ratio = the faster platform time (first claim
-   to last result stored) / the faster direct time. CPU seconds per job are printed by role
-   (server, worker main process, job processes), which a busy machine disturbs less.
+   worker's metric functions) run directly in a pool of 2 processes (one BLAS/OpenMP thread
+   each, as in the worker), in this same script run. The two are alternated, three times each;
+   ratio = the faster platform time (first claim to last result stored) / the faster direct
+   time. CPU milliseconds per job are printed by role (server, worker main process, job
+   processes) to show where the platform's time goes; on a shared machine whose CPU speed
+   wanders they wander with it.
 2. On an idle system: one job at a time, submitted through the JSON API, polled until its
    result is visible; the p50 and p95 of that turnaround.
 
