@@ -1,7 +1,8 @@
 """The job loop: ping -> parameters -> points -> run -> post results -> post pictures.
 
-Under load a job takes one request: posting its result claims the next job, and the answer
-carries that job's parameters. Only an idle slot pings, and its ping waits for a job.
+Under load a job without pictures takes one request: posting its result claims the next job,
+and the answer carries that job's parameters. A job with pictures claims the next one after
+they are drawn (one ping more). A ping from a slot that finds the queue empty waits for a job.
 
 A worker runs ``processes`` slots, each a thread with its own signed-in session (the server
 tells claim holders apart by session) and its own job process. While the server is down every
@@ -289,11 +290,13 @@ class Slot:
             self.hand_back(job_id)
             return None
         outcome.timings["worker_total"] = round(time.monotonic() - started, 6)
-        # The result first, so that the leaderboard moves while the pictures are drawn.
+        # The result first, so that the leaderboard moves while the pictures are drawn. The
+        # next job is claimed with it only when no drawing follows: a job claimed now would
+        # wait for the drawing while another worker might be idle.
+        drawing = spec.pictures and outcome.success
+        claim_next = not drawing and not self.worker.stopping.is_set()
         try:
-            stored, following = post_result(
-                self.caller, job_id, outcome, claim_next=not self.worker.stopping.is_set()
-            )
+            stored, following = post_result(self.caller, job_id, outcome, claim_next)
         except Abandoned:
             log.warning(
                 "job %d: result not posted before stopping; it returns to the queue when its "
