@@ -169,7 +169,8 @@ def test_token_workers_are_told_apart_by_the_worker_name_in_the_body(contest: Co
     job = submit(contest, contest.alice)
     second = submit(contest, contest.bob)
     client = Client()
-    claimed = client.post("/actions/ping/", {"worker_name": "box-1"}, **auth).json()
+    ping_fields = {"worker_name": "box-1"}
+    claimed = client.post("/actions/ping/", ping_fields, HTTP_AUTHORIZATION=f"Token {key}").json()
     assert claimed == job.pk
     body = result_body(contest, next=True)
     refused = post_json(client, job.pk, {**body, "worker_name": "box-2"}, **auth)
