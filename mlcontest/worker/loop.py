@@ -305,11 +305,10 @@ class Slot:
                 self.name,
             )
             raise
-        task = PostTask(spec, outcome, started)
-        task.pictures, task.note = self.collect_pictures(spec, outcome.success)
-        if stored:
+        pictures, note = self.collect_pictures(spec, outcome.success)
+        if stored is not None:  # the job's log line tells what the server stored
             assert self.poster is not None
-            self.poster.submit(task)
+            self.poster.submit(PostTask(spec, stored, started, pictures, note))
         return following
 
     def compute(

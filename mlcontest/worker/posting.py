@@ -87,11 +87,11 @@ Claimed = tuple[int, dict[str, Any]]
 
 def post_result(
     caller: Caller, job_id: int, outcome: Outcome, claim_next: bool
-) -> tuple[bool, Claimed | None]:
-    """Post a job's result, retried through outages: ``(stored, next job)``. With
-    ``claim_next`` the same request claims the worker's next job (None when the queue is
-    empty). A result the server refuses as invalid is posted again as a failure: it must still
-    end the job, or the job would run for ever."""
+) -> tuple[Outcome | None, Claimed | None]:
+    """Post a job's result, retried through outages: ``(the outcome stored, next job)``, the
+    outcome None when the server refused it. With ``claim_next`` the same request claims the
+    worker's next job (None when the queue is empty). A result the server refuses as invalid
+    is posted again as a failure: it must still end the job, or the job would run for ever."""
     api = caller.api
     assert api is not None
     labels = outcome.labels
@@ -115,15 +115,15 @@ def post_result(
         )
     except Conflict as error:
         log.warning("job %d: result refused (%s) [%s]", job_id, error.message, caller.name)
-        return False, None
+        return None, None
     except ServerError as error:
         log.warning("job %d: result refused (%s) [%s]", job_id, error, caller.name)
         if outcome.success:
             failed = Outcome(False, f"The worker's result was refused: {error.message}")
             return post_result(caller, job_id, failed, claim_next)
-        return False, None
+        return None, None
     claimed = answer.get("next") if isinstance(answer, dict) else None
-    return True, (int(claimed["id"]), claimed["params"]) if claimed else None
+    return outcome, (int(claimed["id"]), claimed["params"]) if claimed else None
 
 
 @dataclass
@@ -173,6 +173,8 @@ class Poster:
 
     def post_pictures(self, task: PostTask) -> tuple[int, str]:
         posted, note = 0, task.note
+        if not task.outcome.success:  # e.g. a result the server refused, stored as failed
+            return posted, note
         for filename, png in task.pictures:
             action = partial(self.api.add_job_picture_data, task.spec.job_id, filename, png)
             try:
