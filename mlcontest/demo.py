@@ -356,7 +356,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     f"demo-worker-{number}",
                     "--wait",
                     "5",
-                    "--quiet",
                 ],
                 worker_env,
                 data / f"worker-{number}.log",

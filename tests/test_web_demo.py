@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -145,6 +146,8 @@ def test_demo_runs_serves_simulates_and_stops(tmp_path: Path) -> None:
     assert code == 0
     text = (tmp_path / "demo.out").read_text(errors="replace")
     assert "stopping the server and the workers" in text
+    # One line per job in the worker's log, so an organizer sees the workers at work.
+    assert re.search(r"INFO job \d+ \w+ on dataset \d+: ", (data / "worker-1.log").read_text())
     # The server went down with the demo: nothing listens on its port any more.
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/env.json/", timeout=5)
