@@ -79,6 +79,16 @@ def test_duplicate_group_is_a_conflict(contest: Contest) -> None:
     assert Group.objects.filter(name="Alpha").count() == 1
 
 
+def test_a_name_typed_with_a_combining_mark_is_the_same_name(contest: Contest) -> None:
+    composed, decomposed = "Gr\u00fcne", "Gru\u0308ne"  # "ü" as one character, and as two
+    olga = logged_in(contest.olga)
+    ok_json(olga.post(ADD, {"group_name": decomposed}))
+    assert group_names() == {"Alpha", "Beta", composed}  # stored composed
+    assert_error(olga.post(ADD, {"group_name": composed}), 409, "conflict", ("group_name",))
+    ok_json(logged_in(contest.carol).post(join_path(decomposed)))
+    assert member_of(contest.carol.pk) == composed
+
+
 @pytest.mark.parametrize("who", ["alice", "carol", "walter"])
 def test_only_organizers_add_groups(contest: Contest, who: str) -> None:
     response = logged_in(getattr(contest, who)).post(ADD, {"group_name": "Gamma"})

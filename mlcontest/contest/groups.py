@@ -6,6 +6,7 @@ space and a real plus both reach the server as ``+``. Forbidding it lets ``+`` m
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,8 +19,13 @@ from mlcontest.contest.permissions import require_organizer
 MAX_NAME_LENGTH = 64
 
 
+def _normal_name(name: str) -> str:
+    # NFC: "ü" typed as one character or as "u" plus a combining mark is the same name.
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
 def clean_group_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    cleaned = _normal_name(name)
     if not cleaned:
         raise InvalidInput("A group needs a name.", fields={"group_name": "required"})
     if len(cleaned) > MAX_NAME_LENGTH:
@@ -53,7 +59,7 @@ def create_group(creator: User, name: str, public: bool = True) -> Group:
 
 
 def find_group(name: str) -> Group:
-    group = Group.objects.filter(name=" ".join(name.split())).first()
+    group = Group.objects.filter(name=_normal_name(name)).first()
     if group is None:
         raise NotFound(f"No group named {name!r}.")
     return group
