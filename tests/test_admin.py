@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -35,3 +37,20 @@ def test_students_do_not_get_into_the_admin(contest: Contest) -> None:
     answer = contest.client(contest.alice).get("/admin/contest/job/")
     assert answer.status_code == 302
     assert "/admin/login/" in answer["Location"]
+
+
+@pytest.mark.django_db
+def test_renaming_a_group_in_the_admin_renews_its_rounds_boards(contest: Contest) -> None:
+    from mlcontest.contest.admin import GroupAdmin
+    from mlcontest.contest.models import Group, Round
+
+    submit(contest, contest.alice)  # Alpha is in the round now
+    before = Round.objects.get(pk=contest.round.pk).leaderboard_version
+    form = SimpleNamespace(changed_data=["public"])
+    group_admin = GroupAdmin(Group, admin.site)
+    group_admin.save_model(None, contest.alpha, form, change=True)
+    assert Round.objects.get(pk=contest.round.pk).leaderboard_version == before
+    contest.alpha.name = "Alpha Centauri"
+    group_admin.save_model(None, contest.alpha, SimpleNamespace(changed_data=["name"]), True)
+    assert Group.objects.get(pk=contest.alpha.pk).name == "Alpha Centauri"
+    assert Round.objects.get(pk=contest.round.pk).leaderboard_version == before + 1

@@ -1,7 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from mlcontest.contest import models
+from mlcontest.contest import leaderboard, models
 
 
 @admin.register(models.User)
@@ -27,6 +29,11 @@ class GroupAdmin(admin.ModelAdmin):
     list_display = ("name", "public", "invite_code", "created_at")
     search_fields = ("name",)
     inlines = [MembershipInline]
+
+    def save_model(self, request: Any, obj: models.Group, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            leaderboard.group_renamed(obj)
 
 
 @admin.register(models.Dataset)

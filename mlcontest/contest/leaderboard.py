@@ -39,7 +39,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
 
 from mlcontest.contest.errors import PermissionDenied
-from mlcontest.contest.models import Job, JobState, Round, RoundEntry, RoundState, User
+from mlcontest.contest.models import Group, Job, JobState, Round, RoundEntry, RoundState, User
 from mlcontest.contest.permissions import sees_everything
 
 # How the chosen job of a group was picked, in the final ranking.
@@ -570,3 +570,10 @@ def history_for(round_: Round, viewer: User) -> dict[str, Any]:
 
 def to_json(data: Any) -> bytes:
     return json.dumps(data, cls=DjangoJSONEncoder).encode()
+
+
+def group_renamed(group: Group) -> None:
+    """The boards show group names: every round the group is in gets a new version, so that
+    no cached board keeps the old name."""
+    played = RoundEntry.objects.filter(group=group).values("round_id")
+    Round.objects.filter(pk__in=played).update(leaderboard_version=F("leaderboard_version") + 1)
