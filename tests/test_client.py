@@ -186,6 +186,21 @@ def test_posting_a_result_claims_the_next_job(server: LiveServer) -> None:
     assert [olga.get_job(job)["state"] for job in (first, second)] == ["done", "done"]
 
 
+def test_proxy_and_ca_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read once per client (requests would read them on every request), with the same
+    meaning: a proxy unless NO_PROXY names the host, and REQUESTS_CA_BUNDLE for HTTPS."""
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/contest-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    api = API(token="key", host="http://contest.example:8000")
+    assert api.session.proxies == {"http": "http://proxy.example:3128"}
+    assert api.session.verify == "/etc/ssl/contest-ca.pem"
+    assert api.clone().session.proxies == api.session.proxies
+    monkeypatch.setenv("NO_PROXY", "contest.example")
+    assert API(token="key", host="http://contest.example:8000").session.proxies == {}
+
+
 class Stub:
     """A tiny HTTP server that answers with the statuses it is given, in order."""
 
