@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
 
 from mlcontest.algorithms import all_scores, get_algorithm, validate_params
 
@@ -80,7 +81,7 @@ class ContestModel(BaseEstimator):
         self.task_ = spec.task
         # Builders seed their estimators; numpy's global seed covers any that draw from it.
         np.random.seed(self.params_.get("random_state", 0) % 2**32)
-        self.pipeline_ = spec.build(self.params_)
+        self.pipeline_ = spec.build(self.params_)  # a Pipeline when the job scales
         self.n_features_in_ = X.shape[1]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -103,7 +104,7 @@ class ContestModel(BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """``X`` after the job's scaling (the pipeline's steps before the estimator)."""
-        if len(self.pipeline_.steps) == 1:
+        if not isinstance(self.pipeline_, Pipeline):
             return X
         return np.asarray(self.pipeline_[:-1].transform(X))
 
@@ -116,7 +117,7 @@ class ContestModel(BaseEstimator):
 
     @property
     def estimator_(self) -> Any:
-        return self.pipeline_[-1]
+        return self.pipeline_[-1] if isinstance(self.pipeline_, Pipeline) else self.pipeline_
 
 
 @dataclass
@@ -134,6 +135,8 @@ class Outcome:
 
 
 def as_json_labels(labels: np.ndarray) -> list[Any]:
+    if labels.dtype.kind in "Uiu":  # class names, cluster numbers: JSON types already
+        return list(labels.tolist())
     return [item if isinstance(item, str) else int(item) for item in labels.tolist()]
 
 
