@@ -160,7 +160,7 @@ def _normalise_label(label: Any, task: str) -> str:
 def _normalise_labels(posted: list[Any], task: str) -> list[str]:
     # Workers post class names as strings, cluster ids as ints: take those as they are and
     # look at each label only when the list mixes types (2,000 labels cost 1 ms one by one).
-    kinds = {type(label) for label in posted}
+    kinds = set(map(type, posted))
     if kinds <= {str} and task == "classification":
         return posted
     if kinds <= {int}:
