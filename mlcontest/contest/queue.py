@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -326,18 +325,13 @@ def release_job(worker: User, job_id: int, worker_key: str) -> Job:
     return get_job(job_id)
 
 
-def get_job(job_id: Any, only: Sequence[str] = ()) -> Job:
-    """The job with its round, dataset and group; with ``only``, just those columns (of the
-    job, ``round__...`` and ``round__dataset__...``), for a path that reads a job per request."""
+def get_job(job_id: Any) -> Job:
     try:
         number = int(job_id)
     except (TypeError, ValueError):
         raise NotFound(f"No job {job_id!r}.") from None
-    jobs = Job.objects.select_related("round", "round__dataset", "group")
-    if only:
-        jobs = Job.objects.select_related("round", "round__dataset").only(*only)
     try:
-        return jobs.get(pk=number)
+        return Job.objects.select_related("round", "round__dataset", "group").get(pk=number)
     except Job.DoesNotExist:
         raise NotFound(f"No job {job_id}.") from None
 

@@ -119,7 +119,7 @@ def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
     viewer = _user(request)
     require_worker(viewer)
     fields = parse_json_body(request)
-    job = queue.get_job(job_id, only=results.RESULT_COLUMNS)
+    job = results.job_for_result(job_id)
     payload = results.parse_result(fields)
     holder = worker_key(request, fields)
     job, stored = results.record_result(viewer, job, holder, payload)
