@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mlcontest.contest import rounds
-from mlcontest.contest.models import RoundEntry, RoundState
+from mlcontest.contest.models import Round, RoundEntry, RoundState
 from tests.conftest import Contest, submit
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 
@@ -75,10 +75,22 @@ def test_organizer_reads_draft_without_entering_anyone(contest: Contest) -> None
     assert not RoundEntry.objects.filter(round=draft).exists()
 
 
-def test_closed_round_is_readable(contest: Contest) -> None:
+def test_closed_round_is_readable_but_takes_no_new_group(contest: Contest) -> None:
     rounds.close_round(contest.olga, contest.round)
+    version = Round.objects.get(pk=contest.round.pk).leaderboard_version
     body = ok_json(logged_in(contest.bob).post(path(contest.round.pk)))
-    assert body["state"] == RoundState.CLOSED
+    assert body["state"] == RoundState.CLOSED and body["groups"] == []
+    assert entries(contest) == set()
+    assert Round.objects.get(pk=contest.round.pk).leaderboard_version == version
+
+
+def test_a_group_entering_renews_the_boards(contest: Contest) -> None:
+    """The boards list the groups in the round without a score yet: a cached one is stale."""
+    version = Round.objects.get(pk=contest.round.pk).leaderboard_version
+    ok_json(logged_in(contest.alice).post(path(contest.round.pk)))
+    assert Round.objects.get(pk=contest.round.pk).leaderboard_version == version + 1
+    ok_json(logged_in(contest.alice).post(path(contest.round.pk)))  # already in: no change
+    assert Round.objects.get(pk=contest.round.pk).leaderboard_version == version + 1
 
 
 @pytest.mark.parametrize("round_id", ["999999", "abc", "1.5"])

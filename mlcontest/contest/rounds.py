@@ -444,7 +444,11 @@ def enter_round(user: User, round_: Round) -> RoundEntry | None:
     if group is None:
         return None
     with transaction.atomic():
-        entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
+        entry, created = RoundEntry.objects.get_or_create(round=round_, group=group)
+        if created:  # the boards list the groups in the round, scored or not
+            Round.objects.filter(pk=round_.pk).update(
+                leaderboard_version=F("leaderboard_version") + 1
+            )
     return entry
 
 

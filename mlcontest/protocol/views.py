@@ -99,7 +99,7 @@ def get_groups(request: HttpRequest) -> dict[str, Any]:
 def get_round(request: HttpRequest, round_id: str) -> dict[str, Any]:
     viewer = _user(request)
     round_ = rounds.find_round(round_id, viewer)
-    if round_.state != RoundState.DRAFT:
+    if round_.state == RoundState.OPEN:  # a closed round takes no new groups
         rounds.enter_round(viewer, round_)
     return rounds.describe_round(round_, viewer)
 
