@@ -370,13 +370,12 @@ SELECT j.id, j.algorithm, j.params, j.state, j.lease_expires_at, r.metric, r.id,
 def _claimed_params(job_id: int) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute(_PARAMS_SQL, [job_id])
-        row = list(cursor.fetchone())
-    if isinstance(row[2], str):  # JSON arrives as text on SQLite and PostgreSQL alike
-        row[2] = json.loads(row[2])
-    lease = row[4]
+        pk, algorithm, params, state, lease, *round_columns = cursor.fetchone()
+    if isinstance(params, str):  # JSON arrives as text on SQLite and PostgreSQL alike
+        params = json.loads(params)
     if lease is not None and timezone.is_naive(lease):  # SQLite keeps UTC without a zone
-        row[4] = timezone.make_aware(lease, UTC)
-    return _params_answer(*row)
+        lease = timezone.make_aware(lease, UTC)
+    return _params_answer(pk, algorithm, params, state, lease, *round_columns)
 
 
 def _params_answer(
