@@ -4,6 +4,8 @@ while a browser's cross-site POST (with its Origin) must not."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -32,6 +34,21 @@ def test_a_script_without_referer_passes_over_https(contest: Contest) -> None:
     )
     assert answer.status_code == 200, answer.content
     assert answer.json()["group"]["name"] == "Gamma"
+
+
+@pytest.mark.django_db
+def test_a_scripts_json_body_with_the_token_header_passes_over_https(contest: Contest) -> None:
+    """Our client's JSON posts (results, the JSON API) carry the token in X-CSRFToken."""
+    client, token = signed_in_over_https(contest)
+    answer = client.post(
+        "/api/groups/",
+        json.dumps({"name": "Delta", "public": True}),
+        content_type="application/json",
+        secure=True,
+        headers={"X-CSRFToken": token},
+    )
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["name"] == "Delta"
 
 
 @pytest.mark.django_db
