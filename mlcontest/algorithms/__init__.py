@@ -1,7 +1,7 @@
 """The algorithm registry and metrics, shared by server, forms and worker."""
 
 from mlcontest.algorithms import catalogue as _catalogue  # noqa: F401  (fills the registry)
-from mlcontest.algorithms.metrics import METRICS, Metric, all_scores, metrics_for, score
+from mlcontest.algorithms.metrics import METRICS, Metric, all_scores, metrics_for
 from mlcontest.algorithms.registry import (
     REGISTRY,
     Algorithm,
@@ -23,6 +23,5 @@ __all__ = [
     "all_scores",
     "get_algorithm",
     "metrics_for",
-    "score",
     "validate_params",
 ]

@@ -111,10 +111,6 @@ def metrics_for(task: str) -> list[Metric]:
     return [metric for metric in METRICS.values() if metric.task == task]
 
 
-def score(metric_name: str, y_true: Labels, y_pred: Labels) -> float:
-    return METRICS[metric_name].compute(y_true, y_pred)
-
-
 def all_scores(task: str, y_true: Labels, y_pred: Labels) -> dict[str, float]:
     """Every metric of the task: the round's own one and the extra scores."""
     metrics = metrics_for(task)
