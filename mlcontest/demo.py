@@ -251,16 +251,24 @@ class Children:
         return None
 
     def stop(self, timeout: float = 30.0) -> None:
-        for _, process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for _, process in self.processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        """The workers first, so that they post or hand back their jobs while the server still
+        answers; then the server (started first)."""
+        _terminate([process for _, process in self.processes[1:]], timeout)
+        _terminate([process for _, process in self.processes[:1]], timeout)
+
+
+def _terminate(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """SIGTERM each process group; SIGKILL the ones still running after ``timeout``."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 class Stop(Exception):
