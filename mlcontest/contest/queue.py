@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from mlcontest.algorithms import METRICS, ParameterError, get_algorithm, validate_params
@@ -38,7 +38,7 @@ from mlcontest.contest.models import (
     WorkerSeen,
 )
 from mlcontest.contest.permissions import require_user, require_worker
-from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, refresh_schedule
+from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, jobs_used, refresh_schedule
 
 MAX_WAIT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.05
@@ -126,7 +126,7 @@ def _submit_for_group(
         if Job.objects.filter(round=round_, user=user).exclude(group=group).exists():
             raise Conflict("You already played this round for another group.", code="other_group")
         jobs = Job.objects.filter(round=round_, group=group)
-        used, waiting = _counts(jobs)
+        used, waiting = jobs_used(round_, group.pk)
         if used >= round_.job_quota:
             raise QuotaExceeded(
                 f"Your group has used all {round_.job_quota} jobs of round {round_.name!r}: "
@@ -159,15 +159,9 @@ def _queue_position(queued: QuerySet[Job]) -> int:
     return ahead.count() + 1
 
 
-def _counts(jobs: QuerySet[Job]) -> tuple[int, int]:
-    """How many of these jobs there are, and how many wait in the queue: one query."""
-    counted = jobs.aggregate(used=Count("id"), waiting=Count("id", filter=Q(state=JobState.QUEUED)))
-    return int(counted["used"]), int(counted["waiting"])
-
-
 def quota_left(round_: Round, group: Group) -> dict[str, int]:
     """What the group may still submit: jobs left in the round, and free places in the queue."""
-    used, waiting = _counts(Job.objects.filter(round=round_, group=group))
+    used, waiting = jobs_used(round_, group.pk)
     return {
         "jobs_used": used,
         "jobs_left": max(0, round_.job_quota - used),

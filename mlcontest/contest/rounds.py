@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from mlcontest.algorithms import METRICS, REGISTRY, algorithms_for
@@ -459,9 +459,12 @@ def allowed_algorithms(round_: Round) -> list[str]:
 
 
 def jobs_used(round_: Round, group_id: int) -> tuple[int, int]:
-    """How many jobs the group has in the round: (all that count against the quota, queued)."""
-    jobs = Job.objects.filter(round=round_, group_id=group_id)
-    return jobs.count(), jobs.filter(state=JobState.QUEUED).count()
+    """How many jobs the group has in the round: (all that count against the quota, queued),
+    in one query."""
+    counted = Job.objects.filter(round=round_, group_id=group_id).aggregate(
+        used=Count("id"), queued=Count("id", filter=Q(state=JobState.QUEUED))
+    )
+    return int(counted["used"]), int(counted["queued"])
 
 
 def describe_round(round_: Round, viewer: User) -> dict[str, Any]:
