@@ -29,7 +29,7 @@ from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.groups import group_of
 from mlcontest.contest.models import Dataset, Job, JobPicture, JobState, Round, RoundState, User
 from mlcontest.contest.permissions import require_worker
-from mlcontest.contest.rounds import task_of
+from mlcontest.contest.rounds import renew_boards, task_of
 
 SCORE_TOLERANCE = 1e-6
 
@@ -257,11 +257,6 @@ def _loaded(model: type[M], columns: dict[str, Any]) -> M:
     return model.from_db(connection.alias, names, [columns[name] for name in names])
 
 
-_BUMP_LEADERBOARD_SQL = (
-    "UPDATE contest_round SET leaderboard_version = leaderboard_version + 1 WHERE id = %s"
-)
-
-
 def record_result(
     worker: User, job: Job, worker_key: str, payload: ResultPayload
 ) -> tuple[Job, bool]:
@@ -326,9 +321,7 @@ def record_result(
             pk=job.pk, state=JobState.RUNNING, worker_key=worker_key
         ).update(**values)
         if stored:
-            # Hand-written: the ORM's compiling costs ten times the statement, on every result.
-            with connection.cursor() as cursor:
-                cursor.execute(_BUMP_LEADERBOARD_SQL, [job.round_id])
+            renew_boards(job.round_id)
     if stored:
         for name, value in values.items():
             setattr(job, name, value)
