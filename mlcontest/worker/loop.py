@@ -250,14 +250,13 @@ class Slot:
             time.sleep(1.0)  # do not spin if every job trips the same bug
             return None
 
-    def hand_back(self, job_id: int) -> bool:
+    def hand_back(self, job_id: int) -> None:
         try:
             self.api.release_job(job_id)
         except ClientError as error:
             log.warning("job %d: not handed back (%s) [%s]", job_id, error, self.name)
-            return False
+            return
         log.info("job %d: handed back to the queue [%s]", job_id, self.name)
-        return True
 
     def run_job(self, job_id: int, params: dict[str, Any] | None = None) -> Claimed | None:
         started = time.monotonic()
