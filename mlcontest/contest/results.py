@@ -340,9 +340,11 @@ def _store_if_held(job_id: int, worker_key: str, values: dict[str, Any]) -> bool
     The state and holder in the WHERE clause make a concurrent second post a no-op. Written by
     hand: every result is stored once, and the ORM's compiling of this UPDATE cost more than
     the statement itself. Each value is prepared by its own field, as the ORM would."""
-    fields = [Job._meta.get_field(name) for name in values]
+    columns = {field.name: field for field in Job._meta.concrete_fields}
+    fields = [columns[name] for name in values]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # No field of Job sets db_column: each one's attname is its column.
+    assignments = ", ".join(f"{quote(field.attname)} = %s" for field in fields)
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(
