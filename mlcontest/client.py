@@ -32,8 +32,11 @@ from urllib.parse import quote_plus
 
 import requests
 
+from mlcontest.direct_post import DirectPoster
+
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+JSON_TYPE = "application/json"
 
 
 def normalize_url(host: str, path: str) -> str:
@@ -191,6 +194,7 @@ class API:
         self.raise_errors = raise_errors
         self.server_date: datetime | None = None
         self.session = self._new_session()
+        self.direct = DirectPoster(self.session, self.host)
         if token:
             self.session.headers["Authorization"] = f"Token {token}"
             return
@@ -214,6 +218,7 @@ class API:
         other.session = self._new_session()
         other.session.headers.update(self.session.headers)
         other.session.cookies.update(self.session.cookies)
+        other.direct = DirectPoster(other.session, other.host)
         return other
 
     def _new_session(self) -> requests.Session:
@@ -254,17 +259,27 @@ class API:
         idempotent: bool = True,
         timeout: float | None = None,
         retries: int | None = None,
+        json_body: bytes | None = None,
         **options: Any,
     ) -> requests.Response:
-        """One HTTP request with retries; a successful response or a raised ClientError."""
+        """One HTTP request with retries; a successful response or a raised ClientError.
+        A ``json_body`` (a POST's) goes through ``self.direct`` where it can (see direct_post)."""
         url = path if path.startswith(("http://", "https://")) else normalize_url(self.host, path)
         retries = self.retries if retries is None else retries
+        if json_body is not None:
+            options["data"] = json_body
+            options["headers"] = {**options.get("headers", {}), "Content-Type": JSON_TYPE}
         attempt = 0
         while True:
             try:
-                response = self.session.request(
-                    method, url, timeout=timeout or self.timeout, **options
-                )
+                if json_body is not None and self.direct.usable:
+                    response = self.direct.post(
+                        url, json_body, options["headers"], timeout or self.timeout
+                    )
+                else:
+                    response = self.session.request(
+                        method, url, timeout=timeout or self.timeout, **options
+                    )
             except requests.RequestException as error:
                 if attempt >= retries or not (idempotent or _sent_nothing(error)):
                     raise ConnectionFailed(f"{method} {url}: {_reason(error)}") from error
@@ -342,8 +357,9 @@ class API:
         body = {"api": 1, **body}
         if self.worker_name:
             body.setdefault("worker_name", self.worker_name)
+        encoded = json.dumps(body).encode()
         try:
-            response = self.request("POST", path, json=body, headers=headers)
+            response = self.request("POST", path, json_body=encoded, headers=headers)
         except ServerError as error:
             if self.raise_errors:
                 raise
@@ -501,7 +517,7 @@ class API:
         return self.request(
             "POST",
             normalize_url("api", path),
-            json=dict(body),
+            json_body=json.dumps(dict(body)).encode(),
             headers=headers,
             idempotent=idempotent,
         ).json()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from mlcontest.client import (
     NotFound,
     ServerFailure,
 )
+from tests.http_stub import Stub
 from tests.live import LiveServer, free_port
 from tests.worker_support import live_server, setup_round
 
@@ -199,43 +198,6 @@ def test_proxy_and_ca_settings_come_from_the_environment(monkeypatch: pytest.Mon
     assert api.clone().session.proxies == api.session.proxies
     monkeypatch.setenv("NO_PROXY", "contest.example")
     assert API(token="key", host="http://contest.example:8000").session.proxies == {}
-
-
-class Stub:
-    """A tiny HTTP server that answers with the statuses it is given, in order."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.requests: list[str] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def answer(self) -> None:
-                stub.requests.append(f"{self.command} {self.path}")
-                status = stub.statuses.pop(0) if stub.statuses else 200
-                body = json.dumps(
-                    {"status": "error", "code": "boom", "message": "down", "fields": {}}
-                    if status >= 400
-                    else {"ok": True}
-                ).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def token_client(url: str, retries: int = 3) -> API:
