@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from django.test import Client
 
 from mlcontest.contest import datasets, rounds
 from mlcontest.contest.models import Job, JobState, Round
+from mlcontest.contest.results import ResultPayload
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.protocol_helpers import assert_error, job_row, logged_in, ok_json, ping
 
@@ -229,6 +231,18 @@ def test_same_result_twice_is_stored_once(contest: Contest, claimed: Claimed) ->
     assert second["status"] == "ok" and second["stored"] is False
     assert job_row(claimed.job) == after_first
     assert leaderboard_version(contest) == version
+
+
+def test_the_digest_tells_results_apart_but_not_how_labels_were_encoded() -> None:
+    def payload(training: list[Any] | None, test: list[Any] | None = None) -> ResultPayload:
+        return ResultPayload(True, 0.5, 0.5, training, test or ["a"], ["b"], None, None, "")
+
+    same = payload(["0", "1", "1"]).digest()
+    assert payload([0, 1, 1]).digest() == same  # cluster ids as numbers or as strings
+    assert payload(["0", "1", "0"]).digest() != same
+    assert payload(["0", "1"], ["1", "a"]).digest() != same  # a label moved between splits
+    assert payload([]).digest() != payload([""]).digest() != payload(None).digest()
+    assert dataclass_replace(payload(["0", "1", "1"]), message="x").digest() != same
 
 
 def test_another_result_for_a_finished_job_is_a_conflict(
