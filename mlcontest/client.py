@@ -272,7 +272,7 @@ class API:
         attempt = 0
         while True:
             try:
-                if json_body is not None and self.direct.usable:
+                if json_body is not None and self.direct.serves(url):
                     response = self.direct.post(
                         url, json_body, options["headers"], timeout or self.timeout
                     )

@@ -8,7 +8,7 @@ urllib3 connection pool, and the answer comes back as a ``requests.Response``, w
 it sets stored in the session, so that the caller cannot tell the difference.
 
 Only plain-HTTP servers reached without a proxy take this path; for HTTPS or through a proxy
-``usable`` is False and the client sends through requests as usual.
+``serves`` is False and the client sends through requests as usual.
 """
 
 from __future__ import annotations
@@ -33,18 +33,23 @@ class DirectPoster:
     def __init__(self, session: requests.Session, host: str) -> None:
         self.session = session
         address = urlsplit(host)
-        self.usable = address.scheme == "http" and not session.proxies and bool(address.hostname)
-        self.pool = (
-            urllib3.HTTPConnectionPool(address.hostname, address.port or 80, maxsize=2)
-            if self.usable and address.hostname
-            else None
-        )
+        self.netloc = address.netloc
+        self.pool: urllib3.HTTPConnectionPool | None = None
+        if address.scheme == "http" and address.hostname and not session.proxies:
+            self.pool = urllib3.HTTPConnectionPool(address.hostname, address.port or 80, maxsize=2)
+
+    def serves(self, url: str) -> bool:
+        """Whether ``url`` can be posted to this way: plain HTTP to the client's own server."""
+        if self.pool is None:
+            return False
+        address = urlsplit(url)
+        return address.scheme == "http" and address.netloc == self.netloc
 
     def post(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
     ) -> requests.Response:
         """The answer to ``POST url``; requests' exceptions for connection failures."""
-        assert self.pool is not None, "post() needs a usable DirectPoster"
+        assert self.pool is not None and self.serves(url), f"{url} is not for a DirectPoster"
         request = requests.PreparedRequest()
         request.method, request.url, request.body = "POST", url, body
         request.headers = CaseInsensitiveDict(

@@ -92,14 +92,20 @@ def test_a_read_timeout_is_retried_then_raised() -> None:
         stub.close()
 
 
-def test_https_and_proxies_go_through_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_https_proxies_and_other_hosts_go_through_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    assert API(token="k", host="http://contest.example:8000").direct.usable
-    assert not API(token="k", host="https://contest.example").direct.usable
+    direct = API(token="k", host="http://contest.example:8000").direct
+    assert direct.serves(f"http://contest.example:8000/{POST_PATH}")
+    assert not direct.serves(f"http://elsewhere.example:8000/{POST_PATH}")
+    assert not direct.serves(f"https://contest.example:8000/{POST_PATH}")
+    assert not API(token="k", host="https://contest.example").direct.serves(
+        f"https://contest.example/{POST_PATH}"
+    )
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
     proxied = API(token="k", host="http://contest.example:8000", retries=0)
-    assert not proxied.direct.usable and not proxied.clone().direct.usable
+    url = f"http://contest.example:8000/{POST_PATH}"
+    assert not proxied.direct.serves(url) and not proxied.clone().direct.serves(url)
     sent: list[tuple[str, str, Any]] = []
 
     def capture(method: str, url: str, **options: Any) -> Any:
