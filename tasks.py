@@ -68,7 +68,7 @@ def task_lint(args: argparse.Namespace) -> int:
     return (
         run(BIN / "ruff", "check", "mlcontest", "tests", "bench", "tasks.py")
         or run(BIN / "ruff", "format", "--check", "mlcontest", "tests", "bench", "tasks.py")
-        or run(BIN / "mypy", "mlcontest")
+        or run(BIN / "mypy", "mlcontest", "tests")
     )
 
 

@@ -115,7 +115,9 @@ def test_a_result_posted_after_the_close_moves_both_rankings(played: Contest) ->
     answer = walter.post(f"/actions/update_job_details/{late.pk}.json/", fields)
     assert ok_json(answer)["stored"] is True
     late.refresh_from_db()
-    assert late.state == "done" and late.finished_at > Round.objects.get().closed_at
+    closed_at = Round.objects.get().closed_at
+    assert late.finished_at is not None and closed_at is not None
+    assert late.state == "done" and late.finished_at > closed_at
     board = ok_json(logged_in(contest.alice).get(url(contest)))
     assert [(line["group"], line["job"]) for line in board["standings"]][1] == ("Beta", late.pk)
     final = ok_json(logged_in(contest.alice).get(url(contest, "final")))

@@ -83,7 +83,7 @@ def test_a_seed_style_worker_script_runs_unchanged(
 
     api = API("walter", "pw", server.url)
     job_id = api.ping()
-    assert job_id == submitted["id"]
+    assert job_id is not None and job_id == submitted["id"]
     assert api.ping() is None  # nothing else queued
     params = api.get_job_params(job_id)
     assert params["algorithm"] == "knn" and params["params"]["n_neighbors"] == 3

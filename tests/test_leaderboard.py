@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mlcontest.contest import leaderboard, queue, rounds
 from mlcontest.contest.errors import Conflict, InvalidInput, PermissionDenied
-from mlcontest.contest.models import Group, Job, JobState, Membership, Round, RoundEntry
+from mlcontest.contest.models import Group, Job, JobState, Membership, Round, RoundEntry, User
 from tests.conftest import Contest, make_user, submit
 from tests.leaderboard_helpers import finish, score
 
@@ -38,8 +38,10 @@ def gamma(contest: Contest) -> Group:
     return group
 
 
-def gina(gamma: Group) -> object:
-    return Membership.objects.get(group=gamma).user
+def gina(gamma: Group) -> User:
+    user = Membership.objects.get(group=gamma).user
+    assert isinstance(user, User)
+    return user
 
 
 def test_each_group_ranks_by_its_best_test_score(contest: Contest) -> None:
@@ -216,8 +218,9 @@ def test_a_job_finishing_after_the_close_still_counts(contest: Contest) -> None:
     assert ranking(contest) == [(1, "Alpha", score(1))]
     finish(contest, late, test_wrong=0, validation_wrong=0)
     late.refresh_from_db()
-    assert late.finished_at is not None
-    assert late.finished_at > Round.objects.get(pk=contest.round.pk).closed_at
+    closed_at = Round.objects.get(pk=contest.round.pk).closed_at
+    assert late.finished_at is not None and closed_at is not None
+    assert late.finished_at > closed_at
     assert ranking(contest) == [(1, "Beta", 1.0), (2, "Alpha", score(1))]
     final = leaderboard.final_ranking(fresh(contest.round))
     assert [line.group for line in final.standings] == ["Beta", "Alpha"]

@@ -5,6 +5,7 @@ edits of a round's settings."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -29,7 +30,7 @@ def stored(round_: Round) -> Round:
     return Round.objects.get(pk=round_.pk)
 
 
-def draft(contest: Contest, **settings: object) -> Round:
+def draft(contest: Contest, **settings: Any) -> Round:
     return rounds.create_round(
         contest.olga, name="Later", dataset=contest.dataset, metric="accuracy", **settings
     )

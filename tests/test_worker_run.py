@@ -133,7 +133,7 @@ def test_model_follows_estimator_conventions(moons: PreparedData) -> None:
     model = ContestModel("knn", {"n_neighbors": "3"})
     assert model.get_params() == {"algorithm": "knn", "params": {"n_neighbors": "3"}}
     assert not hasattr(model, "params_")
-    model.fit(moons.X["training"], list(moons.y["training"]))
+    model.fit(moons.X["training"], [str(label) for label in moons.y["training"]])
     assert model.params_["n_neighbors"] == 3
     with pytest.raises(ValueError):
         ContestModel("knn", {"n_neighbors": 0}).fit(moons.X["training"], ["0"])
