@@ -186,22 +186,24 @@ class API:
         idempotent: bool = True,
         timeout: float | None = None,
         retries: int | None = None,
-        json_body: bytes | None = None,
+        json_body: Any = None,
         **options: Any,
     ) -> requests.Response:
         """One HTTP request with retries; a successful response or a raised ClientError.
-        A ``json_body`` (a POST's) goes through ``self.direct`` where it can (see direct_post)."""
+        A ``json_body`` (a POST's, encoded here once for all attempts) goes through
+        ``self.direct`` where it can (see direct_post)."""
         url = path if path.startswith(("http://", "https://")) else normalize_url(self.host, path)
         retries = self.retries if retries is None else retries
-        if json_body is not None:
-            options["data"] = json_body
+        encoded = None if json_body is None else json.dumps(json_body).encode()
+        if encoded is not None:
+            options["data"] = encoded
             options["headers"] = {**options.get("headers", {}), "Content-Type": JSON_TYPE}
         attempt = 0
         while True:
             try:
-                if json_body is not None and self.direct.serves(url):
+                if encoded is not None and self.direct.serves(url):
                     response = self.direct.post(
-                        url, json_body, options["headers"], timeout or self.timeout
+                        url, encoded, options["headers"], timeout or self.timeout
                     )
                 else:
                     response = self.session.request(
@@ -284,9 +286,8 @@ class API:
         body = {"api": 1, **body}
         if self.worker_name:
             body.setdefault("worker_name", self.worker_name)
-        encoded = json.dumps(body).encode()
         try:
-            response = self.request("POST", path, json_body=encoded, headers=headers)
+            response = self.request("POST", path, json_body=body, headers=headers)
         except ServerError as error:
             if self.raise_errors:
                 raise
@@ -444,7 +445,7 @@ class API:
         return self.request(
             "POST",
             normalize_url("api", path),
-            json_body=json.dumps(dict(body)).encode(),
+            json_body=dict(body),
             headers=headers,
             idempotent=idempotent,
         ).json()
