@@ -68,7 +68,7 @@ TOO_LARGE = _refusal(
 
 
 def _seconds(name: str, default: float) -> float:
-    value = float(os.environ.get(name, default))
+    value = float(os.environ.get(name) or default)
     if value <= 0:
         raise ValueError(f"{name} must be a positive number of seconds")
     return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import resource
 import selectors
 import socket
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from mlcontest import cli
 from mlcontest.client import API
 from mlcontest.serve_worker import MAX_BUFFERED_BODY, MAX_HEAD, Arrival, arrival
 from tests.live import LiveServer
@@ -252,3 +254,26 @@ def test_a_body_left_unread_ends_the_connection(server: LiveServer) -> None:
 )
 def test_arrival(received: bytes, expected: Arrival) -> None:
     assert arrival(received) is expected
+
+
+def test_serve_runs_the_buffering_worker_with_bounded_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLCONTEST_MAX_CONNECTIONS", "700")
+    argv = cli.gunicorn_argv("0.0.0.0", 8000, 2, 48)
+    assert argv[argv.index("--worker-class") + 1] == "mlcontest.serve_worker.BufferingThreadWorker"
+    assert argv[argv.index("--worker-connections") + 1] == "700"
+
+
+@pytest.mark.parametrize(
+    ("soft", "hard", "raised_to"),
+    [(1024, 4096, 2000), (1024, 1500, 1500), (4096, 8192, None), (1024, 1024, None)],
+)
+def test_serve_raises_the_open_file_limit_as_far_as_allowed(
+    monkeypatch: pytest.MonkeyPatch, soft: int, hard: int, raised_to: int | None
+) -> None:
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(resource, "getrlimit", lambda _kind: (soft, hard))
+    monkeypatch.setattr(resource, "setrlimit", lambda _kind, limits: calls.append(limits))
+    cli.raise_open_file_limit(2000)
+    assert calls == ([] if raised_to is None else [(raised_to, hard)])
