@@ -60,7 +60,7 @@ def _refusal(status: str, code: str, message: str) -> bytes:
 
 
 TIMED_OUT = _refusal(
-    "408 Request Timeout", "request_timeout", "The request headers did not arrive in time."
+    "408 Request Timeout", "request_timeout", "The request did not arrive in time."
 )
 TOO_LARGE = _refusal(
     "431 Request Header Fields Too Large", "headers_too_large", "The request headers are too large."
