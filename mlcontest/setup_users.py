@@ -273,9 +273,10 @@ def read_roster(path: Path) -> tuple[list[UserSpec], list[str]]:
 def cmd_user_token(args: argparse.Namespace) -> None:
     from mlcontest.contest.models import ApiToken
 
-    token = ApiToken.objects.create(user=find_user(args.username), name=args.name)
-    # Only the key, so that a script can say TOKEN=$(mlcontest user token walter).
-    print(token.key)
+    _, key = ApiToken.issue(find_user(args.username), args.name)
+    # Only the key, so that a script can say TOKEN=$(mlcontest user token walter). The server
+    # keeps only its hash: this is the one time the key is shown.
+    print(key)
 
 
 @command

@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from mlcontest.contest import leaderboard, models
@@ -15,8 +15,18 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(models.ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("user", "name", "created_at", "last_used_at")
-    readonly_fields = ("key",)
+    list_display = ("user", "name", "prefix", "created_at", "last_used_at")
+    fields = ("user", "name", "prefix", "created_at", "last_used_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+
+    def save_model(self, request: Any, obj: models.ApiToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the key's hash is kept, so this message is the one time anybody sees the key.
+        token, key = models.ApiToken.issue(obj.user, obj.name)
+        obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
+        messages.warning(request, f"The new token's key (shown only now): {key}")
 
 
 class MembershipInline(admin.TabularInline):
