@@ -6,13 +6,14 @@ space and a real plus both reach the server as ``+``. Forbidding it lets ``+`` m
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
-from mlcontest.contest.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Membership, User
 from mlcontest.contest.permissions import require_organizer
 
@@ -58,10 +59,19 @@ def create_group(creator: User, name: str, public: bool = True) -> Group:
         ) from None
 
 
+def no_such_group(typed: str | int) -> NotFound:
+    """The answer for a group that does not exist (by the name or id as typed), and the very same
+    for a private group to someone who is not in it and lacks its invite code: an outsider
+    cannot tell a private group from a missing one."""
+    if isinstance(typed, int):
+        return NotFound(f"No group {typed}.")
+    return NotFound(f"No group named {typed!r}.")
+
+
 def find_group(name: str) -> Group:
     group = Group.objects.filter(name=_normal_name(name)).first()
     if group is None:
-        raise NotFound(f"No group named {name!r}.")
+        raise no_such_group(name)
     return group
 
 
@@ -70,15 +80,24 @@ def group_of(user: User) -> Group | None:
     return membership.group if membership else None
 
 
-def join_group(user: User, group: Group, invite_code: str | None = None) -> Group:
+def may_enter(user: User, group: Group, invite_code: str | None) -> bool:
+    """Public groups are open; a private one to its members, organizers and its invite code."""
+    if group.public or user.is_organizer:
+        return True
+    if secrets.compare_digest((invite_code or "").encode(), group.invite_code.encode()):
+        return True
+    return Membership.objects.filter(user=user, group=group).exists()
+
+
+def join_group(
+    user: User, group: Group, invite_code: str | None = None, *, typed: str | int | None = None
+) -> Group:
     """Make ``user`` a member of ``group``, leaving the group they were in.
 
-    A private group needs its invite code (organizers add members without one)."""
-    if not group.public and not user.is_organizer and invite_code != group.invite_code:
-        raise PermissionDenied(
-            f"{group.name!r} is private: joining needs its invite code.",
-            fields={"invite_code": "wrong or missing"},
-        )
+    A private group needs its invite code (organizers add members without one); without it
+    the answer is that of a missing group named ``typed`` (the name or id the caller gave)."""
+    if not may_enter(user, group, invite_code):
+        raise no_such_group(group.name if typed is None else typed)
     with transaction.atomic():
         Membership.objects.filter(user=user).exclude(group=group).delete()
         Membership.objects.get_or_create(user=user, group=group)
