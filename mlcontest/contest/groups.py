@@ -2,6 +2,9 @@
 
 A group name may not hold ``+``: the seed's client sends the name through ``quote_plus``, so a
 space and a real plus both reach the server as ``+``. Forbidding it lets ``+`` mean a space.
+Names are NFKC-normalised and may not hold invisible characters (controls, zero-width, text
+direction, other formatting, unassigned, private use), so that two names that look the same
+are the same name.
 """
 
 from __future__ import annotations
@@ -20,12 +23,50 @@ from mlcontest.contest.permissions import require_organizer
 MAX_NAME_LENGTH = 64
 
 
+# Invisible characters that make two names look alike, or a name look like another text.
+_DIRECTION = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_ZERO_WIDTH = {0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
+_KINDS = {
+    "Cc": "a control character",
+    "Cf": "an invisible formatting character",
+    "Cn": "not an assigned character",
+    "Co": "a private-use character",
+    "Cs": "a lone surrogate",
+}
+
+
 def _normal_name(name: str) -> str:
-    # NFC: "ü" typed as one character or as "u" plus a combining mark is the same name.
-    return " ".join(unicodedata.normalize("NFC", name).split())
+    # NFKC: "ü" typed as one character or as "u" plus a combining mark, and a fullwidth letter
+    # (U+FF21) or a ligature (U+FB01) and their plain letters, are the same name. White space
+    # collapses.
+    return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+def refused_character(name: str) -> str | None:
+    """What is wrong with the first character a group name may not hold, or None."""
+    for char in unicodedata.normalize("NFKC", name).strip():
+        category = unicodedata.category(char)
+        if not category.startswith("C"):
+            continue
+        code = ord(char)
+        if code in _DIRECTION:
+            kind = "a text-direction control"
+        elif code in _ZERO_WIDTH:
+            kind = "a zero-width character"
+        else:
+            kind = _KINDS.get(category, "not allowed")
+        label = unicodedata.name(char, "")
+        return f"U+{code:04X}{f' ({label})' if label else ''} is {kind}"
+    return None
 
 
 def clean_group_name(name: str) -> str:
+    problem = refused_character(name)
+    if problem:
+        raise InvalidInput(
+            f"A group name may hold only visible characters and spaces: {problem}.",
+            fields={"group_name": problem},
+        )
     cleaned = _normal_name(name)
     if not cleaned:
         raise InvalidInput("A group needs a name.", fields={"group_name": "required"})
@@ -69,7 +110,10 @@ def no_such_group(typed: str | int) -> NotFound:
 
 
 def find_group(name: str) -> Group:
-    group = Group.objects.filter(name=_normal_name(name)).first()
+    # No group holds a refused character, so such a name is not even looked up.
+    group = (
+        None if refused_character(name) else Group.objects.filter(name=_normal_name(name)).first()
+    )
     if group is None:
         raise no_such_group(name)
     return group
