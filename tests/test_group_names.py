@@ -112,3 +112,23 @@ def test_a_roster_group_name_is_checked_too(contest: Contest, tmp_path: Any) -> 
     roster.write_text("username,password,group\ndora,tulip-orbit-93,Team\u200b1\n", "utf-8")
     assert main(["user", "import-roster", str(roster)]) == 2
     assert group_names() == {"Alpha", "Beta"}
+
+
+def test_the_admin_applies_the_same_rules(contest: Contest) -> None:
+    contest.olga.is_staff = contest.olga.is_superuser = True
+    contest.olga.save()
+    client = contest.client(contest.olga)
+    fields = {
+        "name": "\uff27amma",
+        "public": "on",
+        "invite_code": "abc",
+        "created_at_0": "2026-01-01",
+        "created_at_1": "10:00:00",
+        "membership_set-TOTAL_FORMS": "0",
+        "membership_set-INITIAL_FORMS": "0",
+    }
+    client.post("/admin/contest/group/add/", fields)
+    assert "Gamma" in group_names()  # stored normalised
+    page = client.post("/admin/contest/group/add/", {**fields, "name": "Del\u202eta"})
+    assert "RIGHT-TO-LEFT OVERRIDE" in page.content.decode()
+    assert group_names() == {"Alpha", "Beta", "Gamma"}

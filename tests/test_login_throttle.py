@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from mlcontest.contest import login_throttle
 from mlcontest.contest.models import LoginAttempt
 from tests.conftest import PASSWORD, Contest
 from tests.protocol_helpers import assert_error, csrf_token
@@ -138,3 +139,22 @@ def test_the_admin_login_counts_against_the_same_limit(contest: Contest) -> None
     # And failures there count for the seed's sign-in too.
     client.post("/admin/login/", {"username": "carol", "password": "wrong"})
     assert LoginAttempt.objects.filter(username="carol").count() == 1
+
+
+def test_attempts_under_way_count_so_parallel_guesses_cannot_slip_in(contest: Contest) -> None:
+    # Each attempt is counted before its password is checked: attempts that have not finished
+    # yet already hold their places under the limit.
+    limit = settings.LOGIN_FAILURES_PER_NAME
+    for _ in range(limit):
+        login_throttle.begin("alice", ROOM)
+    with pytest.raises(login_throttle.LoginThrottled) as refused:
+        login_throttle.begin("alice", ROOM)
+    assert refused.value.by == "name" and refused.value.retry_after > 0
+    assert LoginAttempt.objects.filter(username="alice").count() == limit
+
+
+def test_an_organizer_lifts_a_lock_out_by_deleting_the_rows(contest: Contest) -> None:
+    lock_out("alice", settings.LOGIN_FAILURES_PER_NAME)
+    assert seed_login("alice", PASSWORD).status_code == 429
+    LoginAttempt.objects.filter(username="alice").delete()  # what the admin's delete does
+    assert signed_in(seed_login("alice", PASSWORD))
