@@ -68,10 +68,10 @@ def _wait(rows: QuerySet[LoginAttempt], limit: int, now: datetime) -> int:
     ``rows`` holds this attempt too, as the newest: with ``limit`` others before it, the
     ``limit``-th newest of those is the one whose ageing out lifts the lock-out."""
     recent = rows.filter(at__gt=now - window()).order_by("-at", "-id")
-    blocking = recent.values_list("at", flat=True)[limit : limit + 1]
-    for at in blocking:
-        return max(1, math.ceil((at + window() - now).total_seconds()))
-    return 0
+    blocking = list(recent.values_list("at", flat=True)[limit : limit + 1])
+    if not blocking:
+        return 0
+    return max(1, math.ceil((blocking[0] + window() - now).total_seconds()))
 
 
 def begin(username: str, address: str | None) -> Attempt:
