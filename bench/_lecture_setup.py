@@ -46,7 +46,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
 from mlcontest.contest import datasets, rounds
-from mlcontest.contest.models import ApiToken, Group, Membership, Role, RoundEntry, User
+from mlcontest.contest.models import (
+    ApiToken, Group, Membership, Role, RoundEntry, User, hash_token_key, new_token)
 
 def users(names, role):
     return User.objects.bulk_create(
@@ -74,17 +75,24 @@ for user in students:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     sessions.append(session.session_key)
-student_tokens = ApiToken.objects.bulk_create([ApiToken(user=user) for user in students])
-worker_tokens = ApiToken.objects.bulk_create(
-    [ApiToken(user=walter, name=f"bench-{i}") for i in range(30)])
-organizer_token = ApiToken.objects.create(user=olga, name="bench")
+def keys(owners):
+    # Only hashes are stored: make the keys here and keep them for the benchmark.
+    made = [new_token() for _ in owners]
+    ApiToken.objects.bulk_create(
+        [ApiToken(user=user, name=name, key_hash=hash_token_key(key), prefix=key[:8])
+         for (user, name), key in zip(owners, made)])
+    return made
+
+student_tokens = keys([(user, "") for user in students])
+worker_tokens = keys([(walter, f"bench-{i}") for i in range(30)])
+organizer_token, = keys([(olga, "bench")])
 loaded = datasets.load_points(dataset)
 print(json.dumps({
     "round": round_.pk,
     "sessions": sessions,
-    "student_tokens": [token.key for token in student_tokens],
-    "worker_tokens": [token.key for token in worker_tokens],
-    "organizer_token": organizer_token.key,
+    "student_tokens": student_tokens,
+    "worker_tokens": worker_tokens,
+    "organizer_token": organizer_token,
     "labels": {split: loaded.labels_of(split) for split in datasets.SPLITS},
 }))
 """

@@ -129,7 +129,22 @@ TEMPLATES = [
     },
 ]
 
-AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+# Sign-up checks new passwords with Django's validators (organizer-made accounts get a warning).
+AUTH_PASSWORD_VALIDATORS: list[dict[str, Any]] = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("MLCONTEST_PASSWORD_MIN_LENGTH", 8)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Login throttling (mlcontest/contest/login_throttle.py): failed sign-ins allowed per user name
+# and per network address within the window. A class shares one address, so that limit is
+# far higher.
+LOGIN_FAILURES_PER_NAME = env_int("MLCONTEST_LOGIN_FAILURES_PER_NAME", 10)
+LOGIN_FAILURES_PER_ADDRESS = env_int("MLCONTEST_LOGIN_FAILURES_PER_ADDRESS", 200)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("MLCONTEST_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 # Sessions and users through a 2-second per-process cache (see mlcontest/auth_cache.py).
 SESSION_ENGINE = "mlcontest.auth_cache"
 AUTHENTICATION_BACKENDS = ["mlcontest.auth_cache.CachedModelBackend"]

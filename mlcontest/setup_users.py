@@ -10,6 +10,7 @@ import argparse
 import csv
 import io
 import secrets
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,6 +110,36 @@ def check_spec(spec: UserSpec, needs_password: bool) -> None:
         raise refuse("password", f"The new user {spec.username!r} needs a password.", "required")
 
 
+def weak_password_warning(spec: UserSpec) -> str | None:
+    """A warning when Django's password validators would refuse the spec's password.
+
+    Organizer-made accounts are not refused (a lecturer may hand out short first passwords on
+    paper, to be changed), but sign-up would refuse such a password, so say so."""
+    from django.contrib.auth import password_validation
+    from django.core.exceptions import ValidationError
+
+    from mlcontest.contest.models import User
+
+    if not spec.password:
+        return None
+    try:
+        password_validation.validate_password(
+            spec.password, User(username=spec.username, email=spec.email or "")
+        )
+    except ValidationError as error:
+        return f"warning: {spec.where}the password of {spec.username!r} is weak: " + " ".join(
+            error.messages
+        )
+    return None
+
+
+def warn_weak_passwords(specs: list[UserSpec]) -> None:
+    for spec in specs:
+        warning = weak_password_warning(spec)
+        if warning:
+            print(warning, file=sys.stderr)
+
+
 def apply_spec(organizer: User, spec: UserSpec) -> tuple[str, list[str]]:
     """Create or update one user: ('created' | 'updated' | 'unchanged', lines to print)."""
     from mlcontest.contest.groups import add_member, group_of
@@ -180,6 +211,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
         password = secrets.token_urlsafe(9)
     spec = UserSpec(args.username, password, args.role, args.group, args.email)
     check_spec(spec, needs_password=True)
+    warn_weak_passwords([spec])
     with transaction.atomic():
         _, lines = apply_spec(cli_organizer(), spec)
     if generated:
@@ -209,6 +241,7 @@ def cmd_user_import_roster(args: argparse.Namespace) -> None:
     specs, left_out = read_roster(args.file)
     for spec in specs:
         check_spec(spec, needs_password=True)
+    warn_weak_passwords(specs)
     if left_out:
         print(f"roster: columns left out: {', '.join(left_out)}")
     organizer = cli_organizer()
@@ -273,9 +306,10 @@ def read_roster(path: Path) -> tuple[list[UserSpec], list[str]]:
 def cmd_user_token(args: argparse.Namespace) -> None:
     from mlcontest.contest.models import ApiToken
 
-    token = ApiToken.objects.create(user=find_user(args.username), name=args.name)
-    # Only the key, so that a script can say TOKEN=$(mlcontest user token walter).
-    print(token.key)
+    _, key = ApiToken.issue(find_user(args.username), args.name)
+    # Only the key, so that a script can say TOKEN=$(mlcontest user token walter). The server
+    # keeps only its hash: this is the one time the key is shown.
+    print(key)
 
 
 @command

@@ -6,6 +6,9 @@ from django.urls import include, path
 from mlcontest import accounts
 from mlcontest.bench_views import one_query
 
+# The admin's sign-in counts attempts against the same limits as every other sign-in.
+admin.site.login_form = accounts.ThrottledAdminAuthenticationForm
+
 urlpatterns = [
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -30,6 +30,7 @@ from mlcontest.contest.models import (
     RoundEvent,
     RoundState,
     User,
+    hash_token_key,
 )
 from tests.conftest import Contest
 
@@ -262,7 +263,11 @@ def test_user_add_refuses_bad_input_and_changes_nothing(
 def test_user_token_prints_a_key_that_belongs_to_the_user(run: Run, contest: Contest) -> None:
     code, out, _ = run("user", "token", "walter", "--name", "lab-pc-3")
     token = ApiToken.objects.get(user=contest.walter)
-    assert (code, out) == (0, f"{token.key}\n")
+    key = out.strip()
+    assert (code, out) == (0, f"{key}\n")
+    # The key is printed once; the database keeps only its hash and its first characters.
+    assert token.key_hash == hash_token_key(key) != key and key.startswith(token.prefix)
+    assert len(token.prefix) == 8 and ApiToken.find(key) == token
     assert token.name == "lab-pc-3"
     code, _, err = run("user", "token", "nobody")
     assert code == 2 and "No user named 'nobody'" in err and ApiToken.objects.count() == 1

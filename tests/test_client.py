@@ -146,7 +146,7 @@ def test_a_worker_token_needs_no_login(server: LiveServer, contest: dict[str, in
     key = server.run_python(
         """
 from mlcontest.contest.models import ApiToken, User
-print(ApiToken.objects.create(user=User.objects.get(username="walter"), name="t").key)
+print(ApiToken.issue(User.objects.get(username="walter"), "t")[1])
 """
     ).strip()
     api = API(token=key, host=server.url, worker_name="box-1")

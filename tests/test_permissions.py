@@ -169,10 +169,10 @@ def test_bad_api_token_is_401_json(contest: Contest, header: str, code: str) -> 
 def test_worker_token_pings_without_csrf(contest: Contest) -> None:
     from mlcontest.contest.models import ApiToken
 
-    token = ApiToken.objects.create(user=contest.walter, name="lab")
+    token, key = ApiToken.issue(contest.walter, "lab")
     job = submit(contest, contest.alice)
     client = logged_in(None, enforce_csrf_checks=True)
-    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Token {key}"}
     response = client.post("/actions/ping/", {"worker_name": "pc1"}, **headers)
     assert response.json() == job.pk
     assert Job.objects.get(pk=job.pk).worker_key.startswith(f"token:{token.pk}:")
@@ -181,6 +181,6 @@ def test_worker_token_pings_without_csrf(contest: Contest) -> None:
 def test_student_token_cannot_ping(contest: Contest) -> None:
     from mlcontest.contest.models import ApiToken
 
-    token = ApiToken.objects.create(user=contest.alice)
-    response = logged_in(None).post("/actions/ping/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = ApiToken.issue(contest.alice)
+    response = logged_in(None).post("/actions/ping/", HTTP_AUTHORIZATION=f"Token {key}")
     assert_error(response, 403, "forbidden")

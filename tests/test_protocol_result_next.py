@@ -164,7 +164,7 @@ def test_json_body_needs_the_csrf_header(contest: Contest) -> None:
 
 
 def test_token_workers_are_told_apart_by_the_worker_name_in_the_body(contest: Contest) -> None:
-    key = ApiToken.objects.create(user=contest.walter, name="workers").key
+    _, key = ApiToken.issue(contest.walter, "workers")
     auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
     job = submit(contest, contest.alice)
     second = submit(contest, contest.bob)
@@ -177,5 +177,5 @@ def test_token_workers_are_told_apart_by_the_worker_name_in_the_body(contest: Co
     assert_error(refused, 409, "not_holder")
     answer = ok_json(post_json(client, job.pk, {**body, "worker_name": "box-1"}, **auth))
     assert answer["next"]["id"] == second.pk
-    token_id = ApiToken.objects.get(key=key).pk
+    token_id = ApiToken.objects.get(user=contest.walter).pk
     assert job_row(second)["worker_key"] == f"token:{token_id}:box-1"

@@ -17,6 +17,8 @@ from tests.conftest import Contest, submit
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
+STRONG = "tulip-orbit-93"  # passes Django's password validators
+
 
 def finish(job: Job, test: float, validation: float) -> None:
     """A job done with the given scores, as a worker's result would leave it."""
@@ -75,13 +77,14 @@ def test_sign_up_closed_without_a_code(contest: Contest) -> None:
 def test_sign_up_with_the_class_code(contest: Contest) -> None:
     client = contest.client(None)
     wrong = client.post(
-        reverse("web:signup"), {"username": "dan", "password": "secret", "class_code": "nope"}
+        reverse("web:signup"), {"username": "dan", "password": STRONG, "class_code": "nope"}
     )
     assert wrong.status_code == 200
     assert "This is not the class code." in wrong.content.decode()
     assert not User.objects.filter(username="dan").exists()
     right = client.post(
-        reverse("web:signup"), {"username": "dan", "password": "secret", "class_code": "ML-2024"}
+        reverse("web:signup"),
+        {"username": "dan", "password": STRONG, "class_code": "ML-2024"},
     )
     assert right.status_code == 302
     dan = User.objects.get(username="dan")
@@ -92,7 +95,8 @@ def test_sign_up_with_the_class_code(contest: Contest) -> None:
 @override_settings(SIGNUP_CODE="ML-2024")
 def test_sign_up_refuses_a_taken_name(contest: Contest) -> None:
     response = contest.client(None).post(
-        reverse("web:signup"), {"username": "alice", "password": "x1234", "class_code": "ML-2024"}
+        reverse("web:signup"),
+        {"username": "alice", "password": STRONG, "class_code": "ML-2024"},
     )
     assert "This username is taken." in response.content.decode()
     assert User.objects.filter(username="alice").count() == 1

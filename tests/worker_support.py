@@ -136,7 +136,7 @@ def worker_token(server: LiveServer, name: str) -> str:
         USERS
         + f"""
 from mlcontest.contest.models import ApiToken
-print(ApiToken.objects.create(user=walter, name={name!r}).key)
+print(ApiToken.issue(walter, {name!r})[1])
 """
     )
     return server.run_python(code).strip().splitlines()[-1]

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from mlcontest.api.common import Body, only_fields, viewer
 from mlcontest.contest import groups
-from mlcontest.contest.errors import InvalidInput, NotFound
+from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Group, User
 from mlcontest.contest.permissions import require_organizer
 from mlcontest.http import allow_methods, json_action, json_answer, parse_json_body
@@ -17,7 +17,7 @@ from mlcontest.http import allow_methods, json_action, json_answer, parse_json_b
 def _visible_group(user: User, group_id: int) -> Group:
     group = groups.visible_groups(user).filter(pk=group_id).first()
     if group is None:
-        raise NotFound(f"No group {group_id}.")
+        raise groups.no_such_group(group_id)
     return group
 
 
@@ -56,8 +56,8 @@ def group_join(request: HttpRequest, group_id: int) -> dict[str, Any]:
     body.check()
     group = Group.objects.filter(pk=group_id).first()
     if group is None:
-        raise NotFound(f"No group {group_id}.")
-    groups.join_group(user, group, invite_code)
+        raise groups.no_such_group(group_id)
+    groups.join_group(user, group, invite_code, typed=group_id)
     return groups.describe_group(group, user)
 
 

@@ -335,10 +335,11 @@ PATHS: dict[str, Schema] = {
         "post": op(
             "Join the group, leaving your current one",
             "groups",
-            description="A private group needs its `invite_code`.",
+            description="A private group needs its `invite_code`: without it, or with a wrong "
+            "one, the answer is the 404 of a group that does not exist.",
             body=obj(invite_code=STRING),
             ok=ref("Group"),
-            errors=("400", "401", "403", "404"),
+            errors=("400", "401", "404"),
         ),
     },
     "/api/groups/{group_id}/members/": {

@@ -179,7 +179,9 @@ def final_choice(request: HttpRequest, round_id: int) -> Any:
     group_name = body.text("group", max_length=64)
     body.check()
     job = _round_job(round_, job_id) if job_id is not None else None
-    group = groups.find_group(group_name) if group_name else None
+    # Only an organizer names a group (a student's is their own): looking the name up for
+    # anyone else would tell a private group from a missing one.
+    group = groups.find_group(group_name) if group_name and user.is_organizer else None
     entry = rounds.mark_final_choice(user, round_, job, group=group)
     return {"round": round_.pk, "group": entry.group.name, "job": entry.final_job_id}
 

@@ -1,9 +1,12 @@
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from mlcontest.contest import leaderboard, models
+from mlcontest.contest.errors import InvalidInput
+from mlcontest.contest.groups import clean_group_name
 
 
 @admin.register(models.User)
@@ -15,8 +18,27 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(models.ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("user", "name", "created_at", "last_used_at")
-    readonly_fields = ("key",)
+    list_display = ("user", "name", "prefix", "created_at", "last_used_at")
+    fields = ("user", "name", "prefix", "created_at", "last_used_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+
+    def save_model(self, request: Any, obj: models.ApiToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the key's hash is kept, so this message is the one time anybody sees the key.
+        token, key = models.ApiToken.issue(obj.user, obj.name)
+        obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
+        messages.warning(request, f"The new token's key (shown only now): {key}")
+
+
+@admin.register(models.LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Failed sign-ins being counted: deleting a name's rows lifts its lock-out at once."""
+
+    list_display = ("username", "address", "at")
+    search_fields = ("username", "address")
+    date_hierarchy = "at"
 
 
 class MembershipInline(admin.TabularInline):
@@ -24,8 +46,18 @@ class MembershipInline(admin.TabularInline):
     extra = 1
 
 
+class GroupAdminForm(forms.ModelForm):
+    def clean_name(self) -> str:
+        # The same rules as every other way of naming a group (NFKC, no invisible characters).
+        try:
+            return clean_group_name(self.cleaned_data["name"])
+        except InvalidInput as error:
+            raise forms.ValidationError(error.message) from None
+
+
 @admin.register(models.Group)
 class GroupAdmin(admin.ModelAdmin):
+    form = GroupAdminForm
     list_display = ("name", "public", "invite_code", "created_at")
     search_fields = ("name",)
     inlines = [MembershipInline]

@@ -2,29 +2,71 @@
 
 A group name may not hold ``+``: the seed's client sends the name through ``quote_plus``, so a
 space and a real plus both reach the server as ``+``. Forbidding it lets ``+`` mean a space.
+Names are NFKC-normalised and may not hold invisible characters (controls, zero-width, text
+direction, other formatting, unassigned, private use), so that two names that look the same
+are the same name.
 """
 
 from __future__ import annotations
 
+import secrets
 import unicodedata
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
-from mlcontest.contest.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Membership, User
 from mlcontest.contest.permissions import require_organizer
 
 MAX_NAME_LENGTH = 64
 
 
+# Invisible characters that make two names look alike, or a name look like another text.
+_DIRECTION = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_ZERO_WIDTH = {0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
+_KINDS = {
+    "Cc": "a control character",
+    "Cf": "an invisible formatting character",
+    "Cn": "not an assigned character",
+    "Co": "a private-use character",
+    "Cs": "a lone surrogate",
+}
+
+
 def _normal_name(name: str) -> str:
-    # NFC: "ü" typed as one character or as "u" plus a combining mark is the same name.
-    return " ".join(unicodedata.normalize("NFC", name).split())
+    # NFKC: "ü" typed as one character or as "u" plus a combining mark, and a fullwidth letter
+    # (U+FF21) or a ligature (U+FB01) and their plain letters, are the same name. White space
+    # collapses.
+    return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+def refused_character(name: str) -> str | None:
+    """What is wrong with the first character a group name may not hold, or None."""
+    for char in unicodedata.normalize("NFKC", name).strip():
+        category = unicodedata.category(char)
+        if not category.startswith("C"):
+            continue
+        code = ord(char)
+        if code in _DIRECTION:
+            kind = "a text-direction control"
+        elif code in _ZERO_WIDTH:
+            kind = "a zero-width character"
+        else:
+            kind = _KINDS.get(category, "not allowed")
+        label = unicodedata.name(char, "")
+        return f"U+{code:04X}{f' ({label})' if label else ''} is {kind}"
+    return None
 
 
 def clean_group_name(name: str) -> str:
+    problem = refused_character(name)
+    if problem:
+        raise InvalidInput(
+            f"A group name may hold only visible characters and spaces: {problem}.",
+            fields={"group_name": problem},
+        )
     cleaned = _normal_name(name)
     if not cleaned:
         raise InvalidInput("A group needs a name.", fields={"group_name": "required"})
@@ -58,10 +100,22 @@ def create_group(creator: User, name: str, public: bool = True) -> Group:
         ) from None
 
 
+def no_such_group(typed: str | int) -> NotFound:
+    """The answer for a group that does not exist (by the name or id as typed), and the very same
+    for a private group to someone who is not in it and lacks its invite code: an outsider
+    cannot tell a private group from a missing one."""
+    if isinstance(typed, int):
+        return NotFound(f"No group {typed}.")
+    return NotFound(f"No group named {typed!r}.")
+
+
 def find_group(name: str) -> Group:
-    group = Group.objects.filter(name=_normal_name(name)).first()
+    # No group holds a refused character, so such a name is not even looked up.
+    group = (
+        None if refused_character(name) else Group.objects.filter(name=_normal_name(name)).first()
+    )
     if group is None:
-        raise NotFound(f"No group named {name!r}.")
+        raise no_such_group(name)
     return group
 
 
@@ -70,15 +124,24 @@ def group_of(user: User) -> Group | None:
     return membership.group if membership else None
 
 
-def join_group(user: User, group: Group, invite_code: str | None = None) -> Group:
+def may_enter(user: User, group: Group, invite_code: str | None) -> bool:
+    """Public groups are open; a private one to its members, organizers and its invite code."""
+    if group.public or user.is_organizer:
+        return True
+    if secrets.compare_digest((invite_code or "").encode(), group.invite_code.encode()):
+        return True
+    return Membership.objects.filter(user=user, group=group).exists()
+
+
+def join_group(
+    user: User, group: Group, invite_code: str | None = None, *, typed: str | int | None = None
+) -> Group:
     """Make ``user`` a member of ``group``, leaving the group they were in.
 
-    A private group needs its invite code (organizers add members without one)."""
-    if not group.public and not user.is_organizer and invite_code != group.invite_code:
-        raise PermissionDenied(
-            f"{group.name!r} is private: joining needs its invite code.",
-            fields={"invite_code": "wrong or missing"},
-        )
+    A private group needs its invite code (organizers add members without one); without it
+    the answer is that of a missing group named ``typed`` (the name or id the caller gave)."""
+    if not may_enter(user, group, invite_code):
+        raise no_such_group(group.name if typed is None else typed)
     with transaction.atomic():
         Membership.objects.filter(user=user).exclude(group=group).delete()
         Membership.objects.get_or_create(user=user, group=group)

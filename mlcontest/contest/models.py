@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -35,22 +36,49 @@ class User(AbstractUser):
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    return secrets.token_urlsafe(32)  # 256 random bits
+
+
+def hash_token_key(key: str) -> str:
+    """What the database keeps of a key. The key is 256 random bits, so a fast hash is as good
+    as a slow one: there is nothing to guess by trying likely keys."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+TOKEN_PREFIX_LENGTH = 8
 
 
 class ApiToken(models.Model):
-    """A secret for scripts and workers without a session (``Authorization: Token <key>``)."""
+    """A secret for scripts and workers without a session (``Authorization: Token <key>``).
+
+    Only the key's hash is stored, and its first characters to tell tokens apart in lists: the
+    key itself is shown once, when :meth:`issue` makes it."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tokens"
     )
-    key = models.CharField(max_length=64, unique=True, default=new_token)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, blank=True)
     name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    @classmethod
+    def issue(cls, user: User, name: str = "") -> tuple[ApiToken, str]:
+        """A new token for ``user`` and its key, which nobody can read back later."""
+        key = new_token()
+        token = cls.objects.create(
+            user=user, name=name, key_hash=hash_token_key(key), prefix=key[:TOKEN_PREFIX_LENGTH]
+        )
+        return token, key
+
+    @classmethod
+    def find(cls, key: str) -> ApiToken | None:
+        """The token with this key, its user read in the same query."""
+        return cls.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
+
     def __str__(self) -> str:
-        return f"{self.user} / {self.name or self.pk}"
+        return f"{self.user} / {self.name or self.pk} ({self.prefix}…)"
 
 
 def new_invite_code() -> str:
@@ -341,3 +369,22 @@ class JobPicture(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}/{self.filename}"
+
+
+class LoginAttempt(models.Model):
+    """A password check that did not succeed (or is under way), for login throttling.
+
+    Rows rather than counters: every server process and machine sees the same rows, an attempt
+    is counted before its password is checked (so parallel guesses cannot all slip under the
+    limit), and a sliding window is a filter on ``at``. See ``contest/login_throttle.py``."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_attempt_name"),
+            models.Index(fields=["address", "at"], name="login_attempt_address"),
+            models.Index(fields=["at"], name="login_attempt_at"),
+        ]

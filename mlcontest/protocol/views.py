@@ -79,9 +79,10 @@ def add_group(request: HttpRequest) -> dict[str, Any]:
 @READ
 @json_action
 def join_group(request: HttpRequest, name: str) -> dict[str, Any]:
-    group = groups.find_group(groups.name_from_path(name))
+    typed = groups.name_from_path(name)
+    group = groups.find_group(typed)
     invite_code = request.POST.get("invite_code") or request.GET.get("invite_code")
-    groups.join_group(_user(request), group, invite_code)
+    groups.join_group(_user(request), group, invite_code, typed=typed)
     return {"status": "ok", "group": groups.describe_group(group, _user(request))}
 
 

@@ -9,10 +9,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.utils.functional import lazy
 
 from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
 from mlcontest.algorithms import validate_params as registry_validate
-from mlcontest.contest.models import Dataset, Job, Round
+from mlcontest.contest.models import Dataset, Job, Round, User
 
 
 def _bound(value: float) -> str:
@@ -121,7 +123,12 @@ class SignupForm(forms.Form):
         help_text="2 to 150 letters, digits and @ . + - _",
         error_messages={"invalid": "Use 2 to 150 letters, digits and @ . + - _"},
     )
-    password = forms.CharField(widget=forms.PasswordInput, min_length=4)
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        help_text=lazy(
+            lambda: " ".join(password_validation.password_validators_help_texts()), str
+        )(),
+    )
     class_code = forms.CharField(
         label="Class code", help_text="The code your organizer gave the class."
     )
@@ -131,6 +138,19 @@ class SignupForm(forms.Form):
         if not secrets.compare_digest(code.encode(), settings.SIGNUP_CODE.encode()):
             raise forms.ValidationError("This is not the class code.")
         return code
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        if password:
+            # Django's validators (settings.AUTH_PASSWORD_VALIDATORS), with the name the
+            # student chose, so that a password like the user name is refused too.
+            candidate = User(username=cleaned.get("username") or "")
+            try:
+                password_validation.validate_password(password, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
 
 
 class GroupCreateForm(forms.Form):

@@ -135,8 +135,10 @@ def group_join(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Give the group's name (and its invite code if it is private).")
         return redirect("web:groups")
     try:
-        group = groups.find_group(form.cleaned_data["group_name"])
-        groups.join_group(viewer(request), group, form.cleaned_data["invite_code"] or None)
+        typed = form.cleaned_data["group_name"]
+        group = groups.find_group(typed)
+        invite_code = form.cleaned_data["invite_code"] or None
+        groups.join_group(viewer(request), group, invite_code, typed=typed)
     except ContestError as error:
         messages.error(request, error.message)
         return redirect("web:groups")
