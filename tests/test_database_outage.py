@@ -260,3 +260,33 @@ def test_a_query_whose_answer_never_comes_ends_at_its_deadline(
     connection.close_if_unusable_or_obsolete()
     assert connection.connection is None  # the broken connection was dropped
     assert one(connection, "SELECT 3") == 3
+
+
+# --- the settings -----------------------------------------------------------------------------
+
+
+def test_postgres_settings_bound_every_wait_and_the_url_can_override_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLCONTEST_DB_STATEMENT_TIMEOUT", "20")
+    for name in ("MLCONTEST_DB_TCP_TIMEOUT", "MLCONTEST_DB_HEALTH_CHECK_MS"):
+        monkeypatch.delenv(name, raising=False)
+    config = project_settings._database(
+        "postgres://u@db:5432/x?connect_timeout=7&options=-c%20search_path%3Dfoo"
+    )
+    assert config["ENGINE"] == "mlcontest.postgres"
+    assert config["CONN_MAX_AGE"] == 600 and config["CONN_HEALTH_CHECKS"] is True
+    options = config["OPTIONS"]
+    assert options["connect_timeout"] == 7  # the URL's own value wins
+    assert options["options"] == "-c search_path=foo -c statement_timeout=20000"
+    assert options["tcp_user_timeout"] == 5000 and options["keepalives"] == 1
+    assert config["DEADLINES"] == {"health_check": 1.0, "query": 23}
+
+
+def test_sqlite_waits_for_a_lock_for_seconds_not_half_a_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MLCONTEST_SQLITE_BUSY_TIMEOUT", raising=False)
+    config = project_settings._database("sqlite:////tmp/mlcontest-outage-test.sqlite3")
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["OPTIONS"]["timeout"] == 5
