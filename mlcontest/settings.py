@@ -64,16 +64,47 @@ def _database(url: str) -> dict[str, Any]:
         # Several server and worker processes share one SQLite file: WAL lets readers go on
         # while one writes, the timeout waits for the lock instead of failing at once, and
         # IMMEDIATE takes the write lock at BEGIN so that two claims cannot interleave.
+        # The busy timeout bounds how long a request waits for another's write lock before it
+        # gets a 503 (mlcontest/db_outage.py): writes take milliseconds, so seconds of waiting
+        # mean something is stuck, and a quick "try again" beats a page that hangs for 30 s.
         config["OPTIONS"] = {
-            "timeout": 30,
+            "timeout": env_int("MLCONTEST_SQLITE_BUSY_TIMEOUT", 5),
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         if config.get("TEST") is None:
             config["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        _bound_postgres_waits(config)
     else:
         config["CONN_HEALTH_CHECKS"] = True
     return config
+
+
+def _bound_postgres_waits(config: dict[str, Any]) -> None:
+    """Timeouts so that a database that stops answering costs a request seconds, not minutes
+    (why each one, and what it cannot do: mlcontest/db_outage.py). A value in the URL's query
+    string wins; 0 turns one off."""
+    statement = env_int("MLCONTEST_DB_STATEMENT_TIMEOUT", 15)
+    user_timeout_ms = 1000 * env_int("MLCONTEST_DB_TCP_TIMEOUT", 5)
+    config["ENGINE"] = "mlcontest.postgres"  # Django's backend with client-side deadlines
+    config["CONN_HEALTH_CHECKS"] = True
+    options: dict[str, Any] = config.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", env_int("MLCONTEST_DB_CONNECT_TIMEOUT", 2))
+    options.setdefault("keepalives", 1)
+    options.setdefault("keepalives_idle", 5)
+    options.setdefault("keepalives_interval", 2)
+    options.setdefault("keepalives_count", 2)
+    options.setdefault("tcp_user_timeout", user_timeout_ms)
+    if statement > 0:
+        given = options.get("options", "")
+        if "statement_timeout" not in given:
+            options["options"] = f"{given} -c statement_timeout={1000 * statement}".strip()
+    config["DEADLINES"] = {
+        "health_check": env_int("MLCONTEST_DB_HEALTH_CHECK_MS", 1000) / 1000,
+        # The server's own statement timeout, with its clear error, should come first.
+        "query": statement + 3 if statement > 0 else 0,
+    }
 
 
 SECRET_KEY = _secret_key()
@@ -97,6 +128,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mlcontest.db_outage.DatabaseOutageMiddleware",  # outermost: sees every layer's errors
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -84,15 +84,16 @@ def test_csv_from_a_path_a_path_string_and_bytes_with_a_byte_order_mark(tmp_path
 
 
 def test_csv_with_semicolons_and_quoted_fields() -> None:
-    text = 'x;y;label;split\n1;2;"a; really";training\n3;4;b;test\n'
+    text = 'x;y;label;split\n1;2;"a; really";training\n3;4;"a; really";test\n5;6;b;training\n'
+    text += "7;8;b;validation\n"
     table = sources.from_csv(text)
-    assert table.labels == ["a; really", "b"]
-    assert table.features == [[1.0, 2.0], [3.0, 4.0]]
+    assert table.labels == ["a; really", "a; really", "b", "b"]
+    assert table.features == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]
 
 
 def test_csv_split_values_are_read_without_regard_to_case_or_spaces() -> None:
-    table = sources.from_csv("x,label,split\n1,a, Training\n2,a,TEST\n")
-    assert table.splits == ["training", "test"]
+    table = sources.from_csv("x,label,split\n1,a, Training\n2,a,TEST\n3,a,Validation \n")
+    assert table.splits == ["training", "test", "validation"]
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,7 @@ def test_csv_split_values_are_read_without_regard_to_case_or_spaces() -> None:
         ("x,y,label\n1,2,a\n3,4\n", {}, ["Line 3 has 2 values", "header has 3"], "file"),
         ("x,y,label\n1,2,\n", {}, ["Line 2", "label is empty"], "label"),
         ("name,label\nfoo,a\n", {}, ["no numeric feature column"], "feature_columns"),
-        ("x,label,split\n1,a,test\n", {}, ["training points"], "split"),
+        ("x,label,split\n1,a,test\n", {}, ["training split would be empty"], "split"),
     ],
 )
 def test_csv_errors_name_the_line_and_column(

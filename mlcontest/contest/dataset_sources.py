@@ -19,12 +19,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlcontest.contest import datasets
-from mlcontest.contest.datasets import RESERVED_NAMES, SPLITS, DatasetTable
+from mlcontest.contest.datasets import (
+    DEFAULT_FRACTIONS,
+    RESERVED_NAMES,
+    SPLITS,
+    DatasetTable,
+    Fractions,
+)
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
-
-Fractions = tuple[float, float, float]
-DEFAULT_FRACTIONS: Fractions = (0.6, 0.2, 0.2)
 
 SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
 GENERATORS = ("moons", "circles", "blobs", "xor", "spirals")

@@ -12,6 +12,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,10 @@ from mlcontest.contest.models import Dataset, Point, Split
 
 RESERVED_NAMES = {"id", "split", "label"}
 SPLITS = (Split.TRAINING.value, Split.TEST.value, Split.VALIDATION.value)
+Fractions = tuple[float, float, float]
+DEFAULT_FRACTIONS: Fractions = (0.6, 0.2, 0.2)
+# A class this big has a point in every split; a smaller one at least one training point.
+MIN_PER_SPLIT_CLASS = 3
 
 
 @dataclass
@@ -37,31 +42,121 @@ class DatasetTable:
         return len(self.labels)
 
 
-def assign_splits(
-    labels: Sequence[str], seed: int = 0, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
-) -> list[str]:
-    """A reproducible split, stratified by label so every split sees every class."""
-    if any(fraction < 0 for fraction in fractions) or not math.isclose(sum(fractions), 1.0):
+def split_sizes(total: int, fractions: Fractions = DEFAULT_FRACTIONS) -> tuple[int, int, int]:
+    """How many of ``total`` points go to training, test and validation: largest remainder
+    (Hamilton) rounding, so the sizes add up to ``total`` and each is its exact share rounded
+    down or up. Equal remainders go to the earlier split."""
+    quotas = [total * share for share in _shares(fractions)]
+    sizes = [math.floor(quota) for quota in quotas]
+    by_remainder = sorted(range(3), key=lambda s: (-(quotas[s] - sizes[s]), s))
+    for split in by_remainder[: total - sum(sizes)]:
+        sizes[split] += 1
+    return sizes[0], sizes[1], sizes[2]
+
+
+def check_fractions(fractions: Sequence[float]) -> None:
+    # A zero share would leave a split empty, and an empty test or validation split is refused.
+    if (
+        len(fractions) != 3
+        or not all(math.isfinite(fraction) and fraction > 0 for fraction in fractions)
+        or not math.isclose(sum(fractions), 1.0)
+    ):
         raise InvalidInput(
-            "Split fractions must be non-negative and add up to 1.",
-            fields={"fractions": "must add up to 1"},
+            "Split fractions must be three positive numbers (training, test, validation) that "
+            "add up to 1.",
+            fields={"fractions": "three positive shares that add up to 1"},
         )
+
+
+def _shares(fractions: Sequence[float]) -> list[Fraction]:
+    """The fractions as exact shares that add up to exactly 1: in binary floating point
+    ``0.6 * 10`` rounds down to 5 and the remainders compare by their rounding errors."""
+    check_fractions(fractions)
+    shares = [Fraction(fraction).limit_denominator(10**6) for fraction in fractions]
+    return [share / sum(shares) for share in shares]
+
+
+def assign_splits(
+    labels: Sequence[str], seed: int = 0, fractions: Fractions = DEFAULT_FRACTIONS
+) -> list[str]:
+    """A reproducible split, stratified by label.
+
+    The split sizes are ``split_sizes(len(labels))``; within them each class gets its share of
+    every split, rounded by largest remainder. Every class has a training point, and a class
+    of ``MIN_PER_SPLIT_CLASS`` points or more has a point in every split (even where its share
+    would round to nothing), which may move a split's size off its share by a point or two."""
+    check_fractions(fractions)
     by_label: dict[str, list[int]] = {}
     for index, label in enumerate(labels):
         by_label.setdefault(label, []).append(index)
     rng = random.Random(seed)
+    classes = sorted(by_label, key=_label_order)
+    # Equal remainders are common (classes of equal size): a seeded order of the classes
+    # decides them, so that no class is always the one that gets the extra test point.
+    tie_order = {label: rank for rank, label in enumerate(rng.sample(classes, len(classes)))}
+    counts = _class_counts({label: len(by_label[label]) for label in classes}, fractions, tie_order)
     splits = [SPLITS[0]] * len(labels)
-    for label in sorted(by_label):
+    for label in classes:
         indices = by_label[label]
         rng.shuffle(indices)
-        n_test = round(len(indices) * fractions[1])
-        n_validation = round(len(indices) * fractions[2])
-        for position, index in enumerate(indices):
-            if position < n_test:
-                splits[index] = SPLITS[1]
-            elif position < n_test + n_validation:
-                splits[index] = SPLITS[2]
+        n_test, n_validation = counts[label][1], counts[label][2]
+        for index in indices[:n_test]:
+            splits[index] = SPLITS[1]
+        for index in indices[n_test : n_test + n_validation]:
+            splits[index] = SPLITS[2]
     return splits
+
+
+def _class_counts(
+    sizes: dict[str, int], fractions: Fractions, tie_order: dict[str, int]
+) -> dict[str, list[int]]:
+    """Points per class and split: each class's shares rounded down (raised to its minimums),
+    then the points left over (at most two per class) handed out by largest remainder among
+    the splits still short of ``split_sizes``."""
+    shares = _shares(fractions)
+    quotas = {label: [size * share for share in shares] for label, size in sizes.items()}
+    counts: dict[str, list[int]] = {}
+    for label, size in sizes.items():
+        minimum = [1, 1, 1] if size >= MIN_PER_SPLIT_CLASS else [1, 0, 0]
+        cell = [
+            max(low, math.floor(quota)) for low, quota in zip(minimum, quotas[label], strict=True)
+        ]
+        while sum(cell) > size:  # the minimums overshot (a tiny share): take the surplus back
+            split = min(
+                (s for s in range(3) if cell[s] > minimum[s]),
+                key=lambda s: (quotas[label][s] - cell[s], -s),
+            )
+            cell[split] -= 1
+        counts[label] = cell
+    targets = split_sizes(sum(sizes.values()), fractions)
+    short = [targets[s] - sum(cell[s] for cell in counts.values()) for s in range(3)]
+    left = {label: size - sum(counts[label]) for label, size in sizes.items()}
+    by_remainder = sorted(
+        ((label, s) for label in sizes if left[label] for s in range(3)),
+        key=lambda cell: (
+            -(quotas[cell[0]][cell[1]] - counts[cell[0]][cell[1]]),
+            cell[1],
+            tie_order[cell[0]],
+        ),
+    )
+    # First a point for each split that has none, then the splits still short, then (where
+    # the minimums have overfilled a split) any split.
+    fits = (
+        lambda s: 0 < short[s] == targets[s],
+        lambda s: short[s] > 0,
+        lambda s: True,
+    )
+    for fit in fits:
+        handed_out = True
+        while handed_out:  # a class with two points left may give both to one split
+            handed_out = False
+            for label, split in by_remainder:
+                if left[label] and fit(split):
+                    counts[label][split] += 1
+                    left[label] -= 1
+                    short[split] -= 1
+                    handed_out = True
+    return counts
 
 
 def validate_table(table: DatasetTable) -> None:
@@ -91,8 +186,36 @@ def validate_table(table: DatasetTable) -> None:
             f"Unknown split {sorted(unknown)[0]!r}: use training, test or validation.",
             fields={"split": "unknown value"},
         )
-    if SPLITS[0] not in table.splits:
-        raise InvalidInput("A dataset needs training points.", fields={"split": "no training"})
+    _check_splits_are_fair(table)
+
+
+def _check_splits_are_fair(table: DatasetTable) -> None:
+    """Every split has points and every class can be learnt: a round on a dataset without test
+    or validation points cannot rank anyone, and a class no training point shows can only be
+    guessed. A CSV file's own split column can break this, so every source is checked here."""
+    sizes = {split: 0 for split in SPLITS}
+    trained: set[str] = set()
+    for label, split in zip(table.labels, table.splits, strict=True):
+        sizes[split] += 1
+        if split == SPLITS[0]:
+            trained.add(label)
+    for split, size in sizes.items():
+        if size == 0:
+            raise InvalidInput(
+                f"The {split} split would be empty: every dataset needs training, test and "
+                "validation points (more points, or larger shares for the small splits).",
+                fields={"split": f"no {split} points"},
+            )
+    untrained = sorted(set(table.labels) - trained, key=_label_order)
+    if untrained:
+        shown = ", ".join(repr(label) for label in untrained[:5])
+        more = f" and {len(untrained) - 5} more" if len(untrained) > 5 else ""
+        classes = "Class" if len(untrained) == 1 else "Classes"
+        raise InvalidInput(
+            f"{classes} {shown}{more} would have no training point: every class needs at "
+            "least one, or no job could learn it.",
+            fields={"split": f"no training point for class {untrained[0]!r}"},
+        )
 
 
 def table_version(table: DatasetTable) -> str:

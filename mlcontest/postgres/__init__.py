@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with client-side deadlines: ``ENGINE = "mlcontest.postgres"``."""
