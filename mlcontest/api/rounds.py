@@ -239,7 +239,8 @@ def submit_job(request: HttpRequest, user: User, round_: Round) -> Any:
         raise InvalidInput("params must be an object.", fields={"params": "must be an object"})
     baseline = body.get("baseline") in (True, "true", "True", "1")
     job = queue.submit_job(user, round_, algorithm, params, baseline=baseline)
-    described = results.describe_job(job, user)
+    # The submitter plays for the job's group: no need to read their group again.
+    described = results.describe_job(job, user, group=job.group)
     if job.group is not None:
         described["quota"] = queue.quota_left(round_, job.group)
     return json_answer(described, status=201)

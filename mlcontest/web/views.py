@@ -282,7 +282,7 @@ def job_context(job: Job, user: User) -> dict[str, Any]:
     final_id = board.final_job_id(job.round, job.group_id)
     return {
         "job": job,
-        "described": results.describe_job(job, user),
+        "described": results.describe_job(job, user, group=group),
         "algorithm": REGISTRY.get(job.algorithm),
         "is_final": final_id == job.pk,
         "can_mark_final": (
