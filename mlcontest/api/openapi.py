@@ -385,7 +385,7 @@ PATHS: dict[str, Schema] = {
     },
     "/api/rounds/": {
         "get": op(
-            "Rounds you may see (drafts: workers and organizers)",
+            "Rounds you may see (drafts: organizers only)",
             "rounds",
             ok=_list("rounds", ref("Round")),
             errors=("401",),

@@ -67,7 +67,7 @@ def _round_settings(body: Body, creating: bool) -> dict[str, Any]:
 @allow_methods("GET", "POST")
 @json_action
 def round_list(request: HttpRequest) -> Any:
-    """GET: the rounds the viewer may see (drafts for workers and organizers only).
+    """GET: the rounds the viewer may see (drafts for organizers only: ``visibility``).
     POST (organizers): create a round, a draft unless its start time has passed."""
     user = viewer(request)
     if request.method == "POST":
