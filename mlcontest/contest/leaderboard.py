@@ -32,17 +32,16 @@ the JSON-ready dicts with the viewer's visibility rules applied.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
 
 from mlcontest.contest import visibility
+from mlcontest.contest.board_cache import board_key, cached
+from mlcontest.contest.board_cache import clear_cache as clear_cache  # tests call it from here
 from mlcontest.contest.errors import PermissionDenied
 from mlcontest.contest.models import Group, Job, JobState, Round, RoundEntry, User
 from mlcontest.contest.visibility import Role, View
@@ -141,51 +140,6 @@ class ScoreHistory:
     round_id: int
     version: int
     groups: tuple[GroupHistory, ...]
-
-
-# --- the per-process cache -------------------------------------------------------------------
-
-T = TypeVar("T")
-_CACHE_SIZE = 256
-_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # values of any T
-_cache_lock = threading.Lock()
-
-
-def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """``compute()`` once per key in this process; a small LRU so old versions fall out.
-
-    Two threads missing at once both compute: harmless, and cheaper than holding a lock
-    across a database query."""
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    value = compute()
-    with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return value
-
-
-def _key(kind: str, round_: Round, *extra: Any) -> tuple[Any, ...]:
-    # created_at too: SQLite may give a new round the id of a deleted one, with version 0 again.
-    # The reveal moves the version as well; it is in the key so that no body outlives it.
-    return (
-        kind,
-        round_.pk,
-        round_.created_at,
-        round_.leaderboard_version,
-        round_.state,
-        round_.revealed_at,
-        *extra,
-    )
-
-
-def clear_cache() -> None:
-    """Forget every cached leaderboard (tests that edit rows behind the version's back)."""
-    with _cache_lock:
-        _cache.clear()
 
 
 # --- the public ranking ----------------------------------------------------------------------
@@ -310,7 +264,7 @@ def _compute_public(round_: Round, before: datetime | None = None) -> PublicLead
 def public_leaderboard(round_: Round) -> PublicLeaderboard:
     """Each group's best test score, best first (the version and state are ``round_``'s: read
     the round fresh, e.g. with ``rounds.get_round``, before calling)."""
-    return _cached(_key("public", round_), lambda: _compute_public(round_))
+    return cached(board_key("public", round_), lambda: _compute_public(round_))
 
 
 # --- the final ranking -----------------------------------------------------------------------
@@ -400,7 +354,7 @@ def final_ranking(round_: Round) -> FinalRanking:
     """The ranking by validation score, with each group's move against its public rank.
 
     No visibility check here: use :func:`final_for` to answer a viewer."""
-    return _cached(_key("final", round_), lambda: _compute_final(round_))
+    return cached(board_key("final", round_), lambda: _compute_final(round_))
 
 
 def final_visible(round_: Round, viewer: User) -> bool:
@@ -450,7 +404,7 @@ def score_history(round_: Round) -> ScoreHistory:
     """Every group's best test score over time (a step chart), and the baselines' (group None).
 
     Each point is a job that raised its group's best; jobs are in the order they finished."""
-    return _cached(_key("history", round_), lambda: _compute_history(round_))
+    return cached(board_key("history", round_), lambda: _compute_history(round_))
 
 
 # --- JSON for a viewer -----------------------------------------------------------------------
@@ -520,8 +474,8 @@ def leaderboard_for(round_: Round, viewer: User) -> dict[str, Any]:
 def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
     """:func:`leaderboard_for` serialised once per version and audience: the body a poll gets."""
     kind = audience(viewer)
-    return _cached(
-        _key("public-json", round_, kind.value),
+    return cached(
+        board_key("public-json", round_, kind.value),
         lambda: to_json(leaderboard_json(public_leaderboard(round_), kind)),
     )
 
