@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from mlcontest.contest import rounds
-from mlcontest.contest.errors import InvalidInput
+from mlcontest.contest.errors import Conflict, InvalidInput
 from mlcontest.contest.models import Job, Round, RoundEntry, RoundEvent
 from tests.conftest import Contest, submit
 from tests.leaderboard_helpers import claim, finish, score
@@ -193,3 +193,22 @@ def test_before_the_reveal_an_organizer_previews_every_job(contest: Contest) -> 
     assert [line["group"] for line in preview["standings"]] == ["Alpha"]
     assert_error(logged_in(contest.alice).get(url(contest, "final")), 403, "not_revealed")
     assert row(contest).revealed_at is None
+
+
+def test_a_stale_copy_of_the_round_cannot_slip_a_choice_past_the_reveal(
+    choosing: Contest,
+) -> None:
+    # A request that read the round just before another one closed it: the choice is checked
+    # again under the round's lock, in the transaction that would store it.
+    contest = choosing
+    better = finish(contest, submit(contest, contest.alice), test_wrong=0, validation_wrong=0)
+    stale = rounds.get_round(contest.round.pk)
+    rounds.close_round(contest.olga, rounds.get_round(contest.round.pk))
+    assert stale.revealed_at is None and row(contest).revealed_at is not None
+    for who in (contest.alice, contest.olga):
+        with pytest.raises(Conflict) as refused:
+            rounds.mark_final_choice(who, stale, better)
+        assert refused.value.code == "revealed"
+    assert (
+        RoundEntry.objects.get(round=contest.round, group=contest.alpha).final_job_id != better.pk
+    )
