@@ -94,11 +94,6 @@ def sees_final(viewer: Any, round_: Round) -> bool:
     return sees(viewer, View.FINAL, round_)
 
 
-def previews_final(viewer: Any, round_: Round) -> bool:
-    """Whether what the viewer sees of the final ranking is a preview (before the reveal)."""
-    return sees_final(viewer, round_) and not revealed(round_)
-
-
 def sees_drafts(viewer: Any) -> bool:
     """Draft rounds: organizers only (a scheduled draft's name and start are announced)."""
     return role_of(viewer) is Role.ORGANIZER
