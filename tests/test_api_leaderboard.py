@@ -93,6 +93,14 @@ def test_students_and_organizers_get_different_tags(played: Contest) -> None:
     assert logged_in(played.olga).get(url(played), HTTP_IF_NONE_MATCH=student).status_code == 200
 
 
+def test_a_worker_gets_the_students_board(played: Contest) -> None:
+    # A worker is not an organizer (contest.visibility): the same cached body and tag.
+    student = logged_in(played.alice).get(url(played))
+    worker = logged_in(played.walter).get(url(played))
+    assert worker["ETag"] == student["ETag"] and worker.content == student.content
+    assert all("score_validation" not in line for line in worker.json()["standings"])
+
+
 def test_closing_changes_the_tag_and_reveals(played: Contest) -> None:
     contest = played
     client = logged_in(contest.alice)

@@ -168,13 +168,14 @@ def test_the_final_ranking_is_hidden_from_students_until_the_close(contest: Cont
     assert line["score_validation"] == 1.0 and line["algorithm"] == "knn"
 
 
-def test_reopening_hides_the_reveal_again(contest: Contest) -> None:
+def test_reopening_keeps_the_reveal(contest: Contest) -> None:
+    # A reveal is final: reopening is practice time, students keep seeing the final ranking.
     finish(contest, submit(contest, contest.alice))
     rounds.close_round(contest.olga, contest.round)
-    leaderboard.final_for(fresh(contest.round), contest.alice)
+    revealed = leaderboard.final_for(fresh(contest.round), contest.alice)
     rounds.open_round(contest.olga, contest.round)
-    with pytest.raises(PermissionDenied):
-        leaderboard.final_for(fresh(contest.round), contest.alice)
+    again = leaderboard.final_for(fresh(contest.round), contest.alice)
+    assert again["final"] is True and again["standings"] == revealed["standings"]
 
 
 def test_the_reveal_ranks_by_validation_with_each_groups_move(
@@ -276,9 +277,10 @@ def test_the_choice_is_made_before_the_close(choosing: Contest) -> None:
     contest = choosing
     job = finish(contest, submit(contest, contest.alice))
     rounds.close_round(contest.olga, contest.round)
-    with pytest.raises(Conflict) as refused:
-        rounds.mark_final_choice(contest.alice, fresh(contest.round), job)
-    assert refused.value.code == "round_not_open"
+    for who in (contest.alice, contest.olga):  # the reveal is final for organizers too
+        with pytest.raises(Conflict) as refused:
+            rounds.mark_final_choice(who, fresh(contest.round), job)
+        assert refused.value.code == "revealed"
     assert RoundEntry.objects.get(group=contest.alpha).final_job is None
 
 

@@ -113,12 +113,17 @@ def test_student_sees_validation_score_once_closed(
         assert key not in job, key
 
 
-@pytest.mark.parametrize("who", ["walter", "olga"])
-def test_workers_and_organizers_see_everything(
-    contest: Contest, finished: dict[str, Job], who: str
-) -> None:
-    job = ok_json(logged_in(getattr(contest, who)).get(f"/api/jobs/{finished['beta'].pk}/"))
+def test_organizers_see_everything(contest: Contest, finished: dict[str, Job]) -> None:
+    job = ok_json(logged_in(contest.olga).get(f"/api/jobs/{finished['beta'].pk}/"))
     assert job["score_validation"] == 1.0 and job["worker"] == "walter"
+    assert (job["group"], job["user"]) == ("Beta", "bob")
+
+
+def test_a_worker_reads_no_job_of_a_group(contest: Contest, finished: dict[str, Job]) -> None:
+    # A worker is not an organizer: job parameters and datasets are all it needs.
+    assert_error(logged_in(contest.walter).get(f"/api/jobs/{finished['beta'].pk}/"), 404)
+    listed = ok_json(logged_in(contest.walter).get(f"/api/rounds/{contest.round.pk}/jobs/"))
+    assert listed["jobs"] == []
 
 
 def test_student_cannot_read_another_groups_job(contest: Contest, finished: dict[str, Job]) -> None:

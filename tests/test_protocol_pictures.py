@@ -200,12 +200,13 @@ def test_picture_is_served_only_to_who_may_see_the_job(contest: Contest, ran: Ra
     # pictures (PRODUCT.md: students never see other groups' job details).
     image = png_bytes("purple")
     answer = ok_json(ran.worker.post(path(ran.job.pk), {"filename": "p.png", "data": b64(image)}))
-    for who in (contest.alice, contest.walter, contest.olga):
+    for who in (contest.alice, contest.olga):
         response = logged_in(who).get(answer["url"])
         assert response.status_code == 200, who
         assert response.content == image
         assert response["Content-Type"] == "image/png"
-    for who in (contest.bob, contest.carol):
+    # A worker, even the one that ran the job, sees no job of a group (contest.visibility).
+    for who in (contest.bob, contest.carol, contest.walter):
         assert_error(logged_in(who).get(answer["url"]), 404, "not_found")
     assert_error(logged_in(None).get(answer["url"]), 401, "not_authenticated")
 

@@ -94,8 +94,9 @@ def round_history(request: HttpRequest, round_id: int) -> HttpResponse:
 @allow_methods("GET")
 @json_action
 def round_final(request: HttpRequest, round_id: int) -> HttpResponse:
-    """The reveal: the ranking by validation score with each group's move. Students get 403
-    ``not_revealed`` until the round closes; workers and organizers get a preview."""
+    """The reveal: the ranking by validation score with each group's move. Students and
+    workers get 403 ``not_revealed`` until the round first closes; organizers get a preview
+    (``"final": false``). Once revealed it stays as it was, also when the round reopens."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     leaderboard.require_final_visible(round_, user)

@@ -96,6 +96,10 @@ SCHEMAS: dict[str, Schema] = {
         ends_at=nullable("string", format="date-time"),
         opened_at=nullable("string", format="date-time"),
         closed_at=nullable("string", format="date-time"),
+        revealed_at={
+            **nullable("string", format="date-time"),
+            "description": "the first close: from then on the final ranking is final",
+        },
         job_quota=INTEGER,
         queued_quota=INTEGER,
         time_limit_seconds=INTEGER,
@@ -104,7 +108,10 @@ SCHEMAS: dict[str, Schema] = {
         final_choice_allowed=BOOLEAN,
         leaderboard_version=INTEGER,
         accepting_jobs=BOOLEAN,
-        final_revealed=BOOLEAN,
+        final_revealed={**BOOLEAN, "description": "revealed_at is set (also when reopened)"},
+        final_visible={**BOOLEAN, "description": "the viewer may read the final ranking"},
+        validation_visible={**BOOLEAN, "description": "the viewer sees validation scores"},
+        recipes_visible={**BOOLEAN, "description": "the viewer sees other groups' algorithms"},
         my_group={
             "allOf": [ref("Quota")],
             "properties": {"name": STRING, "final_job": nullable("integer")},
@@ -147,7 +154,7 @@ SCHEMAS: dict[str, Schema] = {
         score_test=nullable("number"),
         score_validation={
             **nullable("number"),
-            "description": "absent for students until the round closes",
+            "description": "absent for students and workers until the round is revealed",
         },
         message=STRING,
         pictures={"type": "array", "items": obj(filename=STRING, url=STRING)},
@@ -167,7 +174,7 @@ SCHEMAS: dict[str, Schema] = {
         score_test=SCORE,
         submitted_at=WHEN,
         finished_at=WHEN,
-        algorithm={**STRING, "description": "after the close, or for workers and organizers"},
+        algorithm={**STRING, "description": "after the reveal, or for organizers"},
         params=PARAMS,
         score_validation={**nullable("number"), "description": "same visibility"},
     ),
@@ -184,7 +191,9 @@ SCHEMAS: dict[str, Schema] = {
         version=INTEGER,
         state=STRING,
         metric_split={"const": "test"},
+        revealed=BOOLEAN,
         validation_visible=BOOLEAN,
+        recipes_visible=BOOLEAN,
         standings={"type": "array", "items": ref("Standing")},
         baselines={"type": "array", "items": ref("Baseline")},
         unranked={"type": "array", "items": STRING},
@@ -207,7 +216,8 @@ SCHEMAS: dict[str, Schema] = {
         round=INTEGER,
         version=INTEGER,
         state=STRING,
-        final={**BOOLEAN, "description": "false: an organizer's preview before the close"},
+        final={**BOOLEAN, "description": "false: an organizer's preview before the reveal"},
+        revealed_at=nullable("string", format="date-time"),
         metric_split={"const": "validation"},
         standings={"type": "array", "items": ref("FinalStanding")},
         baselines={"type": "array", "items": ref("Baseline")},
@@ -376,7 +386,7 @@ PATHS: dict[str, Schema] = {
     },
     "/api/rounds/": {
         "get": op(
-            "Rounds you may see (drafts: workers and organizers)",
+            "Rounds you may see (drafts: organizers only)",
             "rounds",
             ok=_list("rounds", ref("Round")),
             errors=("401",),
@@ -504,8 +514,9 @@ PATHS: dict[str, Schema] = {
         "get": op(
             "The reveal: ranking by validation score with each group's move",
             "leaderboards",
-            description="Students: 403 `not_revealed` until the round closes. Workers and "
-            "organizers: a preview (`final: false`) before.",
+            description="Students and workers: 403 `not_revealed` until the round first closes. "
+            "Organizers: a preview (`final: false`) before. Once revealed it does not change, "
+            "also when the round is reopened for practice.",
             ok=ref("FinalRanking"),
             errors=("401", "403", "404"),
             conditional=True,

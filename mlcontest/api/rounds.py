@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest
 
 from mlcontest.api.common import Body, only_fields, viewer
-from mlcontest.contest import datasets, groups, queue, results, rounds
+from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import InvalidInput, NotFound
 from mlcontest.contest.models import Job, Round, User
 from mlcontest.http import allow_methods, json_action, json_answer, parse_json_body
@@ -27,7 +26,11 @@ def round_json(round_: Round, user: User) -> dict[str, Any]:
         final_choice_allowed=round_.final_choice_allowed,
         leaderboard_version=round_.leaderboard_version,
         accepting_jobs=rounds.accepts_jobs(round_),
-        final_revealed=round_.state == "closed",
+        # True from the first close on, also while a revealed round is reopened for practice.
+        final_revealed=visibility.revealed(round_),
+        final_visible=visibility.sees_final(user, round_),
+        validation_visible=visibility.sees_validation(user, round_),
+        recipes_visible=visibility.sees_recipes(user, round_),
     )
     group = groups.group_of(user)
     if group is not None:
@@ -64,7 +67,7 @@ def _round_settings(body: Body, creating: bool) -> dict[str, Any]:
 @allow_methods("GET", "POST")
 @json_action
 def round_list(request: HttpRequest) -> Any:
-    """GET: the rounds the viewer may see (drafts for workers and organizers only).
+    """GET: the rounds the viewer may see (drafts for organizers only: ``visibility``).
     POST (organizers): create a round, a draft unless its start time has passed."""
     user = viewer(request)
     if request.method == "POST":
@@ -196,9 +199,9 @@ def _round_job(round_: Round, job_id: int) -> Job:
 @allow_methods("GET", "POST")
 @json_action
 def round_jobs(request: HttpRequest, round_id: int) -> Any:
-    """GET: the viewer's group's jobs in the round (every job, for workers and organizers),
-    newest first; ``?state=done`` filters, ``?limit=`` caps (default and most: 1000).
-    POST: submit a job."""
+    """GET: the jobs of the round the viewer may see (``visibility``: their own and their
+    group's; every job for organizers), newest first; ``?state=done`` filters, ``?limit=``
+    caps (default and most: 1000). POST: submit a job."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     if request.method == "POST":
@@ -213,15 +216,12 @@ def round_jobs(request: HttpRequest, round_id: int) -> Any:
     )
     if state:
         jobs = jobs.filter(state=state)
-    if not user.is_worker:
-        # Filtered in the database: a round may hold 100,000 jobs of other groups.
-        group = groups.group_of(user)
-        jobs = jobs.filter(Q(group=group) | Q(user=user)) if group else jobs.filter(user=user)
+    group = groups.group_of(user)
+    jobs = visibility.visible_jobs(user, round_, jobs, group)
     count = min(max(limit or MAX_JOBS, 1), MAX_JOBS)
     page = list(jobs[: count + 1])
-    visible = [job for job in page[:count] if results.can_see_job(user, job)]
     return {
-        "jobs": [results.describe_job(job, user) for job in visible],
+        "jobs": [results.describe_job(job, user, group=group) for job in page[:count]],
         "more": len(page) > count,
     }
 
@@ -241,7 +241,8 @@ def submit_job(request: HttpRequest, user: User, round_: Round) -> Any:
         raise InvalidInput("params must be an object.", fields={"params": "must be an object"})
     baseline = body.get("baseline") in (True, "true", "True", "1")
     job = queue.submit_job(user, round_, algorithm, params, baseline=baseline)
-    described = results.describe_job(job, user)
+    # The submitter plays for the job's group: no need to read their group again.
+    described = results.describe_job(job, user, group=job.group)
     if job.group is not None:
         described["quota"] = queue.quota_left(round_, job.group)
     return json_answer(described, status=201)

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from mlcontest.algorithms import METRICS, REGISTRY
 from mlcontest.api.common import viewer
-from mlcontest.contest import groups, queue, results
+from mlcontest.contest import groups, queue, results, visibility
 from mlcontest.contest.errors import NotFound
 from mlcontest.http import allow_methods, json_action
 
@@ -58,10 +58,11 @@ def algorithms(request: HttpRequest) -> dict[str, Any]:
 @allow_methods("GET")
 @json_action
 def job_detail(request: HttpRequest, job_id: int) -> dict[str, Any]:
-    """One job; students see their group's jobs only, and validation scores after the close."""
+    """One job, to those ``visibility`` lets see it (their own and their group's jobs; every
+    job for organizers); validation scores once the round is revealed."""
     user = viewer(request)
     job = queue.get_job(job_id)
-    if not results.can_see_job(user, job):
+    if not visibility.sees_job(user, job):
         raise NotFound(f"No job {job_id}.")
     with_labels = request.GET.get("labels") in ("1", "true")
     return results.describe_job(job, user, with_labels=with_labels)

@@ -11,9 +11,13 @@ The rules (PRODUCT.md, issue 4):
 - The final ranking orders groups by the **validation** score of the job that counts for them:
   their best test job, or, when the round allows it, the job they marked as their final choice.
   Each group's move is its public rank minus its final rank (positive: it climbed).
-- Students see validation scores and the final ranking only once the round is closed; workers
-  and organizers (``sees_everything``) see them at any time, as a preview.
-- A job submitted while the round was open counts even if it finishes after the close.
+- The first close is the reveal (``Round.revealed_at``): from then on the final ranking counts
+  only the jobs submitted before it (one that finishes later still counts) and the final
+  choices as they stood then (``rounds.mark_final_choice`` refuses new ones). Public ranks and
+  moves in it come from the public board among those same jobs. Reopening a revealed round
+  is practice: new jobs rank on the public board, the final ranking stays as revealed.
+- Who sees what (other groups' algorithms, validation scores, the final ranking) is decided by
+  ``contest.visibility``; boards are cached per audience (``visibility.audience``).
 
 Everything here is computed by the database in a few queries and cached per process by
 ``(round, leaderboard_version)``: the version grows whenever a result is stored or the round
@@ -28,27 +32,23 @@ the JSON-ready dicts with the viewer's visibility rules applied.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
 
+from mlcontest.contest import visibility
+from mlcontest.contest.board_cache import board_key, cached
+from mlcontest.contest.board_cache import clear_cache as clear_cache  # tests call it from here
 from mlcontest.contest.errors import PermissionDenied
-from mlcontest.contest.models import Group, Job, JobState, Round, RoundEntry, RoundState, User
-from mlcontest.contest.permissions import sees_everything
+from mlcontest.contest.models import Group, Job, JobState, Round, RoundEntry, User
+from mlcontest.contest.visibility import Role, View
 
 # How the chosen job of a group was picked, in the final ranking.
 BEST_TEST = "best_test"
 FINAL_CHOICE = "final_choice"
-
-# Audiences: what a viewer may see decides which cached body they get.
-PUBLIC = "public"
-STAFF = "staff"
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,7 @@ class PublicLeaderboard:
     standings: tuple[Standing, ...]
     baselines: tuple[Baseline, ...]
     unranked: tuple[str, ...]  # groups in the round without a ranked job yet, by name
+    revealed: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,11 @@ class FinalRanking:
     round_id: int
     version: int
     state: str
-    final: bool  # False while the round is not closed: then this is an organizer's preview
+    final: bool  # False until the reveal (the first close): then this is an organizer's preview
     standings: tuple[FinalStanding, ...]
     baselines: tuple[Baseline, ...]
     unranked: tuple[str, ...]
+    revealed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -140,54 +142,20 @@ class ScoreHistory:
     groups: tuple[GroupHistory, ...]
 
 
-# --- the per-process cache -------------------------------------------------------------------
-
-T = TypeVar("T")
-_CACHE_SIZE = 256
-_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # values of any T
-_cache_lock = threading.Lock()
-
-
-def _cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """``compute()`` once per key in this process; a small LRU so old versions fall out.
-
-    Two threads missing at once both compute: harmless, and cheaper than holding a lock
-    across a database query."""
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
-    value = compute()
-    with _cache_lock:
-        _cache[key] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return value
-
-
-def _key(kind: str, round_: Round, *extra: Any) -> tuple[Any, ...]:
-    # created_at too: SQLite may give a new round the id of a deleted one, with version 0 again.
-    return (kind, round_.pk, round_.created_at, round_.leaderboard_version, round_.state, *extra)
-
-
-def clear_cache() -> None:
-    """Forget every cached leaderboard (tests that edit rows behind the version's back)."""
-    with _cache_lock:
-        _cache.clear()
-
-
 # --- the public ranking ----------------------------------------------------------------------
 
 
-def ranked_jobs(round_: Round | int) -> QuerySet[Job]:
-    """The jobs of the round that may rank: done, successful, with a test score."""
+def ranked_jobs(round_: Round | int, before: datetime | None = None) -> QuerySet[Job]:
+    """The jobs of the round that may rank: done, successful, with a test score; only those
+    submitted before ``before`` when it is given (the reveal)."""
     round_id = round_ if isinstance(round_, int) else round_.pk
-    return Job.objects.filter(
+    jobs = Job.objects.filter(
         round_id=round_id, state=JobState.DONE, success=True, score_test__isnull=False
     )
+    return jobs if before is None else jobs.filter(created_at__lt=before)
 
 
-def _best_per_group(round_id: int) -> list[dict[str, Any]]:
+def _best_per_group(round_id: int, before: datetime | None = None) -> list[dict[str, Any]]:
     """Each group's best job by test score, the earlier job winning a tie, in one query.
 
     For each group in the round (its ``RoundEntry``, made at its first submission) the database
@@ -195,7 +163,7 @@ def _best_per_group(round_id: int) -> list[dict[str, Any]]:
     ``(round, group, state, score_test)`` that is one index probe per group, so a round of
     100,000 jobs costs about as much as one of 100."""
     best_job = (
-        ranked_jobs(round_id)
+        ranked_jobs(round_id, before)
         .filter(group_id=OuterRef("group_id"))
         .order_by("-score_test", "created_at", "id")
         .values("id")[:1]
@@ -231,9 +199,11 @@ def _sort_key(row: dict[str, Any]) -> tuple[float, datetime, int]:
     return (-row["score_test"], row["created_at"], row["id"])
 
 
-def _baselines(round_id: int, standings: tuple[Standing, ...]) -> tuple[Baseline, ...]:
+def _baselines(
+    round_id: int, standings: tuple[Standing, ...], before: datetime | None = None
+) -> tuple[Baseline, ...]:
     rows = (
-        ranked_jobs(round_id)
+        ranked_jobs(round_id, before)
         .filter(group__isnull=True)
         .order_by("-score_test", "created_at", "id")
         .values_list("id", "score_test", "score_validation", "algorithm", "params")
@@ -252,13 +222,19 @@ def _baselines(round_id: int, standings: tuple[Standing, ...]) -> tuple[Baseline
     )
 
 
-def _unranked(round_id: int, ranked_group_ids: set[int]) -> tuple[str, ...]:
-    names = RoundEntry.objects.filter(round_id=round_id).values_list("group_id", "group__name")
+def _unranked(
+    round_id: int, ranked_group_ids: set[int], before: datetime | None = None
+) -> tuple[str, ...]:
+    entries = RoundEntry.objects.filter(round_id=round_id)
+    if before is not None:  # a group that came after the reveal is not in the final ranking
+        entries = entries.filter(joined_at__lt=before)
+    names = entries.values_list("group_id", "group__name")
     return tuple(sorted(name for group_id, name in names if group_id not in ranked_group_ids))
 
 
-def _compute_public(round_: Round) -> PublicLeaderboard:
-    rows = sorted(_best_per_group(round_.pk), key=_sort_key)
+def _compute_public(round_: Round, before: datetime | None = None) -> PublicLeaderboard:
+    """The public board; with ``before``, as it stands among the jobs submitted before then."""
+    rows = sorted(_best_per_group(round_.pk, before), key=_sort_key)
     standings = tuple(
         Standing(
             rank=rank,
@@ -279,22 +255,26 @@ def _compute_public(round_: Round) -> PublicLeaderboard:
         version=round_.leaderboard_version,
         state=round_.state,
         standings=standings,
-        baselines=_baselines(round_.pk, standings),
-        unranked=_unranked(round_.pk, {line.group_id for line in standings}),
+        baselines=_baselines(round_.pk, standings, before),
+        unranked=_unranked(round_.pk, {line.group_id for line in standings}, before),
+        revealed=visibility.revealed(round_),
     )
 
 
 def public_leaderboard(round_: Round) -> PublicLeaderboard:
     """Each group's best test score, best first (the version and state are ``round_``'s: read
     the round fresh, e.g. with ``rounds.get_round``, before calling)."""
-    return _cached(_key("public", round_), lambda: _compute_public(round_))
+    return cached(board_key("public", round_), lambda: _compute_public(round_))
 
 
 # --- the final ranking -----------------------------------------------------------------------
 
 
 def _compute_final(round_: Round) -> FinalRanking:
-    public = public_leaderboard(round_)
+    # After the reveal only the jobs submitted before it count, public ranks included; before
+    # it (an organizer's preview) every job does.
+    before = round_.revealed_at
+    public = public_leaderboard(round_) if before is None else _compute_public(round_, before)
     by_group = {line.group_id: line for line in public.standings}
     choices: dict[int, int] = {}
     if round_.final_choice_allowed:
@@ -307,7 +287,7 @@ def _compute_final(round_: Round) -> FinalRanking:
     # job can be changed by an organizer afterwards (admin), so check again.
     chosen_rows = {
         row["group_id"]: row
-        for row in ranked_jobs(round_)
+        for row in ranked_jobs(round_, before)
         .filter(pk__in=choices.values())
         .values(
             "id", "group_id", "score_test", "score_validation", "algorithm", "params", "created_at"
@@ -362,10 +342,11 @@ def _compute_final(round_: Round) -> FinalRanking:
         round_id=round_.pk,
         version=round_.leaderboard_version,
         state=round_.state,
-        final=round_.state == RoundState.CLOSED,
+        final=before is not None,
         standings=standings,
         baselines=public.baselines,
         unranked=tuple(unranked),
+        revealed_at=before,
     )
 
 
@@ -373,12 +354,12 @@ def final_ranking(round_: Round) -> FinalRanking:
     """The ranking by validation score, with each group's move against its public rank.
 
     No visibility check here: use :func:`final_for` to answer a viewer."""
-    return _cached(_key("final", round_), lambda: _compute_final(round_))
+    return cached(board_key("final", round_), lambda: _compute_final(round_))
 
 
 def final_visible(round_: Round, viewer: User) -> bool:
-    """Students see the final ranking and validation scores only once the round is closed."""
-    return round_.state == RoundState.CLOSED or sees_everything(viewer)
+    """Whether the viewer may see the final ranking (``visibility`` decides)."""
+    return visibility.sees_final(viewer, round_)
 
 
 # --- the history -----------------------------------------------------------------------------
@@ -423,17 +404,18 @@ def score_history(round_: Round) -> ScoreHistory:
     """Every group's best test score over time (a step chart), and the baselines' (group None).
 
     Each point is a job that raised its group's best; jobs are in the order they finished."""
-    return _cached(_key("history", round_), lambda: _compute_history(round_))
+    return cached(board_key("history", round_), lambda: _compute_history(round_))
 
 
 # --- JSON for a viewer -----------------------------------------------------------------------
 
 
-def audience(viewer: User) -> str:
-    return STAFF if sees_everything(viewer) else PUBLIC
+def audience(viewer: User) -> Role:
+    """Whose view of the boards the viewer gets; cached bodies and tags are filed under it."""
+    return visibility.audience(viewer)
 
 
-def _standing_json(line: Standing, reveal: bool, staff: bool) -> dict[str, Any]:
+def _standing_json(line: Standing, recipes: bool, validation: bool) -> dict[str, Any]:
     described: dict[str, Any] = {
         "rank": line.rank,
         "group": line.group,
@@ -443,16 +425,16 @@ def _standing_json(line: Standing, reveal: bool, staff: bool) -> dict[str, Any]:
         "submitted_at": line.submitted_at,
         "finished_at": line.finished_at,
     }
-    if reveal or staff:
-        # Other groups' recipes are part of the reveal, not of the race.
+    if recipes:
         described["algorithm"] = line.algorithm
         described["params"] = line.params
-    if staff or reveal:
+    if validation:
         described["score_validation"] = line.score_validation
     return described
 
 
-def _baseline_json(line: Baseline, reveal: bool) -> dict[str, Any]:
+def _baseline_json(line: Baseline, validation: bool) -> dict[str, Any]:
+    # A baseline is the organizers' line to beat: its recipe is public from the start.
     described: dict[str, Any] = {
         "job": line.job_id,
         "score_test": line.score_test,
@@ -460,37 +442,40 @@ def _baseline_json(line: Baseline, reveal: bool) -> dict[str, Any]:
         "params": line.params,
         "groups_above": line.groups_above,
     }
-    if reveal:
+    if validation:
         described["score_validation"] = line.score_validation
     return described
 
 
-def leaderboard_json(board: PublicLeaderboard, viewer_audience: str) -> dict[str, Any]:
-    staff = viewer_audience == STAFF
-    closed = board.state == RoundState.CLOSED
+def leaderboard_json(board: PublicLeaderboard, viewer_audience: Role) -> dict[str, Any]:
+    recipes = visibility.board_sees(viewer_audience, View.RECIPES, board.revealed)
+    validation = visibility.board_sees(viewer_audience, View.VALIDATION, board.revealed)
     return {
         "round": board.round_id,
         "version": board.version,
         "state": board.state,
+        "revealed": board.revealed,
         "metric_split": "test",
-        "validation_visible": staff or closed,
-        "standings": [_standing_json(line, closed, staff) for line in board.standings],
-        "baselines": [_baseline_json(line, staff or closed) for line in board.baselines],
+        "validation_visible": validation,
+        "recipes_visible": recipes,
+        "standings": [_standing_json(line, recipes, validation) for line in board.standings],
+        "baselines": [_baseline_json(line, validation) for line in board.baselines],
         "unranked": list(board.unranked),
     }
 
 
 def leaderboard_for(round_: Round, viewer: User) -> dict[str, Any]:
-    """The public leaderboard as the viewer may see it: students get test scores only (and the
-    algorithms once the round is closed); workers and organizers also see validation scores."""
+    """The public leaderboard as the viewer may see it (``visibility`` decides: students and
+    workers get test scores, and other groups' algorithms and validation scores once the round
+    is revealed; organizers everything)."""
     return leaderboard_json(public_leaderboard(round_), audience(viewer))
 
 
 def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
     """:func:`leaderboard_for` serialised once per version and audience: the body a poll gets."""
     kind = audience(viewer)
-    return _cached(
-        _key("public-json", round_, kind),
+    return cached(
+        board_key("public-json", round_, kind.value),
         lambda: to_json(leaderboard_json(public_leaderboard(round_), kind)),
     )
 
@@ -498,32 +483,40 @@ def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
 def etag(round_: Round, viewer: User) -> str:
     """An entity tag that changes whenever the viewer's leaderboard body may change."""
     born = int(round_.created_at.timestamp() * 1e6)
-    return f'"lb-{round_.pk}.{born}-{round_.leaderboard_version}-{round_.state}-{audience(viewer)}"'
+    shown = "r" if visibility.revealed(round_) else "h"
+    return (
+        f'"lb-{round_.pk}.{born}-{round_.leaderboard_version}-{round_.state}{shown}'
+        f'-{audience(viewer).value}"'
+    )
 
 
-def final_json(ranking: FinalRanking) -> dict[str, Any]:
+def final_json(ranking: FinalRanking, viewer_audience: Role = Role.ORGANIZER) -> dict[str, Any]:
+    revealed = ranking.revealed_at is not None
+    recipes = visibility.board_sees(viewer_audience, View.RECIPES, revealed)
+    standings = []
+    for line in ranking.standings:
+        described: dict[str, Any] = {
+            "rank": line.rank,
+            "group": line.group,
+            "group_id": line.group_id,
+            "job": line.job_id,
+            "chosen_by": line.chosen_by,
+            "score_validation": line.score_validation,
+            "score_test": line.score_test,
+            "public_rank": line.public_rank,
+            "move": line.move,
+        }
+        if recipes:
+            described.update(algorithm=line.algorithm, params=line.params)
+        standings.append(described)
     return {
         "round": ranking.round_id,
         "version": ranking.version,
         "state": ranking.state,
         "final": ranking.final,
+        "revealed_at": ranking.revealed_at,
         "metric_split": "validation",
-        "standings": [
-            {
-                "rank": line.rank,
-                "group": line.group,
-                "group_id": line.group_id,
-                "job": line.job_id,
-                "chosen_by": line.chosen_by,
-                "score_validation": line.score_validation,
-                "score_test": line.score_test,
-                "algorithm": line.algorithm,
-                "params": line.params,
-                "public_rank": line.public_rank,
-                "move": line.move,
-            }
-            for line in ranking.standings
-        ],
+        "standings": standings,
         "baselines": [_baseline_json(line, True) for line in ranking.baselines],
         "unranked": list(ranking.unranked),
     }
@@ -532,14 +525,14 @@ def final_json(ranking: FinalRanking) -> dict[str, Any]:
 def require_final_visible(round_: Round, viewer: User) -> None:
     if not final_visible(round_, viewer):
         raise PermissionDenied(
-            "The final ranking is revealed when the round closes.", code="not_revealed"
+            "The final ranking is revealed when the round first closes.", code="not_revealed"
         )
 
 
 def final_for(round_: Round, viewer: User) -> dict[str, Any]:
-    """The reveal; before the close only workers and organizers may look (a preview)."""
+    """The reveal; before it only organizers may look (a preview, ``"final": false``)."""
     require_final_visible(round_, viewer)
-    return final_json(final_ranking(round_))
+    return final_json(final_ranking(round_), audience(viewer))
 
 
 def history_json(history: ScoreHistory) -> dict[str, Any]:

@@ -189,6 +189,12 @@ class Round(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    revealed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The first close: the final ranking counts the jobs submitted before it and "
+        "the final choices as they stood then. Set once, never changed.",
+    )
     job_quota = models.PositiveIntegerField(default=20, help_text="Jobs per group in this round.")
     queued_quota = models.PositiveIntegerField(
         default=3, help_text="Jobs a group may have waiting at once."

@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import PureWindowsPath
 from typing import Any, TypeVar
 
@@ -24,10 +25,10 @@ from django.db.models import Model
 from django.utils import timezone
 
 from mlcontest.algorithms import all_scores
+from mlcontest.contest import visibility
 from mlcontest.contest.datasets import SPLITS, load_points
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
-from mlcontest.contest.groups import group_of
-from mlcontest.contest.models import Dataset, Job, JobPicture, JobState, Round, RoundState, User
+from mlcontest.contest.models import Dataset, Group, Job, JobPicture, JobState, Round, User
 from mlcontest.contest.permissions import require_worker
 from mlcontest.contest.rounds import renew_boards, task_of
 
@@ -225,7 +226,7 @@ def _check_labels(job: Job, payload: ResultPayload) -> dict[str, list[str]]:
 # every result is read once.
 _JOB_FOR_RESULT_SQL = """
 SELECT j.id, j.state, j.worker_key, j.result_digest, j.round_id,
-       r.metric, r.dataset_id, d.version, d.class_labels
+       r.metric, r.dataset_id, r.revealed_at, d.version, d.class_labels
   FROM contest_job j
   JOIN contest_round r ON r.id = j.round_id
   JOIN contest_dataset d ON d.id = r.dataset_id
@@ -246,11 +247,18 @@ def job_for_result(job_id: Any) -> Job:
         row = cursor.fetchone()
     if row is None:
         raise NotFound(f"No job {job_id}.")
-    pk, state, holder, digest, round_pk, metric, dataset_pk, version, class_labels = row
+    pk, state, holder, digest, round_pk, metric, dataset_pk, revealed_at, version, class_labels = (
+        row
+    )
     if isinstance(class_labels, str):  # JSON arrives as text on SQLite and PostgreSQL alike
         class_labels = json.loads(class_labels)
     dataset = _loaded(Dataset, {"id": dataset_pk, "version": version, "class_labels": class_labels})
-    round_ = _loaded(Round, {"id": round_pk, "metric": metric, "dataset_id": dataset_pk})
+    if revealed_at is not None and timezone.is_naive(revealed_at):  # SQLite keeps UTC bare
+        revealed_at = timezone.make_aware(revealed_at, UTC)
+    round_ = _loaded(
+        Round,
+        {"id": round_pk, "metric": metric, "dataset_id": dataset_pk, "revealed_at": revealed_at},
+    )
     round_.dataset = dataset
     job = _loaded(
         Job,
@@ -459,37 +467,30 @@ def _stored_bytes(picture: JobPicture) -> bytes | None:
         return None
 
 
-def can_see_job(viewer: User, job: Job) -> bool:
-    if viewer.is_worker:
-        return True
-    group = group_of(viewer)
-    return job.user_id == viewer.pk or (group is not None and job.group_id == group.pk)
-
-
-def validation_visible(viewer: User, job: Job) -> bool:
-    """Students see validation scores only once the round is closed."""
-    return viewer.is_worker or job.round.state == RoundState.CLOSED
-
-
-def result_summary(job: Job) -> dict[str, Any]:
-    """What a worker learns back from posting a result: the stored outcome, nothing more."""
-    return {
+def result_summary(job: Job, worker: User) -> dict[str, Any]:
+    """What a worker learns back from posting a result: the stored outcome, nothing more (not
+    whose job it was; the validation score only where ``visibility`` shows it to the worker)."""
+    summary: dict[str, Any] = {
         "id": job.pk,
         "state": job.state,
         "success": job.success,
         "score_test": job.score_test,
-        "score_validation": job.score_validation,
         "score_mismatch": job.score_mismatch,
     }
+    if visibility.sees_validation(worker, job.round):
+        summary["score_validation"] = job.score_validation
+    return summary
 
 
-def describe_job(job: Job, viewer: User, with_labels: bool = False) -> dict[str, Any]:
+def describe_job(
+    job: Job, viewer: User, with_labels: bool = False, group: Group | None = visibility.UNREAD
+) -> dict[str, Any]:
+    """The job as ``viewer`` may see it; call only for a job ``visibility.sees_job`` allows.
+    ``group``: the viewer's group, when the caller has read it (a list of jobs reads it once)."""
     described: dict[str, Any] = {
         "id": job.pk,
         "round": job.round_id,
-        "group": job.group.name if job.group else None,
         "baseline": job.is_baseline,
-        "user": job.user.username if job.user else None,
         "algorithm": job.algorithm,
         "params": job.params,
         "state": job.state,
@@ -505,10 +506,14 @@ def describe_job(job: Job, viewer: User, with_labels: bool = False) -> dict[str,
             for picture in job.pictures.all()
         ],
     }
-    if validation_visible(viewer, job):
+    if visibility.sees_job_owner(viewer, job, group):
+        described["group"] = job.group.name if job.group else None
+        described["user"] = job.user.username if job.user else None
+    validation = visibility.sees_validation(viewer, job.round)
+    if validation:
         described["score_validation"] = job.score_validation
         described["extra_scores_validation"] = job.extra_scores_validation
-    if viewer.is_worker:
+    if visibility.sees_job_internals(viewer):
         described.update(
             worker=job.worker.username if job.worker else None,
             worker_name=job.worker_name,
@@ -521,6 +526,6 @@ def describe_job(job: Job, viewer: User, with_labels: bool = False) -> dict[str,
     if with_labels:
         described["labels_training"] = job.labels_training
         described["labels_test"] = job.labels_test
-        if validation_visible(viewer, job):
+        if validation:
             described["labels_validation"] = job.labels_validation
     return described

@@ -2,6 +2,8 @@
 
 A round is a draft until it is opened (by hand, or when its start time passes) and open until
 it is closed (by hand, or when its end time passes); an organizer may reopen a closed round.
+The first close is the round's reveal (``revealed_at``): the final ranking is fixed from then
+on, and a reopened round is extra time for practice on the public board only.
 The time-based moves happen lazily: every read of a round's state first applies them, so no
 clock process is needed. Each move is one conditional UPDATE (``WHERE state = ...``), so two
 server processes applying the same schedule make one move and record it once; every move and
@@ -14,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mlcontest.algorithms import METRICS, REGISTRY, algorithms_for
@@ -32,6 +35,7 @@ from mlcontest.contest.models import (
     User,
 )
 from mlcontest.contest.permissions import require_organizer, require_user
+from mlcontest.contest.visibility import revealed, sees_drafts
 
 
 def task_of(round_: Round) -> str:
@@ -146,6 +150,16 @@ def _move(round_id: int, from_state: str, action: str, by: User | None, **values
     return bool(moved)
 
 
+def _closing(at: datetime) -> dict[str, Any]:
+    """The values of a close: the first one is also the reveal, set in the same conditional
+    UPDATE so that two processes closing at once cannot record two different reveals."""
+    return {
+        "state": RoundState.CLOSED,
+        "closed_at": at,
+        "revealed_at": Coalesce(F("revealed_at"), Value(at, output_field=DateTimeField())),
+    }
+
+
 def _apply_schedule_to(round_id: int, now: datetime) -> None:
     round_ = Round.objects.filter(pk=round_id).only("state", "starts_at", "ends_at").first()
     if round_ is None:
@@ -168,8 +182,7 @@ def _apply_schedule_to(round_id: int, now: datetime) -> None:
             RoundState.OPEN,
             "closed",
             None,
-            state=RoundState.CLOSED,
-            closed_at=round_.ends_at,
+            **_closing(round_.ends_at),
         )
 
 
@@ -203,12 +216,12 @@ def accepts_jobs(round_: Round, now: datetime | None = None) -> bool:
 
 
 def get_round(round_id: int, viewer: User | None = None) -> Round:
-    """The round, its state brought up to date; drafts are invisible to students."""
+    """The round, its state brought up to date; drafts are invisible but to organizers."""
     round_ = Round.objects.select_related("dataset").filter(pk=round_id).first()
     if round_ is not None:
         refresh_schedule(round_)
     if round_ is None or (
-        round_.state == RoundState.DRAFT and viewer is not None and not viewer.is_worker
+        round_.state == RoundState.DRAFT and viewer is not None and not sees_drafts(viewer)
     ):
         raise NotFound(f"No round {round_id}.")
     return round_
@@ -217,12 +230,14 @@ def get_round(round_id: int, viewer: User | None = None) -> Round:
 def visible_rounds(viewer: User) -> QuerySet[Round]:
     apply_schedule()
     rounds = Round.objects.select_related("dataset")
-    return rounds if viewer.is_worker else rounds.exclude(state=RoundState.DRAFT)
+    return rounds if sees_drafts(viewer) else rounds.exclude(state=RoundState.DRAFT)
 
 
 def open_round(organizer: User, round_: Round, ends_at: datetime | None = None) -> Round:
     """Open a draft, or reopen a closed round (recorded as "reopened"), by hand.
 
+    Reopening a revealed round gives extra time for practice: new jobs rank on the public
+    board, the final ranking stays as it was revealed (see ``leaderboard``).
     An end time that has passed is dropped, or else the schedule would close the round again
     at once; ``ends_at`` sets a new one."""
     require_organizer(organizer)
@@ -254,7 +269,10 @@ def open_round(organizer: User, round_: Round, ends_at: datetime | None = None) 
 
 
 def close_round(organizer: User, round_: Round) -> Round:
-    """Close an open round by hand. Jobs already submitted still run and still count."""
+    """Close an open round by hand. Jobs already submitted still run and still count.
+
+    The first close reveals the final ranking (``revealed_at``); a later one changes nothing
+    in it."""
     require_organizer(organizer)
     refresh_schedule(round_)
     if round_.state == RoundState.CLOSED:
@@ -266,8 +284,7 @@ def close_round(organizer: User, round_: Round) -> Round:
         RoundState.OPEN,
         "closed",
         organizer,
-        state=RoundState.CLOSED,
-        closed_at=timezone.now(),
+        **_closing(timezone.now()),
     )
     round_.refresh_from_db()
     return round_
@@ -305,6 +322,12 @@ def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
     fields: dict[str, str] = {}
     if "metric" in changes and round_.state != RoundState.DRAFT:
         fields["metric"] = "can only change while the round is a draft"
+    if (
+        revealed(round_)
+        and "final_choice_allowed" in changes
+        and changes["final_choice_allowed"] != round_.final_choice_allowed
+    ):
+        fields["final_choice_allowed"] = "the final ranking is revealed: it cannot change"
     for when in ("starts_at", "ends_at"):
         if when not in changes or changes[when] == getattr(round_, when):
             continue
@@ -366,8 +389,10 @@ def mark_final_choice(
     that the best test job counts again).
 
     Students mark for their own group while the round is open; an organizer may mark for any
-    group (the job's, or ``group`` to unmark) at any time. Only a job that ranks (done,
-    successful, with a test score) can be chosen. Recorded as a "final_choice" event."""
+    group (the job's, or ``group`` to unmark) until the reveal. Once the round has been
+    revealed, nobody may (code ``revealed``): the final choices are those that stood at the
+    reveal, even when the round is reopened. Only a job that ranks (done, successful, with a
+    test score) can be chosen. Recorded as a "final_choice" event."""
     require_user(user)
     refresh_schedule(round_)
     if not round_.final_choice_allowed:
@@ -375,6 +400,7 @@ def mark_final_choice(
             "This round ranks each group's best test job: there is no final choice to make.",
             code="final_choice_not_allowed",
         )
+    _refuse_if_revealed(round_)
     if user.is_organizer:
         group = job.group if job is not None else group
         if group is None:
@@ -402,12 +428,29 @@ def mark_final_choice(
                 code="job_not_ranked",
             )
     with transaction.atomic():
+        # Read again under the round's lock: a close that committed a moment ago wins.
+        round_.revealed_at = (
+            Round.objects.select_for_update()
+            .filter(pk=round_.pk)
+            .values_list("revealed_at", flat=True)
+            .first()
+        )
+        _refuse_if_revealed(round_)
         entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
         entry.final_job = job
         entry.save(update_fields=["final_job"])
         renew_boards(round_.pk)
         record_event(round_, "final_choice", user, group=group.name, job=job.pk if job else None)
     return entry
+
+
+def _refuse_if_revealed(round_: Round) -> None:
+    if revealed(round_):
+        raise Conflict(
+            f"The final ranking of round {round_.name!r} was revealed when it closed: the final "
+            "choices are those that stood then.",
+            code="revealed",
+        )
 
 
 def final_choice_of(round_: Round, group: Group) -> int | None:
@@ -492,6 +535,8 @@ def describe_round(round_: Round, viewer: User) -> dict[str, Any]:
         "ends_at": round_.ends_at,
         "opened_at": round_.opened_at,
         "closed_at": round_.closed_at,
+        # Set at the first close: from then on the final ranking is final.
+        "revealed_at": round_.revealed_at,
         "job_quota": round_.job_quota,
         "queued_quota": round_.queued_quota,
         "time_limit_seconds": round_.time_limit_seconds,

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from mlcontest.contest import datasets, groups, queue, results, rounds
+from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
 from mlcontest.contest.models import Dataset, JobPicture, RoundState, User
 from mlcontest.contest.permissions import require_worker, sees_everything
@@ -124,7 +124,7 @@ def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
     payload = results.parse_result(fields)
     holder = worker_key(request, fields)
     job, stored = results.record_result(viewer, job, holder, payload)
-    answer = {"status": "ok", "stored": stored, "job": results.result_summary(job)}
+    answer = {"status": "ok", "stored": stored, "job": results.result_summary(job, viewer)}
     if str(fields.get("next") or "").lower() in {"1", "true"}:
         # Beyond the seed: the worker's next job in the same answer, one request per job.
         name = worker_name(request, fields)
@@ -153,7 +153,7 @@ def job_picture(request: HttpRequest, job_id: int, filename: str) -> HttpRespons
     """A job's picture, only to those who may see the job: its path ``/media/jobs/<id>/<name>``
     is easy to guess, so the media folder must not hand it to anyone who asks."""
     job = queue.get_job(job_id)
-    if not results.can_see_job(_user(request), job):
+    if not visibility.sees_job(_user(request), job):
         raise NotFound(f"No job {job_id}.")
     picture = JobPicture.objects.filter(job=job, image=f"jobs/{job.pk}/{filename}").first()
     if picture is None:

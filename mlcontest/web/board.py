@@ -1,8 +1,8 @@
 """The leaderboard as the pages need it: rows, history, reveal and the final choice.
 
-The ranking rules belong to ``mlcontest.contest.leaderboard`` (cached per round version); this
-adapter only reshapes its answers for the templates and adds what is display-only (how many
-jobs each group has run).
+The ranking rules belong to ``mlcontest.contest.leaderboard`` (cached per round version) and
+who sees what to ``mlcontest.contest.visibility``; this adapter only reshapes their answers for
+the templates and adds what is display-only (how many jobs each group has run).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from datetime import datetime
 
 from django.db.models import Count
 
-from mlcontest.contest import leaderboard, rounds
-from mlcontest.contest.models import Job, Round, RoundEntry, RoundState, User
+from mlcontest.contest import leaderboard, rounds, visibility
+from mlcontest.contest.models import Job, Round, RoundEntry, User
+from mlcontest.contest.visibility import Role, View
 
 
 @dataclass
@@ -37,10 +38,16 @@ class RevealRow:
     chosen_by: str = ""
 
 
-def rows(round_: Round) -> list[Row]:
-    """The public leaderboard, best first, with each baseline as a line under the groups that
-    beat it."""
+def recipes_shown(round_: Round, audience: Role) -> bool:
+    """Whether the board shows other groups' algorithms to this audience."""
+    return visibility.board_sees(audience, View.RECIPES, visibility.revealed(round_))
+
+
+def rows(round_: Round, audience: Role) -> list[Row]:
+    """The public leaderboard as ``audience`` sees it, best first, with each baseline as a line
+    under the groups that beat it (the groups' algorithms only where ``visibility`` allows)."""
     board = leaderboard.public_leaderboard(round_)
+    recipes = recipes_shown(round_, audience)
     counts = dict(
         Job.objects.filter(round=round_, group__isnull=False)
         .values_list("group_id")
@@ -53,7 +60,7 @@ def rows(round_: Round) -> list[Row]:
             line.group,
             line.score_test,
             counts.get(line.group_id, 0),
-            line.algorithm,
+            line.algorithm if recipes else "",
             line.job_id,
         )
         for line in board.standings
@@ -86,9 +93,10 @@ def history(round_: Round) -> dict[str, list[tuple[datetime, float]]]:
     }
 
 
-def reveal(round_: Round) -> list[RevealRow]:
-    """The final ranking by validation with each group's move, once the round is closed."""
-    if round_.state != RoundState.CLOSED:
+def reveal(round_: Round, audience: Role) -> list[RevealRow]:
+    """The final ranking by validation with each group's move, for those ``visibility`` shows
+    it to (everyone once revealed; organizers before, as a preview)."""
+    if not visibility.board_sees(audience, View.FINAL, visibility.revealed(round_)):
         return []
     ranking = leaderboard.final_ranking(round_)
     return [

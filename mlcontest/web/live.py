@@ -13,12 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from mlcontest.contest import groups, rounds
+from mlcontest.contest import groups, rounds, visibility
 from mlcontest.contest.errors import NotFound
 from mlcontest.contest.models import Job, Round
-from mlcontest.web import board, services
+from mlcontest.web import services
 from mlcontest.web.views import (
     _history_json,
+    board_context,
     job_context,
     round_context,
     round_signature,
@@ -97,12 +98,16 @@ def projector_signature(round_: Round, newest: list[Job]) -> str:
     return f"{round_.state}|{round_.leaderboard_version}|{services.jobs_signature(newest)}"
 
 
+# The projector is an organizer's page that the whole class reads: it shows what students may
+# see (no algorithms of other groups, no final ranking before the reveal), never a preview.
+PROJECTOR_AUDIENCE = visibility.Role.STUDENT
+
+
 def projector_context(round_: Round, newest: list[Job] | None = None) -> dict[str, Any]:
     newest = newest_jobs(round_) if newest is None else newest
     return {
         "round": round_,
-        "board": board.rows(round_),
-        "reveal": board.reveal(round_),
+        **board_context(round_, PROJECTOR_AUDIENCE),
         "newest": newest,
         "signature": projector_signature(round_, newest),
     }

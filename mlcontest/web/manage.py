@@ -163,7 +163,12 @@ def round_action(request: HttpRequest, round_id: int, action: str) -> HttpRespon
     try:
         if action == "open":
             rounds.open_round(viewer(request), round_)
-            messages.success(request, f"{round_.name} is open: students can submit jobs.")
+            practice = (
+                " for practice: the final ranking stays as it was revealed"
+                if round_.revealed_at
+                else ""
+            )
+            messages.success(request, f"{round_.name} is open{practice}: students can submit jobs.")
         elif action == "close":
             rounds.close_round(viewer(request), round_)
             messages.success(request, f"{round_.name} is closed: the final ranking is revealed.")

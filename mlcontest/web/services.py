@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from mlcontest.contest import datasets, groups
+from mlcontest.contest import datasets, groups, visibility
 from mlcontest.contest.errors import Conflict, PermissionDenied
 from mlcontest.contest.models import (
     Dataset,
@@ -93,7 +93,7 @@ def split_rounds(rounds: list[Round], viewer: User) -> RoundLists:
     Students do not see drafts through the domain, but a scheduled draft is announced (name,
     dataset and start only) so that its countdown can be shown: the page does not link it."""
     lists = RoundLists()
-    if not viewer.is_worker:
+    if not visibility.sees_drafts(viewer):
         rounds = rounds + list(
             Round.objects.select_related("dataset").filter(
                 state=RoundState.DRAFT, starts_at__isnull=False

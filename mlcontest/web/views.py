@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import groups, queue, results, rounds
+from mlcontest.contest import groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Job, Round, RoundState, User
 from mlcontest.web import board, forms, services
@@ -165,7 +165,7 @@ def _start_values(request: HttpRequest, user: User, round_: Round) -> tuple[str 
         job = queue.get_job(job_id)
     except NotFound:
         return None, {}
-    if job.round_id != round_.pk or not results.can_see_job(user, job):
+    if job.round_id != round_.pk or not visibility.sees_job(user, job):
         return None, {}
     return job.algorithm, forms.job_values(job)
 
@@ -184,15 +184,30 @@ def round_context(
         group = groups.group_of(user)
         jobs = services.group_jobs(round_, group, user)
     used, queued = rounds.jobs_used(round_, group.pk) if group else (0, 0)
+    audience = visibility.audience(user)
     return {
         "round": round_,
         "group": group,
         "jobs": jobs,
         "final_job_id": board.final_job_id(round_, group.pk if group else None),
         "quota": {"used": used, "left": max(0, round_.job_quota - used), "queued": queued},
-        "board": board.rows(round_),
-        "reveal": board.reveal(round_),
+        **board_context(round_, audience),
+        "show_validation": visibility.sees_validation(user, round_),
         "signature": round_signature(round_, jobs),
+    }
+
+
+def board_context(round_: Round, audience: visibility.Role) -> dict[str, Any]:
+    """The leaderboard and the final ranking as ``audience`` sees them (``visibility``)."""
+    final_shown = visibility.board_sees(
+        audience, visibility.View.FINAL, visibility.revealed(round_)
+    )
+    return {
+        "board": board.rows(round_, audience),
+        "recipes": board.recipes_shown(round_, audience),
+        "reveal": board.reveal(round_, audience),
+        "final_shown": final_shown,
+        "final_preview": final_shown and not visibility.revealed(round_),
     }
 
 
@@ -259,7 +274,7 @@ def visible_job(user: User, job_id: int) -> Job:
         job = queue.get_job(job_id)
     except NotFound:
         raise Http404("No such job.") from None
-    if not results.can_see_job(user, job):
+    if not visibility.sees_job(user, job):
         raise Http404("No such job.")
     return job
 
@@ -269,12 +284,13 @@ def job_context(job: Job, user: User) -> dict[str, Any]:
     final_id = board.final_job_id(job.round, job.group_id)
     return {
         "job": job,
-        "described": results.describe_job(job, user),
+        "described": results.describe_job(job, user, group=group),
         "algorithm": REGISTRY.get(job.algorithm),
         "is_final": final_id == job.pk,
         "can_mark_final": (
             job.round.final_choice_allowed
             and job.round.state == RoundState.OPEN
+            and not visibility.revealed(job.round)
             and job.success is True
             and group is not None
             and job.group_id == group.pk
