@@ -2,9 +2,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    # After 0002_leaderboard_index, not beside it: two leaves would stop `migrate`.
+    # After the last migration, not beside it: two leaves would stop `migrate`.
     dependencies = [
-        ("contest", "0002_leaderboard_index"),
+        ("contest", "0004_login_attempt"),
     ]
 
     operations = [
