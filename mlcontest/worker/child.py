@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from mlcontest.worker.pictures import draw_pictures
+from mlcontest.worker.pictures import draw_pictures, picture_note
 from mlcontest.worker.run import Outcome, PreparedData, run_job
 
 MB = 1024 * 1024
@@ -88,11 +88,17 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
     healthy = True
     try:
         with MemoryLimit(spec.memory_limit_mb):
-            outcome, model = run_job(spec.algorithm, spec.params, spec.metric, data)
+            outcome, model = run_job(spec.algorithm, spec.params, data)
     except MemoryError:
         outcome, healthy = Outcome(False, memory_limit_message(spec.memory_limit_mb)), False
     except Exception as error:  # any failure of the student's job is reported, not raised
         outcome = Outcome(False, f"Failed: {type(error).__name__}: {error}"[:2000])
+    if spec.pictures and model is not None and outcome.success:
+        # The result is posted before the pictures are drawn: a picture that cannot be made
+        # is said in its message now.
+        note = picture_note(model, data)
+        if note:
+            outcome.message = f"{outcome.message} ({note}.)"
     conn.send(("result", outcome))
     pictures: list[tuple[str, bytes]] = []
     note = ""
