@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from multiprocessing import Pipe
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.worker.child import JobSpec
-from mlcontest.worker.pictures import MAX_BYTES, draw_pictures
+from mlcontest.worker.child import JobSpec, run_one
+from mlcontest.worker.pictures import MAX_BYTES, confusion_sample, draw_pictures
 from mlcontest.worker.run import ContestModel, PreparedData, prepare, run_job
 from mlcontest.worker.sandbox import JobProcess, wait_for
 
@@ -233,3 +234,27 @@ def test_fast_classification_metrics_equal_scikit_learns() -> None:
                 expected = float(compute(truth, predicted))
                 assert METRICS[name].compute(truth, predicted) == expected
                 assert together[name] == expected
+
+
+def test_the_confusion_matrix_is_cross_validated_on_at_most_2000_training_points() -> None:
+    X, y = sk.make_blobs(n_samples=6000, centers=3, random_state=0)
+    data = prepare(points_of(X, y, ["x", "y"]))
+    sample_X, sample_y, folds, reason = confusion_sample(data)
+    assert len(sample_X) == len(sample_y) == 2000 and folds == 5 and reason == ""
+    assert set(sample_y) <= set(data.y["training"])  # training labels, nothing else
+
+
+def test_a_confusion_matrix_that_cannot_be_made_is_skipped_with_a_note() -> None:
+    """One training point of class "c": no stratified fold can hold it out and train on it."""
+    X, y = sk.make_moons(n_samples=60, noise=0.2, random_state=0)
+    points = points_of(X, y, ["x", "y"])
+    points[0]["label"] = "c"  # a training point (SPLIT_CYCLE starts with training)
+    data = prepare(points, classes=["0", "1", "c"])
+    spec = JobSpec(1, "knn", {"n_neighbors": 1}, "accuracy", "moons", True, 2048)
+    parent_end, child_end = Pipe()
+    run_one(spec, data, child_end)
+    kind, outcome = parent_end.recv()
+    assert kind == "result" and outcome.success
+    assert "confusion matrix skipped: class c has only 1 training point" in outcome.message
+    kind, (drawn, note, healthy) = parent_end.recv()
+    assert [name for name, _ in drawn] == ["regions.png"] and note == "" and healthy
