@@ -27,12 +27,9 @@ ROLES = ("student", "worker", "worker_token")
 def as_role(contest: Contest, role: str) -> tuple[Get, Get]:
     """``(get, post)`` for the role: a signed-in session, or the worker's API token."""
     if role == "worker_token":
-        header = {"HTTP_AUTHORIZATION": f"Token {ApiToken.objects.create(user=contest.walter).key}"}
-        client = Client()
-        return (
-            lambda path, *a, **kw: client.get(path, *a, **header, **kw),
-            lambda path, *a, **kw: client.post(path, *a, **header, **kw),
-        )
+        key = ApiToken.objects.create(user=contest.walter).key
+        client = Client(headers={"Authorization": f"Token {key}"})
+        return client.get, client.post
     user: User = {"student": contest.alice, "worker": contest.walter, "organizer": contest.olga}[
         role
     ]
