@@ -19,7 +19,12 @@ from sklearn.preprocessing import StandardScaler
 
 from mlcontest.algorithms import REGISTRY
 from mlcontest.worker.child import JobSpec, run_one
-from mlcontest.worker.pictures import MAX_BYTES, confusion_sample, draw_pictures
+from mlcontest.worker.pictures import (
+    MAX_BYTES,
+    confusion_sample,
+    draw_pictures,
+    draw_pictures_noting,
+)
 from mlcontest.worker.run import ContestModel, PreparedData, prepare, run_job
 from mlcontest.worker.sandbox import JobProcess, wait_for
 
@@ -258,3 +263,13 @@ def test_a_confusion_matrix_that_cannot_be_made_is_skipped_with_a_note() -> None
     assert "confusion matrix skipped: class c has only 1 training point" in outcome.message
     kind, (drawn, note, healthy) = parent_end.recv()
     assert [name for name, _ in drawn] == ["regions.png"] and note == "" and healthy
+
+
+def test_a_model_that_fails_on_a_fold_loses_only_the_confusion_matrix(moons: PreparedData) -> None:
+    """k = every training point fits the job, but not the smaller cross-validation folds."""
+    everyone = moons.count("training")
+    outcome, model = run_job("knn", {"n_neighbors": everyone}, moons)
+    assert outcome.success
+    drawn, note = draw_pictures_noting(model, moons, outcome.labels)
+    assert [name for name, _ in drawn] == ["regions.png"]
+    assert note.startswith("confusion matrix skipped: ValueError")

@@ -305,18 +305,34 @@ def draw_pictures(
     model: ContestModel, data: PreparedData, labels: dict[str, list[Any]]
 ) -> list[tuple[str, bytes]]:
     """The job's pictures as ``(filename, png bytes)``."""
+    return draw_pictures_noting(model, data, labels)[0]
+
+
+def draw_pictures_noting(
+    model: ContestModel, data: PreparedData, labels: dict[str, list[Any]]
+) -> tuple[list[tuple[str, bytes]], str]:
+    """The job's pictures, and what went wrong with one that was left out ("" if nothing).
+    The cross-validation refits the model on smaller training sets, which may fail where the
+    job's own fit did not (say k nearest neighbours with k above a fold's size): the other
+    pictures are kept."""
     plane = Plane(data, model)
     if model.task_ == "clustering":
-        return [("clusters.png", clusters_picture(data, labels, plane))]
+        return [("clusters.png", clusters_picture(data, labels, plane))], ""
     # The classes: the dataset's list, the training labels and the job's predictions.
     known = set(data.classes)
     known.update(str(label) for label in data.y["training"] if label is not None)
     known.update(str(label) for split in labels.values() for label in split)
     classes = sorted(known, key=_label_order)
     pictures = [("regions.png", decision_regions(model, data, labels["test"], classes, plane))]
-    if not picture_note(model, data):
+    if picture_note(model, data):
+        return pictures, ""  # said in the job's message already
+    try:
         pictures.append(("confusion.png", confusion_matrix_picture(model, data, classes)))
-    return pictures
+    except MemoryError:
+        raise
+    except Exception as error:  # the model's own failure on a fold
+        return pictures, f"confusion matrix skipped: {type(error).__name__}: {error}"[:300]
+    return pictures, ""
 
 
 def _label_order(label: str) -> tuple[int, float, str]:
