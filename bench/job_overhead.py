@@ -4,12 +4,13 @@
    of depth 5, logistic regression, random forest of 100 trees), run by ``mlcontest worker
    --processes 2 --no-pictures`` against a local ``mlcontest serve``; against the same fits,
    predictions (all three splits) and scores (every metric on test and validation, with the
-   worker's metric functions) run directly in a pool of 2 processes (one BLAS/OpenMP thread
-   each, as in the worker), in this same script run. The two are alternated, five times each;
-   ratio = the faster platform time (first claim to last result stored) / the faster direct
-   time. CPU milliseconds per job are printed by role (server, worker main process, job
-   processes) to show where the platform's time goes; on a shared machine whose CPU speed
-   wanders they wander with it.
+   server's metric functions) run directly in a pool of 2 processes (one BLAS/OpenMP thread
+   each, as in the worker), in this same script run. On the platform the worker fits and
+   predicts and the server computes every score; the direct side does all three itself. The
+   two are alternated, five times each; ratio = the faster platform time (first claim to last
+   result stored) / the faster direct time. CPU milliseconds per job are printed by role
+   (server, worker main process, job processes) to show where the platform's time goes; on a
+   shared machine whose CPU speed wanders they wander with it.
 2. On an idle system: one job at a time, submitted through the JSON API, polled until its
    result is visible; the p50 and p95 of that turnaround.
 
@@ -88,7 +89,7 @@ def direct_job(job: tuple[str, dict[str, Any]]) -> float:
     score = 0.0
     for split in ("test", "validation"):
         X, y = _data[split]
-        # The metric functions the worker uses, so that only the platform differs.
+        # The metric functions the server uses, so that only the platform differs.
         score = all_scores("classification", y, model.predict(X).tolist())["accuracy"]
     return score
 
@@ -212,7 +213,9 @@ def main() -> None:
         LiveServer(Path(folder)) as server,
     ):
         ids = setup_round(server, "moons-2000", "moons", n=2000)
-        points = API("walter", "pw", server.url).get_dataset_points(ids["dataset"])
+        # The organizer's view: a worker gets no test or validation labels, and the direct
+        # side must still score its predictions, as the server does for the platform's jobs.
+        points = API("olga", "pw", server.url).get_dataset_points(ids["dataset"])
         worker = WorkerProcess(
             server.url, Path(folder) / "worker.log", processes=2, extra=["--wait", "5"]
         )

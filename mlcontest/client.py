@@ -394,7 +394,7 @@ class API:
         return self.dataset_cache
 
     def get_dataset_points(self, dataset_id: int | str) -> list[dict[str, Any]]:
-        """The dataset's points; labels of test and validation points only for workers."""
+        """The dataset's points; labels of test and validation points only for organizers."""
         number = int(dataset_id)
         if not self.dataset_cache or number not in self.dataset_cache:
             self.get_datasets()

@@ -70,7 +70,9 @@ def test_result_is_stored_and_scored_by_server(contest: Contest, claimed: Claime
     assert job.labels_training == claimed.labels["training"]
     assert job.labels_validation == claimed.labels["validation"]
     assert job.message == ""  # the seed's message=None arrives as the string "None"
-    assert job.extra_scores_test is not None and job.extra_scores_test["train_seconds"] == 0.01
+    # The server's own metrics, every one; what the worker posted as extra scores is dropped.
+    assert job.extra_scores_test == {"accuracy": 1.0, "balanced_accuracy": 1.0, "f1_macro": 1.0}
+    assert job.extra_scores_validation == job.extra_scores_test
     assert job.finished_at is not None and job.lease_expires_at is None
     assert job.result_digest
     assert leaderboard_version(contest) == version + 1
@@ -121,12 +123,15 @@ def test_failed_job_is_stored_without_scores(contest: Contest, claimed: Claimed)
         labels_training="null",
         labels_test="null",
         labels_validation="null",
+        extra_scores_test=json.dumps({"accuracy": 1.0}),
+        extra_scores_validation=json.dumps({"made_up": 0.5}),
     )
     body = ok_json(claimed.worker.post(path(claimed.job.pk), fields))
     assert body["job"]["state"] == "failed"
     job = Job.objects.get(pk=claimed.job.pk)
     assert job.state == JobState.FAILED and job.success is False
     assert job.score_test is None and job.score_validation is None
+    assert job.extra_scores_test is None and job.extra_scores_validation is None
     assert job.message == "ValueError: n_neighbors > n_samples"
 
 

@@ -198,9 +198,11 @@ def submit(student: Any, ids: dict[str, int]) -> int:
     return int(answer["id"])
 
 
-def true_split_labels(worker: Any, dataset_id: int) -> dict[str, list[Any]]:
+def true_split_labels(organizer: Any, dataset_id: int) -> dict[str, list[Any]]:
+    """The true labels per split, as only an organizer reads them: a worker gets the training
+    labels alone."""
     labels: dict[str, list[Any]] = {"training": [], "test": [], "validation": []}
-    for point in worker.get_dataset_points(dataset_id):
+    for point in organizer.get_dataset_points(dataset_id):
         labels[point["split"]].append(point["label"])
     return labels
 
@@ -221,22 +223,25 @@ def test_get_round_enters_the_group(
 
 
 def test_datasets_for_student_and_worker(
-    ids: dict[str, int], student: Any, worker: Any, server: LiveServer
+    organizer: Any, ids: dict[str, int], student: Any, worker: Any, server: LiveServer
 ) -> None:
     dataset_id = ids["dataset"]
     listed = worker.get_datasets()
     assert set(listed) == {dataset_id} and worker.dataset_cache == listed
     assert listed[dataset_id]["name"] == "Zwei Linien"
     assert listed[dataset_id]["url"].startswith("/actions/")
-    points = worker.get_dataset_points(dataset_id)
+    points = organizer.get_dataset_points(dataset_id)
     assert len(points) == 20 and all(point["label"] in ("oben", "unten") for point in points)
-    hidden = student.get_dataset_points(dataset_id)
-    assert len(hidden) == 20
-    assert all(point["label"] is None for point in hidden if point["split"] != "training")
+    for who in (student, worker):  # a worker fits on the training labels only
+        hidden = who.get_dataset_points(dataset_id)
+        assert len(hidden) == 20
+        assert all(point["label"] is None for point in hidden if point["split"] != "training")
+        assert all(point["label"] is not None for point in hidden if point["split"] == "training")
     assert student.get_dataset_points(424242) == []  # the seed's answer for an unknown id
 
 
 def test_full_job_cycle(
+    organizer: Any,
     seed: ModuleType,
     ids: dict[str, int],
     student: Any,
@@ -253,7 +258,7 @@ def test_full_job_cycle(
     assert params["algorithm"] == "knn" and params["dataset"] == dataset_id
     assert params["params"]["n_neighbors"] == 5
 
-    labels = true_split_labels(worker, dataset_id)
+    labels = true_split_labels(organizer, dataset_id)
     answer = worker.update_job_details(
         job_id,
         1.0,
@@ -327,11 +332,16 @@ def test_students_cannot_act_as_workers(
 
 
 def test_server_rescores_and_flags(
-    ids: dict[str, int], student: Any, worker: Any, in_group: str, server: LiveServer
+    organizer: Any,
+    ids: dict[str, int],
+    student: Any,
+    worker: Any,
+    in_group: str,
+    server: LiveServer,
 ) -> None:
     job_id = submit(student, ids)
     assert worker.ping() == job_id
-    labels = true_split_labels(worker, ids["dataset"])
+    labels = true_split_labels(organizer, ids["dataset"])
     test = ["oben" if label == "unten" else "unten" for label in labels["test"]]
     answer = worker.update_job_details(
         job_id, 1.0, 1.0, labels["training"], test, labels["validation"]
@@ -346,11 +356,16 @@ def test_server_rescores_and_flags(
 
 
 def test_bad_result_is_refused_and_a_failure_is_stored(
-    ids: dict[str, int], student: Any, worker: Any, in_group: str, server: LiveServer
+    organizer: Any,
+    ids: dict[str, int],
+    student: Any,
+    worker: Any,
+    in_group: str,
+    server: LiveServer,
 ) -> None:
     job_id = submit(student, ids)
     assert worker.ping() == job_id
-    labels = true_split_labels(worker, ids["dataset"])
+    labels = true_split_labels(organizer, ids["dataset"])
     short = worker.update_job_details(
         job_id, 1.0, 1.0, labels["training"], labels["test"][:-1], labels["validation"]
     )

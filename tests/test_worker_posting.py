@@ -76,8 +76,18 @@ def test_no_next_job_when_none_was_asked_for_or_none_is_queued() -> None:
     api = ScriptedAPI(lambda fields: {"status": "ok", "stored": True, "next": None})
     assert post_result(caller_for(api), 7, success(), claim_next=True)[1] is None
     api = ScriptedAPI(lambda fields: {"status": "ok", "stored": True})
-    outcome = success()
-    assert post_result(caller_for(api), 7, outcome, claim_next=False) == (outcome, None)
+    stored, following = post_result(caller_for(api), 7, success(), claim_next=False)
+    assert stored is not None and stored.success and following is None
+
+
+def test_the_stored_outcome_carries_the_servers_scores_not_the_workers() -> None:
+    """The job's log line reads these: it must tell what the server stored."""
+    summary = {"id": 7, "state": "done", "success": True, "score_test": 0.75}
+    api = ScriptedAPI(lambda fields: {"status": "ok", "stored": True, "job": summary})
+    worker_claim = success()  # claims a test score of 1.0
+    stored, _ = post_result(caller_for(api), 7, worker_claim, claim_next=False)
+    assert stored is not None and stored.score_test == 0.75 and stored.score_validation is None
+    assert stored.labels == worker_claim.labels and api.results[0]["job"] == 7
 
 
 def test_pictures_of_a_job_stored_as_failed_are_not_posted() -> None:

@@ -122,6 +122,7 @@ for job in Job.objects.filter(pk__in={list(job_ids)!r}):
         score_validation=job.score_validation, attempts=job.attempts,
         worker_name=job.worker_name, message=job.message, labels_test=job.labels_test,
         worker_score_test=job.worker_score_test, score_mismatch=job.score_mismatch,
+        worker_score_validation=job.worker_score_validation,
         extra_scores_test=job.extra_scores_test, result_digest=job.result_digest,
         pictures=sorted(JobPicture.objects.filter(job=job).values_list("filename", flat=True)))
 print(json.dumps(rows))

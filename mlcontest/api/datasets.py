@@ -11,7 +11,7 @@ from mlcontest.api.common import viewer
 from mlcontest.contest import datasets, rounds
 from mlcontest.contest.errors import NotFound
 from mlcontest.contest.models import Dataset, User
-from mlcontest.contest.permissions import sees_everything
+from mlcontest.contest.permissions import sees_everything, sees_hidden_labels
 from mlcontest.http import allow_methods, json_action
 
 
@@ -53,9 +53,10 @@ def dataset_detail(request: HttpRequest, dataset_id: int) -> dict[str, Any]:
 @allow_methods("GET")
 @json_action
 def dataset_points(request: HttpRequest, dataset_id: int) -> HttpResponse:
-    """The points as a JSON list; students get ``null`` labels for test and validation."""
+    """The points as a JSON list; everyone but organizers gets ``null`` labels for test and
+    validation points (workers included: they fit on training labels only)."""
     user = viewer(request)
     body = datasets.points_json(
-        _dataset(user, dataset_id), with_hidden_labels=sees_everything(user)
+        _dataset(user, dataset_id), with_hidden_labels=sees_hidden_labels(user)
     )
     return HttpResponse(body, content_type="application/json")

@@ -380,7 +380,7 @@ PATHS: dict[str, Schema] = {
         "get": op(
             "The points",
             "datasets",
-            description="Students get `null` labels for test and validation points.",
+            description="Only organizers get the labels of test and validation points.",
             ok={"type": "array", "items": {"type": "object"}},
         ),
     },

@@ -25,5 +25,13 @@ def require_organizer(user: Any) -> None:
 
 
 def sees_everything(user: Any) -> bool:
-    """Workers and organizers see true labels and every job; students see what is theirs."""
+    """Workers and organizers see every dataset and every job; students see what is theirs.
+    Not the hidden labels: those are ``sees_hidden_labels``."""
     return bool(getattr(user, "is_authenticated", False) and user.is_worker)
+
+
+def sees_hidden_labels(user: Any) -> bool:
+    """Only organizers receive the labels of test and validation points. A worker fits on
+    training labels and posts predictions; the server scores them, so a worker (a lab PC
+    within students' reach, or a token copied from it) never needs the answers."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_organizer)

@@ -1,7 +1,8 @@
 """Job results: reading what a worker posts, scoring it again, storing it once; and pictures.
 
-The server holds the true labels, so it computes every score itself from the posted labels;
-the worker's own scores are kept for the record and flagged when they disagree.
+The server holds the true labels, so it computes every score and extra score itself from the
+posted labels; the worker's own scores are kept for the record (``worker_score_*``) and flagged
+when they disagree, and the extra scores it posts are dropped.
 """
 
 from __future__ import annotations
@@ -318,11 +319,11 @@ def record_result(
         extra: dict[str, dict[str, float]] = {}
         for split in ("test", "validation"):
             truth = loaded.labels_of(split)
-            # An empty split (allowed for tiny datasets) has no score.
-            computed = all_scores(task, truth, labels[split]) if truth else {}
-            worker_extra = getattr(payload, f"extra_scores_{split}") or {}
-            extra[split] = {**worker_extra, **computed}
-            values[f"score_{split}"] = computed.get(job.round.metric)
+            # An empty split (allowed for tiny datasets) has no score. Only the server's own
+            # metrics are stored: what the worker posted as extra scores is dropped, so no
+            # worker can put a made-up name or number on a job's page.
+            extra[split] = all_scores(task, truth, labels[split]) if truth else {}
+            values[f"score_{split}"] = extra[split].get(job.round.metric)
         values.update(
             state=JobState.DONE,
             labels_training=labels["training"],
@@ -338,8 +339,8 @@ def record_result(
             state=JobState.FAILED,
             score_test=None,
             score_validation=None,
-            extra_scores_test=payload.extra_scores_test,
-            extra_scores_validation=payload.extra_scores_validation,
+            extra_scores_test=None,  # a failed job has no scores of any kind
+            extra_scores_validation=None,
         )
     with transaction.atomic():
         stored = _store_if_held(job.pk, worker_key, values)
@@ -475,10 +476,12 @@ def result_summary(job: Job, worker: User) -> dict[str, Any]:
         "state": job.state,
         "success": job.success,
         "score_test": job.score_test,
-        "score_mismatch": job.score_mismatch,
     }
     if visibility.sees_validation(worker, job.round):
+        # The mismatch flag compares the claim with the validation score too: an equality
+        # oracle on it is an oracle on the hidden labels.
         summary["score_validation"] = job.score_validation
+        summary["score_mismatch"] = job.score_mismatch
     return summary
 
 

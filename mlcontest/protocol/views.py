@@ -17,7 +17,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
 from mlcontest.contest.models import Dataset, JobPicture, RoundState, User
-from mlcontest.contest.permissions import require_worker, sees_everything
+from mlcontest.contest.permissions import require_worker, sees_everything, sees_hidden_labels
 from mlcontest.http import allow_methods, error_response, json_action, parse_json_body
 
 READ = allow_methods("GET", "POST")
@@ -190,7 +190,7 @@ def get_dataset_points(request: HttpRequest, dataset_id: str) -> HttpResponse:
     dataset = visible.get(int(dataset_id))
     if dataset is None:
         raise NotFound(f"No dataset {dataset_id}.")
-    body = datasets.points_json(dataset, with_hidden_labels=sees_everything(viewer))
+    body = datasets.points_json(dataset, with_hidden_labels=sees_hidden_labels(viewer))
     return HttpResponse(body, content_type="application/json")
 
 

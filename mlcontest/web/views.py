@@ -23,6 +23,7 @@ from mlcontest.algorithms import REGISTRY
 from mlcontest.contest import groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Job, Round, RoundState, User
+from mlcontest.contest.permissions import sees_hidden_labels
 from mlcontest.web import board, forms, services
 
 View = Callable[..., HttpResponse]
@@ -246,7 +247,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         choice_form=choice_form,
         param_forms=param_forms,
         chosen=chosen or names[0],
-        card=services.dataset_card(round_.dataset, all_labels=user.is_organizer),
+        card=services.dataset_card(round_.dataset, all_labels=sees_hidden_labels(user)),
         history=_history_json(round_),
         now=timezone.now(),
         can_submit=round_.state == RoundState.OPEN and context["group"] is not None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from mlcontest.worker.pictures import draw_pictures
+from mlcontest.worker.pictures import draw_pictures_noting, picture_note
 from mlcontest.worker.run import Outcome, PreparedData, run_job
 
 MB = 1024 * 1024
@@ -88,18 +88,24 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
     healthy = True
     try:
         with MemoryLimit(spec.memory_limit_mb):
-            outcome, model = run_job(spec.algorithm, spec.params, spec.metric, data)
+            outcome, model = run_job(spec.algorithm, spec.params, data)
     except MemoryError:
         outcome, healthy = Outcome(False, memory_limit_message(spec.memory_limit_mb)), False
     except Exception as error:  # any failure of the student's job is reported, not raised
         outcome = Outcome(False, f"Failed: {type(error).__name__}: {error}"[:2000])
+    if spec.pictures and model is not None and outcome.success:
+        # The result is posted before the pictures are drawn: a picture that cannot be made
+        # is said in its message now.
+        skipped = picture_note(model, data)
+        if skipped:
+            outcome.message = f"{outcome.message} ({skipped}.)"
     conn.send(("result", outcome))
     pictures: list[tuple[str, bytes]] = []
     note = ""
     if spec.pictures and model is not None and healthy:
         try:
             with MemoryLimit(spec.memory_limit_mb):
-                pictures = draw_pictures(model, data, outcome.labels)
+                pictures, note = draw_pictures_noting(model, data, outcome.labels)
         except MemoryError:
             note, healthy = "pictures skipped: memory limit", False
         except Exception as error:  # a picture that cannot be drawn is no reason to stop

@@ -86,7 +86,7 @@ class DatasetCache:
             if cached is not None and cached.version == info["version"]:
                 return cached
             points = slot.caller.call(lambda: api.load(info["url"]), "fetch points")
-            data = prepare(points, info["features"], info["version"])
+            data = prepare(points, info["features"], info["version"], info.get("labels") or ())
             self.entries[dataset_id] = data
             self.fetches += 1
             log.info(

@@ -1,15 +1,23 @@
 """Pictures of a finished job (matplotlib's Agg canvas, no pyplot, no display needed).
 
-Classification: the decision regions with the test points coloured by their true label and the
-mistakes marked, and the test split's confusion matrix. Clustering: the clusters found. Data
-with more than two features is shown in the plane of its first two principal components
-(fitted on the training points), without regions. Large datasets are drawn from a subsample;
-each PNG is kept under ``MAX_BYTES`` by lowering the resolution if needed.
+Every picture is drawn from the training labels and the job's own predictions, never from the
+labels of test or validation points (the worker does not have them: ``run.prepare`` drops
+them). A picture that showed a hidden label, even as a colour, would let students read the
+answers back.
+
+Classification: the decision regions with the training points in their true class and the
+test points in their predicted class; and a confusion matrix by cross-validation of the job's
+model on the training split. Clustering: the clusters found. Data with more than two features
+is shown in the plane of its first two principal components (fitted on the training points),
+without regions. Large datasets are drawn from a subsample; each PNG is kept under
+``MAX_BYTES`` by lowering the resolution if needed. The same job on the same data gives the
+same bytes.
 """
 
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +30,8 @@ from mlcontest.worker.run import ContestModel, PreparedData
 
 MAX_BYTES = 150_000
 MAX_POINTS = 1500
+CV_MAX_POINTS = 2000  # bounds the cost of the cross-validated confusion matrix
+CV_FOLDS = 5
 GRID_STEPS = 150
 PALETTE = [
     "#1f77b4",
@@ -104,6 +114,21 @@ def _new_figure(title: str, plane: Plane | None = None) -> tuple[Figure, Any]:
     return figure, axes
 
 
+def _scatter_classes(
+    axes: Any,
+    points: np.ndarray,
+    labels: Sequence[Any],
+    classes: Sequence[str],
+    **style: Any,
+) -> None:
+    index = {label: position for position, label in enumerate(classes)}
+    names = np.array([str(label) for label in labels])
+    for label in classes:
+        mask = names == label
+        if mask.any():
+            axes.scatter(points[mask, 0], points[mask, 1], color=colour(index[label]), **style)
+
+
 def decision_regions(
     model: ContestModel,
     data: PreparedData,
@@ -111,13 +136,13 @@ def decision_regions(
     classes: Sequence[str],
     plane: Plane,
 ) -> bytes:
+    """Training points in their true class (circles), test points in the class the job
+    predicted for them (triangles), over the model's decision regions when the plane is the
+    feature space."""
     index = {label: position for position, label in enumerate(classes)}
-    X_test = data.X["test"]
-    truth = data.y["test"]
-    has_truth = bool(truth) and None not in truth
-    shown = subsample(len(X_test))
-    projected = plane.project(X_test)[shown]
-    title = "Decision regions and test points" if plane.exact else "Test points (PCA projection)"
+    X_train, X_test = data.X["training"], data.X["test"]
+    train_shown, test_shown = subsample(len(X_train)), subsample(len(X_test))
+    title = "Decision regions" if plane.exact else "PCA projection"
     figure, axes = _new_figure(title, plane)
     everything = plane.project(np.vstack([data.X[split] for split in data.X]))
     low, high = everything.min(axis=0), everything.max(axis=0)
@@ -139,54 +164,95 @@ def decision_regions(
             alpha=0.25,
             interpolation="nearest",
         )
-    shown_truth = [truth[i] for i in shown] if has_truth else [predicted_test[i] for i in shown]
-    shown_predicted = [predicted_test[i] for i in shown]
-    for label in classes:
-        mask = np.array([str(value) == label for value in shown_truth], dtype=bool)
-        if mask.any():
-            axes.scatter(
-                projected[mask, 0],
-                projected[mask, 1],
-                s=14,
-                color=colour(index[label]),
-                edgecolors="white",
-                linewidths=0.3,
-                label=label,
-            )
-    if has_truth:
-        wrong = np.array(
-            [str(t) != str(p) for t, p in zip(shown_truth, shown_predicted, strict=True)],
-            dtype=bool,
-        )
-        if wrong.any():
-            axes.scatter(
-                projected[wrong, 0],
-                projected[wrong, 1],
-                s=40,
-                marker="x",
-                color="black",
-                linewidths=1.0,
-                label=f"mistake ({int(wrong.sum())})",
-            )
+    training_labels = [data.y["training"][i] for i in train_shown]
+    _scatter_classes(
+        axes,
+        plane.project(X_train[train_shown]),
+        training_labels,
+        classes,
+        s=14,
+        marker="o",
+        edgecolors="white",
+        linewidths=0.3,
+    )
+    _scatter_classes(
+        axes,
+        plane.project(X_test[test_shown]),
+        [predicted_test[i] for i in test_shown],
+        classes,
+        s=26,
+        marker="^",
+        edgecolors="black",
+        linewidths=0.5,
+    )
     axes.set_xlim(low[0], high[0])
     axes.set_ylim(low[1], high[1])
-    axes.legend(fontsize=7, loc="best", framealpha=0.8)
+    axes.legend(handles=_legend(classes), fontsize=7, loc="best", framealpha=0.8)
     return to_png(figure)
 
 
-def confusion_matrix_picture(
-    truth: Sequence[str], predicted: Sequence[Any], classes: Sequence[str]
-) -> bytes:
-    from sklearn.metrics import confusion_matrix
+def _legend(classes: Sequence[str]) -> list[Any]:
+    """One entry per class (its colour), then what the two markers mean."""
+    from matplotlib.lines import Line2D
 
-    matrix = confusion_matrix([str(t) for t in truth], [str(p) for p in predicted], labels=classes)
-    figure, axes = _new_figure("Confusion matrix (test split)")
+    def entry(label: str, marker: str, face: str, edge: str) -> Any:
+        return Line2D(
+            [],
+            [],
+            linestyle="",
+            marker=marker,
+            markerfacecolor=face,
+            markeredgecolor=edge,
+            markersize=6,
+            label=label,
+        )
+
+    handles = [entry(label, "s", colour(i), colour(i)) for i, label in enumerate(classes)]
+    handles.append(entry("training point (its class)", "o", "white", "#444444"))
+    handles.append(entry("test point (predicted class)", "^", "white", "black"))
+    return handles
+
+
+def confusion_sample(data: PreparedData) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """The training points the confusion matrix is cross-validated on (a subsample of at most
+    ``CV_MAX_POINTS``), the number of stratified folds, and why it cannot be drawn ("" when
+    it can)."""
+    shown = subsample(data.count("training"), CV_MAX_POINTS)
+    X = data.X["training"][shown]
+    y = np.array([str(data.y["training"][i]) for i in shown])
+    counts = Counter(y.tolist())
+    smallest = min(counts.values(), default=0)
+    if len(counts) < 2:
+        return X, y, 0, "confusion matrix skipped: the training split has only one class"
+    if smallest < 2:
+        rare = min(counts, key=lambda label: (counts[label], _label_order(label)))
+        reason = f"confusion matrix skipped: class {rare} has only {smallest} training point"
+        return X, y, 0, reason
+    return X, y, min(CV_FOLDS, smallest), ""
+
+
+def confusion_matrix_picture(
+    model: ContestModel, data: PreparedData, classes: Sequence[str]
+) -> bytes:
+    """The confusion matrix of the job's model by stratified cross-validation on the training
+    split: a fresh copy of the model is fitted on each fold's rest and predicts the fold."""
+    from sklearn.base import clone
+    from sklearn.metrics import confusion_matrix
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    X, y, folds, reason = confusion_sample(data)
+    if reason:
+        raise ValueError(reason)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    predicted = cross_val_predict(clone(model), X, y, cv=cv)
+    matrix = confusion_matrix(y, [str(p) for p in predicted], labels=list(classes))
+    figure, axes = _new_figure(f"Confusion matrix ({folds}-fold cross-validation, training)")
     axes.imshow(matrix, cmap="Blues")
     ticks = np.arange(len(classes))
     axes.set_xticks(ticks, labels=classes, rotation=45 if len(classes) > 5 else 0)
     axes.set_yticks(ticks, labels=classes)
     axes.set_xlabel("predicted label", fontsize=9)
-    axes.set_ylabel("true label", fontsize=9)
+    axes.set_ylabel("true label (training point)", fontsize=9)
     if len(classes) <= 15:
         threshold = matrix.max() / 2 if matrix.size else 0
         for (row, column), count in np.ndenumerate(matrix):
@@ -227,26 +293,46 @@ def clusters_picture(data: PreparedData, labels: dict[str, list[Any]], plane: Pl
     return to_png(figure)
 
 
+def picture_note(model: ContestModel, data: PreparedData) -> str:
+    """What the job's message should say about a picture that cannot be drawn ("" if none):
+    known before drawing, so that it goes with the result."""
+    if model.task_ != "classification":
+        return ""
+    return confusion_sample(data)[3]
+
+
 def draw_pictures(
     model: ContestModel, data: PreparedData, labels: dict[str, list[Any]]
 ) -> list[tuple[str, bytes]]:
     """The job's pictures as ``(filename, png bytes)``."""
+    return draw_pictures_noting(model, data, labels)[0]
+
+
+def draw_pictures_noting(
+    model: ContestModel, data: PreparedData, labels: dict[str, list[Any]]
+) -> tuple[list[tuple[str, bytes]], str]:
+    """The job's pictures, and what went wrong with one that was left out ("" if nothing).
+    The cross-validation refits the model on smaller training sets, which may fail where the
+    job's own fit did not (say k nearest neighbours with k above a fold's size): the other
+    pictures are kept."""
     plane = Plane(data, model)
     if model.task_ == "clustering":
-        return [("clusters.png", clusters_picture(data, labels, plane))]
-    known = {str(label) for split in data.y.values() for label in split if label is not None}
+        return [("clusters.png", clusters_picture(data, labels, plane))], ""
+    # The classes: the dataset's list, the training labels and the job's predictions.
+    known = set(data.classes)
+    known.update(str(label) for label in data.y["training"] if label is not None)
     known.update(str(label) for split in labels.values() for label in split)
     classes = sorted(known, key=_label_order)
     pictures = [("regions.png", decision_regions(model, data, labels["test"], classes, plane))]
-    truth = data.y["test"]
-    if truth and None not in truth:
-        pictures.append(
-            (
-                "confusion.png",
-                confusion_matrix_picture(truth, labels["test"], classes),  # type: ignore[arg-type]
-            )
-        )
-    return pictures
+    if picture_note(model, data):
+        return pictures, ""  # said in the job's message already
+    try:
+        pictures.append(("confusion.png", confusion_matrix_picture(model, data, classes)))
+    except MemoryError:
+        raise
+    except Exception as error:  # the model's own failure on a fold
+        return pictures, f"confusion matrix skipped: {type(error).__name__}: {error}"[:300]
+    return pictures, ""
 
 
 def _label_order(label: str) -> tuple[int, float, str]:

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -89,9 +89,10 @@ def post_result(
     caller: Caller, job_id: int, outcome: Outcome, claim_next: bool
 ) -> tuple[Outcome | None, Claimed | None]:
     """Post a job's result, retried through outages: ``(the outcome stored, next job)``, the
-    outcome None when the server refused it. With ``claim_next`` the same request claims the
-    worker's next job (None when the queue is empty). A result the server refuses as invalid
-    is posted again as a failure: it must still end the job, or the job would run for ever."""
+    outcome None when the server refused it. The stored outcome carries the server's scores
+    (the worker computes none). With ``claim_next`` the same request claims the worker's next
+    job (None when the queue is empty). A result the server refuses as invalid is posted
+    again as a failure: it must still end the job, or the job would run for ever."""
     api = caller.api
     assert api is not None
     labels = outcome.labels
@@ -123,7 +124,21 @@ def post_result(
             return post_result(caller, job_id, failed, claim_next)
         return None, None
     claimed = answer.get("next") if isinstance(answer, dict) else None
-    return outcome, (int(claimed["id"]), claimed["params"]) if claimed else None
+    return stored_outcome(outcome, answer), (
+        (int(claimed["id"]), claimed["params"]) if claimed else None
+    )
+
+
+def stored_outcome(outcome: Outcome, answer: Any) -> Outcome:
+    """``outcome`` with the scores the server computed and stored (``answer["job"]``)."""
+    job = answer.get("job") if isinstance(answer, dict) else None
+    if not isinstance(job, dict):
+        return replace(outcome, score_test=None, score_validation=None)
+    return replace(
+        outcome,
+        score_test=job.get("score_test"),
+        score_validation=job.get("score_validation"),
+    )
 
 
 @dataclass
@@ -186,7 +201,7 @@ class Poster:
 
 
 def log_job(task: PostTask, seconds: float, pictures: int, note: str, name: str) -> None:
-    """The one log line of a job."""
+    """The one log line of a job, with the test score the server stored."""
     spec, outcome = task.spec, task.outcome
     if outcome.success:
         score = outcome.score_test

@@ -53,11 +53,10 @@ def warm_up() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, algorithm in REGISTRY.items():
-            metric = "accuracy" if algorithm.task == "classification" else "nmi"
             cheap = {"n_estimators": 2, "max_iter": 10, "n_init": 1}
             small = {key: value for key, value in cheap.items() if key in algorithm.defaults()}
             try:
-                outcome, model = run.run_job(name, small, metric, data)
+                outcome, model = run.run_job(name, small, data)
                 if name == "knn":
                     pictures.draw_pictures(model, data, outcome.labels)
             except Exception:  # a warm-up failure must not stop the worker

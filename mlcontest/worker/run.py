@@ -1,4 +1,9 @@
-"""Running one job: fit on the training split, predict all three splits, score, describe.
+"""Running one job: fit on the training split, predict all three splits, describe.
+
+The worker never scores: the server holds the true labels of the test and validation points
+and computes every score from the posted predictions. ``prepare`` blanks those labels even
+when the server sent them (a worker run with an organizer's account gets them), so that no
+job, message or picture can be derived from them.
 
 Pure computation, no HTTP and no Django: the worker's child process runs it, and so can a test
 or a benchmark that wants the same numbers scikit-learn gives.
@@ -20,7 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from mlcontest.algorithms import all_scores, get_algorithm, validate_params
+from mlcontest.algorithms import get_algorithm, validate_params
 
 SPLITS = ("training", "test", "validation")
 RESERVED = ("id", "split", "label")
@@ -28,12 +33,14 @@ RESERVED = ("id", "split", "label")
 
 @dataclass(frozen=True)
 class PreparedData:
-    """A dataset's points as arrays, one per split, in the order of the server's point list."""
+    """A dataset's points as arrays, one per split, in the order of the server's point list.
+    ``y`` holds the training labels; the test and validation ones are always None."""
 
     version: str
     feature_names: tuple[str, ...]
     X: Mapping[str, np.ndarray]
     y: Mapping[str, tuple[str | None, ...]]
+    classes: tuple[str, ...] = ()  # the dataset's class list, as the server describes it
 
     def count(self, split: str) -> int:
         return int(self.X[split].shape[0])
@@ -43,8 +50,10 @@ def prepare(
     points: Sequence[Mapping[str, Any]],
     feature_names: Sequence[str] | None = None,
     version: str = "",
+    classes: Sequence[Any] = (),
 ) -> PreparedData:
-    """Arrays from the seed's point list (``{"id", "split", "label", <feature>: value}``)."""
+    """Arrays from the seed's point list (``{"id", "split", "label", <feature>: value}``).
+    Only training labels are kept: a hidden label that reached the worker is dropped here."""
     if feature_names is None:
         feature_names = [key for key in (points[0] if points else {}) if key not in RESERVED]
     names = tuple(feature_names)
@@ -53,13 +62,14 @@ def prepare(
     for point in points:
         split = point["split"]
         rows[split].append([float(point[name]) for name in names])
-        label = point.get("label")
+        label = point.get("label") if split == SPLITS[0] else None
         labels[split].append(None if label is None else str(label))
     X = {
         split: np.asarray(rows[split], dtype=float).reshape(len(rows[split]), len(names))
         for split in SPLITS
     }
-    return PreparedData(version, names, X, {split: tuple(labels[split]) for split in SPLITS})
+    y = {split: tuple(labels[split]) for split in SPLITS}
+    return PreparedData(version, names, X, y, tuple(str(label) for label in classes))
 
 
 class ContestModel(BaseEstimator):
@@ -122,7 +132,8 @@ class ContestModel(BaseEstimator):
 
 @dataclass
 class Outcome:
-    """What a job produced, ready for ``update_job_details``."""
+    """What a job produced, ready for ``update_job_details``. The scores stay None: the
+    server computes them (the seed's call still carries the fields)."""
 
     success: bool
     message: str
@@ -140,27 +151,10 @@ def as_json_labels(labels: np.ndarray) -> list[Any]:
     return [item if isinstance(item, str) else int(item) for item in labels.tolist()]
 
 
-def score_split(
-    task: str, metric: str, truth: Sequence[str | None], predicted: list[Any]
-) -> tuple[float | None, dict[str, float] | None]:
-    """The round's metric and, as extra scores, the task's other metrics; None without truth."""
-    known = [label for label in truth if label is not None]
-    if not truth or len(known) < len(truth):
-        return None, None
-    scores = {name: _unit(value) for name, value in all_scores(task, known, predicted).items()}
-    main = scores.pop(metric)
-    return main, scores
-
-
-def _unit(value: float) -> float:
-    # Rounding can put a perfect NMI at 1.0000000000000002, which the server would refuse.
-    return min(1.0, max(0.0, float(value)))
-
-
 def run_job(
-    algorithm: str, params: Mapping[str, Any], metric: str, data: PreparedData
+    algorithm: str, params: Mapping[str, Any], data: PreparedData
 ) -> tuple[Outcome, ContestModel]:
-    """Fit, predict every split and score; exceptions propagate to the caller."""
+    """Fit on the training labels and predict every split; exceptions propagate."""
     started = time.perf_counter()
     model = ContestModel(algorithm, params)
     train_labels = [label for label in data.y["training"] if label is not None]
@@ -171,30 +165,11 @@ def run_job(
     for split in SPLITS[1:]:
         predicted[split] = as_json_labels(model.predict(data.X[split]))
     predicted_at = time.perf_counter()
-    task = model.task_
-    score_test, extra_test = score_split(task, metric, data.y["test"], predicted["test"])
-    score_validation, extra_validation = score_split(
-        task, metric, data.y["validation"], predicted["validation"]
-    )
-    scored = time.perf_counter()
-    timings = {
-        "fit": round(fitted - started, 6),
-        "predict": round(predicted_at - fitted, 6),
-        "score": round(scored - predicted_at, 6),
-    }
+    timings = {"fit": round(fitted - started, 6), "predict": round(predicted_at - fitted, 6)}
     message = f"Fitted in {timings['fit']:.3f} s. {describe(model)}"
     if model.warnings_:
         message += " Warnings: " + "; ".join(model.warnings_)[:500]
-    outcome = Outcome(
-        success=True,
-        message=message,
-        labels=predicted,
-        score_test=score_test,
-        score_validation=score_validation,
-        extra_scores_test=extra_test,
-        extra_scores_validation=extra_validation,
-        timings=timings,
-    )
+    outcome = Outcome(success=True, message=message, labels=predicted, timings=timings)
     return outcome, model
 
 
