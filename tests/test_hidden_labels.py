@@ -117,7 +117,19 @@ def test_the_organizers_export_holds_scores_not_labels(contest: Contest) -> None
     assert [row[0] for row in rows[1:]] == [str(job.pk)]
 
 
-@pytest.mark.parametrize("role", [*ROLES, "organizer"])
+@pytest.mark.parametrize("role", ["worker", "worker_token"])
+def test_a_worker_reads_no_job_at_all(contest: Contest, role: str) -> None:
+    """The visibility policy shows a worker no group's jobs: not their JSON, not their page."""
+    job, _ = finished_job(contest)
+    get, _ = as_role(contest, role)
+    for path in (f"/api/jobs/{job.pk}/?labels=1", f"/jobs/{job.pk}/"):
+        response = get(path)
+        assert response.status_code == 404, path
+        for split, labels in true_labels(contest.dataset).items():
+            assert ", ".join(labels) not in response.content.decode(), split
+
+
+@pytest.mark.parametrize("role", ["student", "organizer"])
 def test_job_json_and_page_carry_predictions_never_the_truth(contest: Contest, role: str) -> None:
     job, predicted = finished_job(contest)
     truth = true_labels(contest.dataset)
