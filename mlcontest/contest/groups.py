@@ -80,6 +80,9 @@ def join_group(user: User, group: Group, invite_code: str | None = None) -> Grou
             fields={"invite_code": "wrong or missing"},
         )
     with transaction.atomic():
+        # Parallel joins of one user queue on the user's row; without the lock two of them
+        # both found no membership and raced to insert one (IntegrityError on PostgreSQL).
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         Membership.objects.filter(user=user).exclude(group=group).delete()
         Membership.objects.get_or_create(user=user, group=group)
     return group
