@@ -53,16 +53,18 @@ class BodyLimitMiddleware:
         limit = settings.MAX_BODY_BYTES
         if not declared:
             if "chunked" in str(meta.get("HTTP_TRANSFER_ENCODING", "")).lower():
-                return error_response(
+                return refuse(
+                    request,
                     411,
                     "length_required",
                     "Send the body with a Content-Length; chunked bodies are not accepted.",
                 )
             return self.get_response(request)
         if not declared.isdigit():
-            return error_response(400, "invalid", "The Content-Length header is not a number.")
+            return refuse(request, 400, "invalid", "The Content-Length header is not a number.")
         if int(declared) > limit:
-            return error_response(
+            return refuse(
+                request,
                 413,
                 "body_too_large",
                 f"The body has {declared} bytes; at most {limit} are accepted.",

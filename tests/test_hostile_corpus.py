@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.apps import apps
+from django.db import DataError
 from django.test import Client
 
 from mlcontest.contest.models import Group, Job, Membership, Round, RoundEntry, User
@@ -581,6 +582,23 @@ def test_a_server_error_on_a_page_is_html(
     response = client.get("/groups/")
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_database_data_error_is_a_400(contest: Contest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The safety net behind the checks: a value the database refuses is the client's error."""
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise DataError("value out of range")
+
+    monkeypatch.setattr("mlcontest.api.views.groups.group_of", fail)
+    assert_error(logged_in(contest.alice).get("/api/me/"), 400, "invalid")
+
+
+def test_a_too_large_form_on_a_page_is_refused_in_text(contest: Contest, settings: Any) -> None:
+    settings.MAX_BODY_BYTES = 100
+    response = logged_in(contest.olga).post("/manage/rounds/new/", {"name": "x" * 500})
+    assert response.status_code == 413 and response["Content-Type"].startswith("text/plain")
+    assert not Round.objects.exclude(pk=contest.round.pk).exists()
 
 
 def test_a_missing_page_is_html(contest: Contest) -> None:
