@@ -69,7 +69,10 @@ def as_id(raw: object) -> int | None:
     number, negative, or beyond a 64-bit integer: a missing object, not a server error)."""
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         return None
-    if isinstance(raw, str) and not (raw.strip().isdigit() and len(raw.strip()) <= 19):
-        return None
+    if isinstance(raw, str):
+        raw = raw.strip()
+        # isascii: str.isdigit() also takes "²" and other digits that int() refuses.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
+            return None
     number = int(raw)
     return number if 0 <= number <= MAX_ID else None
