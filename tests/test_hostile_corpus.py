@@ -50,6 +50,7 @@ class Case:
     result_as: str = "form"
     meta: dict[str, str] = field(default_factory=dict)
     max_body: int | None = None
+    content_type: str = "application/json"  # of ``body``
 
 
 def _j(value: Any) -> str:
@@ -438,6 +439,30 @@ def method_and_size_cases() -> Iterator[Case]:
         ("long-int", '{"name": ' + "9" * 5000 + "}"),
     ]:
         yield Case(f"group-body-{label}", "olga", "POST", "/api/groups/", body=text)
+    # Form bodies the parser refuses: a broken multipart body, too many fields.
+    broken = "multipart/form-data; boundary=xyz"
+    yield Case(
+        "multipart-broken",
+        "olga",
+        "POST",
+        "/actions/add_group/",
+        body="--xyz\r\nbroken",
+        content_type=broken,
+    )
+    yield Case(
+        "multipart-no-boundary",
+        "olga",
+        "POST",
+        "/actions/add_group/",
+        body="x",
+        content_type="multipart/form-data",
+    )
+    many = "&".join(f"f{index}=1" for index in range(5000))
+    form = "application/x-www-form-urlencoded"
+    yield Case("too-many-fields", "walter", "POST", "/actions/ping/", body=many, content_type=form)
+    yield Case(
+        "too-many-fields-page", "olga", "POST", "/manage/rounds/new/", body=many, content_type=form
+    )
     yield Case("anonymous-api", None, "GET", "/api/me/", status=401)
     yield Case("anonymous-seed", None, "POST", "/actions/get_groups.json/", status=401)
     yield Case(
@@ -534,7 +559,7 @@ def build(case: Case, contest: Contest, job: Job) -> tuple[str, bytes, str]:
         return path, urlencode(form).encode(), "application/x-www-form-urlencoded"
     if case.body is not None:
         text = case.body.replace("{dataset}", str(ids["dataset"]))
-        return path, text.encode("utf-8", "surrogatepass"), "application/json"
+        return path, text.encode("utf-8", "surrogatepass"), case.content_type
     return path, b"", "application/octet-stream"
 
 
