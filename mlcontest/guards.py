@@ -60,9 +60,9 @@ class BodyLimitMiddleware:
                     "Send the body with a Content-Length; chunked bodies are not accepted.",
                 )
             return self.get_response(request)
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):  # isdigit alone takes "²"
             return refuse(request, 400, "invalid", "The Content-Length header is not a number.")
-        if int(declared) > limit:
+        if len(declared) > 18 or int(declared) > limit:  # 18: int() of 5,000 digits fails
             return refuse(
                 request,
                 413,

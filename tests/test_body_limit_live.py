@@ -113,3 +113,21 @@ def test_parallel_big_posts_are_refused_without_growing_the_server(server: LiveS
     assert after - before < RSS_GROWTH_BOUND, (before, after)
     # The server still answers small requests of the same client.
     assert session.post(f"{server.url}/actions/get_groups.json/", timeout=30).status_code == 200
+
+
+def test_a_chunked_body_is_refused_with_411(server: LiveServer) -> None:
+    """Django reads a body only up to its Content-Length: a chunked one would be dropped
+    unread, so it is refused plainly instead."""
+    session = signed_in(server)
+
+    def chunks() -> Iterator[bytes]:
+        yield b"group_name=Gamma"
+
+    answer = session.post(
+        f"{server.url}/actions/get_groups.json/",
+        data=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+    assert answer.status_code == 411
+    assert answer.json()["code"] == "length_required"

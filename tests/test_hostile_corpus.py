@@ -418,6 +418,16 @@ def method_and_size_cases() -> Iterator[Case]:
         body='{"name": "C"}',
         meta={"CONTENT_LENGTH": "12abc"},
     )
+    for label, length, status in (("superscript", "\u00b2", 400), ("5000-digits", "9" * 5000, 413)):
+        yield Case(
+            f"length-{label}",
+            "olga",
+            "POST",
+            "/api/groups/",
+            status=status,
+            body='{"name": "C"}',
+            meta={"CONTENT_LENGTH": length},
+        )
     # Unmatched paths answer the JSON 404.
     for path in [
         "/api/nope/",
