@@ -488,6 +488,13 @@ def method_and_size_cases() -> Iterator[Case]:
         "/actions/add_job_picture/{job}.json/",
         form={"filename": "p.png", "data": "!!!"},
     )
+    yield Case(
+        "picture-non-ascii-base64",
+        "walter",
+        "POST",
+        "/actions/add_job_picture/{job}.json/",
+        form={"filename": "p.png", "data": "\u00b2AAA"},
+    )
 
 
 CASES = [

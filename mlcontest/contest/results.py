@@ -7,7 +7,6 @@ the worker's own scores are kept for the record and flagged when they disagree.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import json
@@ -454,7 +453,7 @@ def add_picture(worker: User, job: Job, worker_key: str, filename: Any, data: An
         errors["filename"] = str(error)
     try:
         image = base64.b64decode(str(data or "").strip(), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII character such as "²"
         errors["data"] = "is not valid base64"
     else:
         try:
