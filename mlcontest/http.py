@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from mlcontest.contest.errors import ContestError, InvalidInput, NotAuthenticated
+from mlcontest.contest.inputs import loads_json
 
 View = Callable[..., HttpResponse]
 
@@ -80,9 +80,9 @@ def parse_json_body(request: HttpRequest) -> dict[str, Any]:
     """A JSON object body, or the form fields when the body is a form."""
     if request.content_type == "application/json":
         try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("The body is not valid JSON.") from None
+            data = loads_json(request.body or b"{}")
+        except ValueError as error:
+            raise InvalidInput(f"The body {error}.", fields={"body": str(error)}) from None
         if not isinstance(data, dict):
             raise InvalidInput("The body must be a JSON object.")
         return data

@@ -129,10 +129,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "mlcontest.db_outage.DatabaseOutageMiddleware",  # outermost: sees every layer's errors
+    "mlcontest.guards.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "mlcontest.guards.CleanTextMiddleware",
     "mlcontest.http.ScriptRefererMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -196,13 +198,17 @@ STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at every start while it is 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 
-# A picture is posted base64-encoded in a form field: allow a few MB per request.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
+# The largest body a worker legitimately posts: a picture of MAX_PICTURE_BYTES base64-encoded
+# in a form field (4/3 of it, plus percent-encoding of '+' and '/'), or the three label lists
+# of a 100,000-point dataset (about 2.5 MB form-encoded with 10-character class names). A
+# larger body is refused from its Content-Length before it is read (mlcontest/guards.py).
+MAX_PICTURE_BYTES = env_int("MLCONTEST_MAX_PICTURE_BYTES", 2 * 1024 * 1024)
+MAX_BODY_BYTES = env_int("MLCONTEST_MAX_BODY_BYTES", max(8 * 1024 * 1024, 2 * MAX_PICTURE_BYTES))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", MAX_BODY_BYTES)
 
 # The contest's own knobs.
 LEASE_SECONDS = env_int("MLCONTEST_LEASE_SECONDS", 60)
 MAX_ATTEMPTS = env_int("MLCONTEST_MAX_ATTEMPTS", 3)
-MAX_PICTURE_BYTES = env_int("MLCONTEST_MAX_PICTURE_BYTES", 2 * 1024 * 1024)
 BENCH_ENDPOINTS = env_bool("MLCONTEST_BENCH_ENDPOINTS", False)
 # Web sign-up needs this class code; empty keeps sign-up closed (organizers create accounts).
 SIGNUP_CODE = env_str("MLCONTEST_SIGNUP_CODE", "")

@@ -20,3 +20,9 @@ urlpatterns = [
 
 if settings.BENCH_ENDPOINTS:
     urlpatterns.append(path("__bench__/one-query/", one_query))
+
+# Errors of the API and the seed's actions as the JSON error body, of pages as HTML.
+handler400 = "mlcontest.guards.bad_request"
+handler403 = "mlcontest.guards.permission_denied"
+handler404 = "mlcontest.guards.not_found"
+handler500 = "mlcontest.guards.server_error"

@@ -21,7 +21,7 @@ def routed_paths() -> set[str]:
     paths = set()
     for pattern in urlpatterns:
         assert isinstance(pattern, URLPattern)
-        route = re.sub(r"<int:(\w+)>", r"{\1}", str(pattern.pattern))
+        route = re.sub(r"<(?:int|id):(\w+)>", r"{\1}", str(pattern.pattern))
         paths.add(f"/api/{route}")
     return paths - {"/api/openapi.json", "/api/docs/"}
 

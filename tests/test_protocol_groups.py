@@ -123,10 +123,9 @@ def test_join_path_is_encoded_as_the_seed_does(gruene: Group) -> None:
     assert join_path("Grüne Gruppe") == "/actions/join_group/Gr%C3%BCne+Gruppe/"
 
 
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_join_group_with_space_and_umlaut(contest: Contest, gruene: Group, method: str) -> None:
+def test_join_group_with_space_and_umlaut(contest: Contest, gruene: Group) -> None:
     client = logged_in(contest.carol)
-    response = getattr(client, method)("/actions/join_group/Gr%C3%BCne+Gruppe/")
+    response = client.post("/actions/join_group/Gr%C3%BCne+Gruppe/")
     body = ok_json(response)
     assert body["status"] == "ok" and body["group"]["name"] == "Grüne Gruppe"
     assert body["group"]["is_member"] is True
@@ -163,7 +162,8 @@ def test_private_group_needs_invite_code(contest: Contest) -> None:
 
 def test_private_group_invite_code_in_query(contest: Contest) -> None:
     client = logged_in(contest.carol)
-    ok_json(client.get(join_path("Beta"), {"invite_code": contest.beta.invite_code}))
+    path = f"{join_path('Beta')}?invite_code={contest.beta.invite_code}"
+    ok_json(client.post(path))
     assert member_of(contest.carol.pk) == "Beta"
 
 

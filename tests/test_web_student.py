@@ -234,7 +234,7 @@ def test_a_bad_parameter_is_refused_next_to_its_field(contest: Contest) -> None:
         random_state=0,
     )
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400  # the form again, with the refusal next to the field
     assert not Job.objects.exists()
     assert 'id="id_knn-n_neighbors_error"' in html
     assert "must be at least 1" in html

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mlcontest.contest.errors import InvalidInput
+from mlcontest.contest.inputs import MAX_ID
 from mlcontest.contest.models import User
 
 MISSING = object()
@@ -61,8 +62,14 @@ class Body:
         except (TypeError, ValueError):
             self.errors[name] = "must be a whole number"
             return default
+        except OverflowError:  # int(1e400)
+            self.errors[name] = "must be a whole number"
+            return default
         if isinstance(value, float) and number != value:
             self.errors[name] = "must be a whole number"
+        if abs(number) > MAX_ID:  # beyond every database's integers
+            self.errors[name] = "out of range"
+            return default
         return number
 
     def boolean(self, name: str, default: bool = False) -> bool:
@@ -82,7 +89,10 @@ class Body:
         value = self.data.get(name)
         if value is None or value == "":
             return None
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # a well-formed but impossible time or offset, e.g. +99:00
+            parsed = None
         if parsed is None:
             self.errors[name] = "must be a date and time like 2030-05-01T10:00:00+02:00"
             return None

@@ -3,6 +3,7 @@ functions as the seed protocol."""
 
 from django.urls import path
 
+import mlcontest.converters  # noqa: F401  (registers <id:...>)
 from mlcontest.api import datasets, docs, groups, leaderboards, openapi, rounds, views
 
 urlpatterns = [
@@ -12,26 +13,26 @@ urlpatterns = [
     path("me/", views.me, name="api_me"),
     path("algorithms/", views.algorithms, name="api_algorithms"),
     path("groups/", groups.group_list, name="api_groups"),
-    path("groups/<int:group_id>/", groups.group_detail, name="api_group"),
-    path("groups/<int:group_id>/join/", groups.group_join, name="api_group_join"),
-    path("groups/<int:group_id>/members/", groups.group_members, name="api_group_members"),
+    path("groups/<id:group_id>/", groups.group_detail, name="api_group"),
+    path("groups/<id:group_id>/join/", groups.group_join, name="api_group_join"),
+    path("groups/<id:group_id>/members/", groups.group_members, name="api_group_members"),
     path("datasets/", datasets.dataset_list, name="api_datasets"),
-    path("datasets/<int:dataset_id>/", datasets.dataset_detail, name="api_dataset"),
-    path("datasets/<int:dataset_id>/points/", datasets.dataset_points, name="api_dataset_points"),
+    path("datasets/<id:dataset_id>/", datasets.dataset_detail, name="api_dataset"),
+    path("datasets/<id:dataset_id>/points/", datasets.dataset_points, name="api_dataset_points"),
     path("rounds/", rounds.round_list, name="api_rounds"),
-    path("rounds/<int:round_id>/", rounds.round_detail, name="api_round"),
-    path("rounds/<int:round_id>/open/", rounds.round_open, name="api_round_open"),
-    path("rounds/<int:round_id>/close/", rounds.round_close, name="api_round_close"),
-    path("rounds/<int:round_id>/events/", rounds.round_events, name="api_round_events"),
-    path("rounds/<int:round_id>/final-choice/", rounds.final_choice, name="api_final_choice"),
-    path("rounds/<int:round_id>/jobs/", rounds.round_jobs, name="api_round_jobs"),
+    path("rounds/<id:round_id>/", rounds.round_detail, name="api_round"),
+    path("rounds/<id:round_id>/open/", rounds.round_open, name="api_round_open"),
+    path("rounds/<id:round_id>/close/", rounds.round_close, name="api_round_close"),
+    path("rounds/<id:round_id>/events/", rounds.round_events, name="api_round_events"),
+    path("rounds/<id:round_id>/final-choice/", rounds.final_choice, name="api_final_choice"),
+    path("rounds/<id:round_id>/jobs/", rounds.round_jobs, name="api_round_jobs"),
     path(
-        "rounds/<int:round_id>/leaderboard/",
+        "rounds/<id:round_id>/leaderboard/",
         leaderboards.round_leaderboard,
         name="api_round_leaderboard",
     ),
-    path("rounds/<int:round_id>/version/", leaderboards.round_version, name="api_round_version"),
-    path("rounds/<int:round_id>/history/", leaderboards.round_history, name="api_round_history"),
-    path("rounds/<int:round_id>/final/", leaderboards.round_final, name="api_round_final"),
-    path("jobs/<int:job_id>/", views.job_detail, name="api_job"),
+    path("rounds/<id:round_id>/version/", leaderboards.round_version, name="api_round_version"),
+    path("rounds/<id:round_id>/history/", leaderboards.round_history, name="api_round_history"),
+    path("rounds/<id:round_id>/final/", leaderboards.round_final, name="api_round_final"),
+    path("jobs/<id:job_id>/", views.job_detail, name="api_job"),
 ]

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
+from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import Dataset, Point, Split
 
 RESERVED_NAMES = {"id", "split", "label"}
@@ -273,7 +274,8 @@ def _label_order(label: str) -> tuple[int, float, str]:
 
 
 def get_dataset(dataset_id: int) -> Dataset:
-    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    number = as_id(dataset_id)  # None beyond 64 bits: no such dataset, not an overflow
+    dataset = None if number is None else Dataset.objects.filter(pk=number).first()
     if dataset is None:
         raise NotFound(f"No dataset {dataset_id}.")
     return dataset

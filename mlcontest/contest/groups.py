@@ -143,6 +143,9 @@ def join_group(
     if not may_enter(user, group, invite_code):
         raise no_such_group(group.name if typed is None else typed)
     with transaction.atomic():
+        # Parallel joins of one user queue on the user's row; without the lock two of them
+        # both found no membership and raced to insert one (IntegrityError on PostgreSQL).
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
         Membership.objects.filter(user=user).exclude(group=group).delete()
         Membership.objects.get_or_create(user=user, group=group)
     return group

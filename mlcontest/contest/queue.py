@@ -27,6 +27,7 @@ from mlcontest.contest.errors import (
     QuotaExceeded,
 )
 from mlcontest.contest.groups import group_of
+from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import (
     Group,
     Job,
@@ -320,10 +321,9 @@ def release_job(worker: User, job_id: int, worker_key: str) -> Job:
 
 
 def get_job(job_id: Any) -> Job:
-    try:
-        number = int(job_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"No job {job_id!r}.") from None
+    number = as_id(job_id)  # None for text or an id beyond 64 bits
+    if number is None:
+        raise NotFound(f"No job {str(job_id)[:40]!r}.")
     try:
         return Job.objects.select_related("round", "round__dataset", "group").get(pk=number)
     except Job.DoesNotExist:

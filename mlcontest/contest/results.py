@@ -8,12 +8,11 @@ when they disagree, and the extra scores it posts are dropped.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import PureWindowsPath
@@ -25,10 +24,12 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from mlcontest.algorithms import all_scores
+from mlcontest.algorithms import METRICS, all_scores
 from mlcontest.contest import visibility
+from mlcontest.contest.dataset_sources import MAX_POINTS
 from mlcontest.contest.datasets import SPLITS, load_points
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
+from mlcontest.contest.inputs import as_id, bad_text, loads_json
 from mlcontest.contest.models import Dataset, Group, Job, JobPicture, JobState, Round, User
 from mlcontest.contest.permissions import require_worker
 from mlcontest.contest.rounds import renew_boards, task_of
@@ -79,15 +80,30 @@ def _is_none(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() in {"", "None", "null"})
 
 
-def _parse_score(raw: Any) -> float | None:
-    if _is_none(raw):
-        return None
+# Bounds of what a worker may post: the server knows every metric and step name, so anything
+# else is a mistake or an attack, and every list is at most one label per point.
+MAX_EXTRA_SCORES = len(METRICS)
+TIMING_STEPS = frozenset({"load", "fit", "predict", "score", "pictures", "worker_total"})
+MAX_TIMING_SECONDS = 7 * 24 * 3600.0
+MAX_MESSAGE_LENGTH = 10_000
+
+
+def _number(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("must be a number")
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
         raise ValueError("must be a number") from None
     if not math.isfinite(value):
         raise ValueError("must be a finite number, not NaN or infinity")
+    return value
+
+
+def _parse_score(raw: Any) -> float | None:
+    if _is_none(raw):
+        return None
+    value = _number(raw)
     if not 0.0 <= value <= 1.0:
         raise ValueError("must be between 0 and 1")
     return value
@@ -96,38 +112,54 @@ def _parse_score(raw: Any) -> float | None:
 def _parse_json(raw: Any, kind: type) -> Any:
     if _is_none(raw):
         return None
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            raise ValueError("is not valid JSON") from None
-    else:
-        value = raw
+    value = loads_json(raw) if isinstance(raw, str | bytes) else raw
     if value is not None and not isinstance(value, kind):
         raise ValueError(f"must be a JSON {'list' if kind is list else 'object'}")
     return value
 
 
-def _parse_extra_scores(raw: Any) -> dict[str, float] | None:
+def _parse_labels(raw: Any) -> list[Any] | None:
+    value = _parse_json(raw, list)
+    if value is not None and len(value) > MAX_POINTS:
+        raise ValueError(f"has more than {MAX_POINTS} labels")
+    return value
+
+
+def _parse_named_numbers(
+    raw: Any, names: Collection[str], low: float, high: float
+) -> dict[str, float] | None:
+    """A flat JSON object of known names to numbers in [low, high]."""
     value = _parse_json(raw, dict)
     if value is None:
         return None
+    if len(value) > len(names):
+        raise ValueError(f"has {len(value)} entries; at most {len(names)}")
     clean: dict[str, float] = {}
     for name, number in value.items():
-        if (
-            isinstance(number, bool)
-            or not isinstance(number, int | float)
-            or not math.isfinite(number)
-        ):
-            raise ValueError(f"{name!r} must be a finite number")
-        clean[str(name)[:64]] = float(number)
+        if name not in names:
+            raise ValueError(f"{str(name)[:64]!r} is not one of {', '.join(sorted(names))}")
+        try:
+            clean[name] = _number(number)
+        except ValueError as error:
+            raise ValueError(f"{name!r} {error}") from None
+        if not low <= clean[name] <= high:
+            raise ValueError(f"{name!r} must be between {low:g} and {high:g}")
     return clean
 
 
+def _parse_extra_scores(raw: Any) -> dict[str, float] | None:
+    return _parse_named_numbers(raw, METRICS, 0.0, 1.0)
+
+
+def _parse_timings(raw: Any) -> dict[str, float] | None:
+    return _parse_named_numbers(raw, TIMING_STEPS, 0.0, MAX_TIMING_SECONDS)
+
+
 def _parse_success(raw: Any) -> bool:
+    # No default: a missing or null success must not pass for one.
     if isinstance(raw, bool):
         return raw
-    text = str(raw).strip().lower() if raw is not None else "true"
+    text = str(raw).strip().lower() if isinstance(raw, str | int) else ""
     if text in {"true", "1", "yes"}:
         return True
     if text in {"false", "0", "no"}:
@@ -143,12 +175,12 @@ def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
         "success": _parse_success,
         "score_test": _parse_score,
         "score_validation": _parse_score,
-        "labels_training": lambda raw: _parse_json(raw, list),
-        "labels_test": lambda raw: _parse_json(raw, list),
-        "labels_validation": lambda raw: _parse_json(raw, list),
+        "labels_training": _parse_labels,
+        "labels_test": _parse_labels,
+        "labels_validation": _parse_labels,
         "extra_scores_test": _parse_extra_scores,
         "extra_scores_validation": _parse_extra_scores,
-        "timings": _parse_extra_scores,  # our worker's seconds per step; the seed sends none
+        "timings": _parse_timings,  # our worker's seconds per step; the seed sends none
     }
     for name, parser in parsers.items():
         try:
@@ -156,7 +188,9 @@ def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
         except ValueError as error:
             errors[name] = str(error)
     message = fields.get("message")
-    parsed["message"] = "" if _is_none(message) else str(message)[:10_000]
+    parsed["message"] = "" if _is_none(message) else str(message)[:MAX_MESSAGE_LENGTH]
+    if bad_text(parsed["message"]):
+        errors["message"] = "contains a NUL character or a lone surrogate"
     if errors:
         raise InvalidInput("The result is not valid.", fields=errors)
     return ResultPayload(**parsed)
@@ -239,10 +273,9 @@ def job_for_result(job_id: Any) -> Job:
     """The job with its round and dataset, as ``record_result`` reads them. Only those columns
     are loaded; the others are deferred (read on first use), as the ORM's ``only()`` leaves
     them, so the instances are safe to use like any other."""
-    try:
-        number = int(job_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"No job {job_id!r}.") from None
+    number = as_id(job_id)  # None for text or an id beyond 64 bits
+    if number is None:
+        raise NotFound(f"No job {str(job_id)[:40]!r}.")
     with connection.cursor() as cursor:
         cursor.execute(_JOB_FOR_RESULT_SQL, [number])
         row = cursor.fetchone()
@@ -429,7 +462,7 @@ def add_picture(worker: User, job: Job, worker_key: str, filename: Any, data: An
         errors["filename"] = str(error)
     try:
         image = base64.b64decode(str(data or "").strip(), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII character such as "²"
         errors["data"] = "is not valid base64"
     else:
         try:

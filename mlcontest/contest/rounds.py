@@ -12,7 +12,7 @@ edit is recorded as a ``RoundEvent`` with who (None: the schedule) and when.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,6 +23,7 @@ from django.utils import timezone
 from mlcontest.algorithms import METRICS, REGISTRY, algorithms_for
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.groups import group_of
+from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import (
     Dataset,
     Group,
@@ -36,6 +37,17 @@ from mlcontest.contest.models import (
 )
 from mlcontest.contest.permissions import require_organizer, require_user
 from mlcontest.contest.visibility import revealed, sees_drafts
+
+# The highest value of each number of a round: far above any class, far below the columns'
+# 32-bit limit (job_quota = 2^31 overflowed PostgreSQL's integer).
+ROUND_NUMBER_LIMITS = {
+    "job_quota": 10_000,
+    "queued_quota": 1_000,
+    "time_limit_seconds": 24 * 3600,
+    "memory_limit_mb": 1024 * 1024,
+}
+MAX_ROUND_NAME = 100  # Round.name's column width
+MIN_YEAR, MAX_YEAR = 2000, 9000
 
 
 def task_of(round_: Round) -> str:
@@ -106,24 +118,45 @@ def _check_round_fields(
     fields: dict[str, str] = {}
     if not name.strip():
         fields["name"] = "required"
+    elif len(name.strip()) > MAX_ROUND_NAME:
+        fields["name"] = f"at most {MAX_ROUND_NAME} characters"
     if metric not in METRICS:
-        fields["metric"] = f"one of {', '.join(METRICS)}"
-    unknown = [algorithm for algorithm in allowed if algorithm not in REGISTRY]
-    if unknown:
+        fields["metric"] = f"one of {', '.join(map(str, METRICS))}"
+    # Each algorithm once at most: a list of 100,000 names made every round page crawl.
+    if len(allowed) > len(REGISTRY) or len(set(map(str, allowed))) != len(allowed):
+        fields["allowed_algorithms"] = f"each algorithm at most once ({len(REGISTRY)} in all)"
+    elif unknown := [str(name)[:40] for name in allowed if name not in REGISTRY]:
         fields["allowed_algorithms"] = f"unknown: {', '.join(unknown)}"
     elif metric in METRICS:
         task = METRICS[metric].task
         wrong = [algorithm for algorithm in allowed if REGISTRY[algorithm].task != task]
         if wrong:
             fields["allowed_algorithms"] = f"not {task} algorithms: {', '.join(wrong)}"
-    if starts_at and ends_at and ends_at <= starts_at:
+    for field_name, when in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if when is not None and not _storable_time(when):
+            fields[field_name] = f"must lie between the years {MIN_YEAR} and {MAX_YEAR}"
+    times_valid = "starts_at" not in fields and "ends_at" not in fields
+    if times_valid and starts_at and ends_at and ends_at <= starts_at:
         fields["ends_at"] = "must be after the start"
     for field_name, value in numbers.items():
+        highest = ROUND_NUMBER_LIMITS.get(field_name, 2**31 - 1)
         if isinstance(value, bool) or not isinstance(value, int):
             fields[field_name] = "must be a whole number"
-        elif value < 1:
-            fields[field_name] = "must be at least 1"
+        elif not 1 <= value <= highest:
+            fields[field_name] = f"must be between 1 and {highest}"
     return fields
+
+
+def _storable_time(when: datetime) -> bool:
+    """An aware time that converts to UTC and lies in a plausible range of years: a far
+    offset or year overflows when the database converts it."""
+    if timezone.is_naive(when):
+        return False
+    try:
+        utc = when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return MIN_YEAR <= utc.year <= MAX_YEAR
 
 
 def _due(round_: Round, now: datetime) -> bool:
@@ -556,8 +589,7 @@ def describe_round(round_: Round, viewer: User) -> dict[str, Any]:
 
 
 def find_round(round_id: Any, viewer: User) -> Round:
-    try:
-        number = int(round_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"No round {round_id!r}.") from None
+    number = as_id(round_id)  # None for text or an id beyond 64 bits
+    if number is None:
+        raise NotFound(f"No round {str(round_id)[:40]!r}.")
     return get_round(number, viewer)

@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+import mlcontest.converters  # noqa: F401  (registers <id:...>)
 from mlcontest.protocol import views
 
 urlpatterns = [
@@ -27,14 +28,14 @@ urlpatterns = [
     ),
     path("actions/get_datasets.json/", views.get_datasets, name="get_datasets"),
     path(
-        "actions/get_dataset_points/<int:dataset_id>.json/",
+        "actions/get_dataset_points/<id:dataset_id>.json/",
         views.get_dataset_points,
         name="get_dataset_points",
     ),
     path("actions/ping/", views.ping, name="ping"),
     # Job pictures (the answer of add_job_picture points here): checked, unlike other media.
-    path("media/jobs/<int:job_id>/<path:filename>", views.job_picture, name="job_picture"),
+    path("media/jobs/<id:job_id>/<path:filename>", views.job_picture, name="job_picture"),
     # Beyond the seed: lease renewal and hand-back for long or interrupted jobs.
-    path("actions/renew_lease/<int:job_id>.json/", views.renew_lease, name="renew_lease"),
-    path("actions/release_job/<int:job_id>.json/", views.release_job, name="release_job"),
+    path("actions/renew_lease/<id:job_id>.json/", views.renew_lease, name="renew_lease"),
+    path("actions/release_job/<id:job_id>.json/", views.release_job, name="release_job"),
 ]

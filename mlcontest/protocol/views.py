@@ -1,7 +1,9 @@
 """The seed protocol: parse the seed's form fields, call the domain, answer JSON.
 
 The seed's client POSTs every call once it has a CSRF token, reads included, so each view
-accepts POST as well as GET.
+accepts POST; reads accept GET as well. A call that changes state (joining a group, entering a
+round, claiming a job, posting a result) answers 405 to GET: a cross-site link or image must not
+perform it.
 """
 
 from __future__ import annotations
@@ -76,11 +78,12 @@ def add_group(request: HttpRequest) -> dict[str, Any]:
     return {"status": "ok", "group": groups.describe_group(group, _user(request))}
 
 
-@READ
+@WRITE
 @json_action
 def join_group(request: HttpRequest, name: str) -> dict[str, Any]:
     typed = groups.name_from_path(name)
     group = groups.find_group(typed)
+    # On a POST (CSRF-checked) the code may also come in the query string.
     invite_code = request.POST.get("invite_code") or request.GET.get("invite_code")
     groups.join_group(_user(request), group, invite_code, typed=typed)
     return {"status": "ok", "group": groups.describe_group(group, _user(request))}
@@ -95,7 +98,7 @@ def get_groups(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@READ
+@WRITE
 @json_action
 def get_round(request: HttpRequest, round_id: str) -> dict[str, Any]:
     viewer = _user(request)
@@ -194,14 +197,14 @@ def get_dataset_points(request: HttpRequest, dataset_id: str) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
-@READ
+@WRITE
 @json_action
 def ping(request: HttpRequest) -> int | dict[str, Any] | None:
     viewer = _user(request)
     if not viewer.is_worker:
         raise PermissionDenied("Only workers ping for jobs.")
     try:
-        wait = float(request.POST.get("wait") or request.GET.get("wait") or 0)
+        wait = float(request.POST.get("wait") or 0)
     except ValueError:
         raise InvalidInput(
             "wait must be a number of seconds.", fields={"wait": "not a number"}

@@ -15,6 +15,7 @@ from django.utils.functional import lazy
 from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
 from mlcontest.algorithms import validate_params as registry_validate
 from mlcontest.contest.models import Dataset, Job, Round, User
+from mlcontest.contest.rounds import ROUND_NUMBER_LIMITS
 
 
 def _bound(value: float) -> str:
@@ -190,12 +191,31 @@ class RoundForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked allows every algorithm of the metric's task.",
     )
-    job_quota = forms.IntegerField(min_value=1, initial=20, help_text="Jobs per group.")
-    queued_quota = forms.IntegerField(
-        min_value=1, initial=3, help_text="Jobs a group may have waiting at once."
+    # The bounds are the domain's (contest/rounds.py), shown in the form as well.
+    job_quota = forms.IntegerField(
+        min_value=1,
+        max_value=ROUND_NUMBER_LIMITS["job_quota"],
+        initial=20,
+        help_text="Jobs per group.",
     )
-    time_limit_seconds = forms.IntegerField(min_value=1, initial=60, label="Time limit (s)")
-    memory_limit_mb = forms.IntegerField(min_value=1, initial=2048, label="Memory limit (MB)")
+    queued_quota = forms.IntegerField(
+        min_value=1,
+        max_value=ROUND_NUMBER_LIMITS["queued_quota"],
+        initial=3,
+        help_text="Jobs a group may have waiting at once.",
+    )
+    time_limit_seconds = forms.IntegerField(
+        min_value=1,
+        max_value=ROUND_NUMBER_LIMITS["time_limit_seconds"],
+        initial=60,
+        label="Time limit (s)",
+    )
+    memory_limit_mb = forms.IntegerField(
+        min_value=1,
+        max_value=ROUND_NUMBER_LIMITS["memory_limit_mb"],
+        initial=2048,
+        label="Memory limit (MB)",
+    )
     starts_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),

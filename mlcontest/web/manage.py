@@ -135,7 +135,9 @@ def round_new(request: HttpRequest) -> HttpResponse:
             services.allow_final_choice(round_, data["final_choice_allowed"])
             messages.success(request, f"Round {round_.name} created as a draft.")
             return redirect("web:manage_round", round_id=round_.pk)
-    return render(request, "web/manage/round_new.html", {"form": form})
+    # Reached after a POST only when it was refused: say so in the status too.
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/manage/round_new.html", {"form": form}, status=status)
 
 
 @organizer_required

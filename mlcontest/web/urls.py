@@ -2,6 +2,7 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
+import mlcontest.converters  # noqa: F401  (registers <id:...>)
 from mlcontest.web import live, manage, views
 
 app_name = "web"
@@ -14,21 +15,21 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("groups/", views.group_list, name="groups"),
     path("groups/join/", views.group_join, name="group_join"),
-    path("groups/<int:group_id>/", views.group_detail, name="group"),
+    path("groups/<id:group_id>/", views.group_detail, name="group"),
     path("rounds/", views.round_list, name="rounds"),
-    path("rounds/<int:round_id>/", views.round_detail, name="round"),
-    path("rounds/<int:round_id>/live/", live.round_live, name="round_live"),
-    path("rounds/<int:round_id>/projector/", manage.projector, name="projector"),
-    path("rounds/<int:round_id>/projector/live/", live.projector_live, name="projector_live"),
-    path("jobs/<int:job_id>/", views.job_detail, name="job"),
-    path("jobs/<int:job_id>/live/", live.job_live, name="job_live"),
-    path("jobs/<int:job_id>/final/", views.job_mark_final, name="job_final"),
+    path("rounds/<id:round_id>/", views.round_detail, name="round"),
+    path("rounds/<id:round_id>/live/", live.round_live, name="round_live"),
+    path("rounds/<id:round_id>/projector/", manage.projector, name="projector"),
+    path("rounds/<id:round_id>/projector/live/", live.projector_live, name="projector_live"),
+    path("jobs/<id:job_id>/", views.job_detail, name="job"),
+    path("jobs/<id:job_id>/live/", live.job_live, name="job_live"),
+    path("jobs/<id:job_id>/final/", views.job_mark_final, name="job_final"),
     path("manage/", manage.overview, name="overview"),
     path("manage/datasets/", manage.dataset_list, name="datasets"),
     path("manage/datasets/new/", manage.dataset_new, name="dataset_new"),
     path("manage/rounds/new/", manage.round_new, name="round_new"),
-    path("manage/rounds/<int:round_id>/", manage.manage_round, name="manage_round"),
-    path("manage/rounds/<int:round_id>/baseline/", manage.round_baseline, name="round_baseline"),
-    path("manage/rounds/<int:round_id>/export.csv", manage.round_export, name="round_export"),
-    path("manage/rounds/<int:round_id>/<str:action>/", manage.round_action, name="round_action"),
+    path("manage/rounds/<id:round_id>/", manage.manage_round, name="manage_round"),
+    path("manage/rounds/<id:round_id>/baseline/", manage.round_baseline, name="round_baseline"),
+    path("manage/rounds/<id:round_id>/export.csv", manage.round_export, name="round_export"),
+    path("manage/rounds/<id:round_id>/<str:action>/", manage.round_action, name="round_action"),
 ]

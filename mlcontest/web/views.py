@@ -107,6 +107,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
             "create_form": create_form if services.may_create_group(user) else None,
             "code_form": forms.InviteCodeForm(prefix="code"),
         },
+        status=400 if request.method == "POST" else 200,  # a POST gets here only if refused
     )
 
 
@@ -252,7 +253,9 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         now=timezone.now(),
         can_submit=round_.state == RoundState.OPEN and context["group"] is not None,
     )
-    return render(request, "web/round.html", context)
+    # A POST gets here only when the job was refused.
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/round.html", context, status=status)
 
 
 def _history_json(round_: Round) -> dict[str, Any]:
