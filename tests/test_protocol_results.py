@@ -124,7 +124,7 @@ def test_failed_job_is_stored_without_scores(contest: Contest, claimed: Claimed)
         labels_test="null",
         labels_validation="null",
         extra_scores_test=json.dumps({"accuracy": 1.0}),
-        extra_scores_validation=json.dumps({"made_up": 0.5}),
+        extra_scores_validation=json.dumps({"balanced_accuracy": 0.5}),
     )
     body = ok_json(claimed.worker.post(path(claimed.job.pk), fields))
     assert body["job"]["state"] == "failed"
