@@ -41,7 +41,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
-from mlcontest.http import error_response
+from mlcontest.http import error_response, speaks_json
 
 logger = logging.getLogger(__name__)
 
@@ -73,16 +73,9 @@ def is_outage(error: BaseException | None) -> bool:
     return True
 
 
-def wants_json(request: HttpRequest) -> bool:
-    path = request.path
-    if path.startswith(("/api/", "/actions/")) or path.rstrip("/").endswith(".json"):
-        return True
-    return "text/html" not in request.headers.get("Accept", "")
-
-
 def outage_response(request: HttpRequest) -> HttpResponse:
     response: HttpResponse
-    if wants_json(request):
+    if speaks_json(request):
         response = error_response(503, OUTAGE_CODE, OUTAGE_MESSAGE)
     else:
         response = HttpResponse(_OUTAGE_PAGE, status=503, content_type="text/html")

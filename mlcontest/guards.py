@@ -23,22 +23,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
 from mlcontest.contest.inputs import bad_text
-from mlcontest.http import error_response
+from mlcontest.http import error_response, speaks_json
 
 logger = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/api/", "/actions/", "/env.json", "/ok.json", "/media/jobs/", "/__bench__/")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def speaks_json(request: HttpRequest) -> bool:
-    """Whether errors on this path are answered with the JSON error body."""
-    path = request.path_info
-    if path.startswith("/api/docs/"):  # the API's HTML page
-        return False
-    return path.startswith(JSON_PREFIXES) or request.headers.get("Authorization", "").startswith(
-        "Token "
-    )
 
 
 class BodyLimitMiddleware:

@@ -29,6 +29,21 @@ def error_response(
     return JsonResponse(body, status=status)
 
 
+# Paths whose errors are the JSON body above: the API, the seed protocol, job pictures.
+JSON_PREFIXES = ("/api/", "/actions/", "/env.json", "/ok.json", "/media/jobs/", "/__bench__/")
+
+
+def speaks_json(request: HttpRequest) -> bool:
+    """Whether errors on this request are answered with the JSON error body (pages answer
+    HTML): the JSON paths, and any request signed with an API token."""
+    path = request.path_info
+    if path.startswith("/api/docs/"):  # the API's HTML page
+        return False
+    return path.startswith(JSON_PREFIXES) or request.headers.get("Authorization", "").startswith(
+        "Token "
+    )
+
+
 def error_from(error: ContestError) -> JsonResponse:
     return error_response(error.status, error.code, error.message, error.fields)
 
