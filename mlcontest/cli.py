@@ -34,7 +34,9 @@ def cmd_migrate() -> None:
 
 def max_connections() -> int:
     """``MLCONTEST_MAX_CONNECTIONS``: open connections per server process."""
-    value = int(os.environ.get("MLCONTEST_MAX_CONNECTIONS") or 1000)
+    from mlcontest.settings import env_int
+
+    value = env_int("MLCONTEST_MAX_CONNECTIONS", 1000)
     if value < 1:
         raise ValueError("MLCONTEST_MAX_CONNECTIONS must be at least 1")
     return value

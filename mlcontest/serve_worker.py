@@ -38,6 +38,8 @@ from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from mlcontest.settings import env_str
+
 HEADER_TIMEOUT_DEFAULT = 15.0
 BODY_TIMEOUT_DEFAULT = 60.0
 # A head larger than this is refused (431): no browser or worker sends one near it, and it
@@ -68,7 +70,7 @@ TOO_LARGE = _refusal(
 
 
 def _seconds(name: str, default: float) -> float:
-    value = float(os.environ.get(name) or default)
+    value = float(env_str(name, "").strip() or default)
     if value <= 0:
         raise ValueError(f"{name} must be a positive number of seconds")
     return value

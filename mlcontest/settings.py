@@ -23,23 +23,23 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+# The typed helpers read through env_str, so that every setting may come from a file too.
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    value = env_str(name, "").strip()
+    return default if value == "" else value.lower() in {"1", "true", "yes", "on"}
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    value = env_str(name, "").strip()
+    return int(value) if value else default
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
+    value = env_str(name, "")
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return items or default
 
 
 DATA_DIR = Path(env_str("MLCONTEST_DATA_DIR", "mlcontest-data")).resolve()
