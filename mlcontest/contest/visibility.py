@@ -111,26 +111,26 @@ def _own_job(viewer: Any, job: Job, group: Group | None) -> bool:
     return job.user_id == viewer.pk or (group is not None and job.group_id == group.pk)
 
 
+def _sees_of_job(viewer: Any, job: Job, view: View, group: Group | None) -> bool:
+    """``view`` of ``job``: as the policy says, and always for one's own and one's group's."""
+    role = role_of(viewer)
+    if role is Role.ANONYMOUS:
+        return False
+    if may(role, view, revealed(job.round)):
+        return True
+    return _own_job(viewer, job, group_of(viewer) if group is UNREAD else group)
+
+
 def sees_job(viewer: Any, job: Job, group: Group | None = UNREAD) -> bool:
     """Everyone signed in sees their own jobs and their group's; organizers every job.
 
     ``group``: the viewer's group when the caller has read it already (saves a query)."""
-    role = role_of(viewer)
-    if role is Role.ANONYMOUS:
-        return False
-    if may(role, View.OTHER_JOBS, revealed(job.round)):
-        return True
-    return _own_job(viewer, job, group_of(viewer) if group is UNREAD else group)
+    return _sees_of_job(viewer, job, View.OTHER_JOBS, group)
 
 
 def sees_job_owner(viewer: Any, job: Job, group: Group | None = UNREAD) -> bool:
     """Which group and user the job belongs to: one's own job, or an organizer."""
-    role = role_of(viewer)
-    if role is Role.ANONYMOUS:
-        return False
-    if may(role, View.JOB_OWNER, revealed(job.round)):
-        return True
-    return _own_job(viewer, job, group_of(viewer) if group is UNREAD else group)
+    return _sees_of_job(viewer, job, View.JOB_OWNER, group)
 
 
 def visible_jobs(
