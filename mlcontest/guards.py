@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DataError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.views import defaults
 
 from mlcontest.contest.inputs import bad_text
@@ -64,13 +64,17 @@ class BodyLimitMiddleware:
 
 class CleanTextMiddleware:
     """400 for a NUL character or a lone surrogate in the path, query string or form fields;
-    400 instead of 500 for a database ``DataError`` raised by a view."""
+    400 instead of 500 for a database ``DataError`` raised by a view; 408 for a body that
+    stopped arriving."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        field = self._bad_field(request)
+        try:
+            field = self._bad_field(request)
+        except UnreadablePostError:
+            return body_late(request)
         if field is not None:
             return refuse(
                 request,
@@ -95,10 +99,18 @@ class CleanTextMiddleware:
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, UnreadablePostError):
+            return body_late(request)
         if isinstance(exception, DataError):
             logger.warning("DataError on %s: %s", request.path_info, exception)
             return refuse(request, 400, "invalid", "A value is out of range or not valid.")
         return None
+
+
+def body_late(request: HttpRequest) -> HttpResponse:
+    """A body that stopped arriving: ``mlcontest serve`` gives up on it after
+    MLCONTEST_BODY_TIMEOUT, and reading the request then fails (a 500 without this)."""
+    return refuse(request, 408, "request_timeout", "The request body did not arrive in time.")
 
 
 def refuse(

@@ -177,6 +177,15 @@ class Browser:
         self.console_errors.extend(errors)
         return errors
 
+    def expect_refusal(self, status: int = 400) -> None:
+        """A form the page was meant to refuse comes back with a 4xx, and Chromium logs that as
+        a console error: take exactly that entry off the list, so that any other stays."""
+        self.read_console()
+        marker = f"status of {status} "
+        refused = [error for error in self.console_errors if marker in error]
+        assert refused, f"no {status} answer was logged: {self.console_errors}"
+        self.console_errors.remove(refused[0])
+
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"

@@ -123,6 +123,7 @@ def test_a_class_plays_a_round(server: LiveServer, tmp_path: Path) -> None:
             submit_job(student, "knn", **{"n_neighbors": "0"})
             error = student.wait_for("#id_knn-n_neighbors_error")
             assert "must be at least 1" in error.text
+            student.expect_refusal(400)  # the refused form's status, not a fault of the page
             field = student.find("#id_knn-n_neighbors")
             assert field.get_attribute("aria-invalid") == "true"
             assert "id_knn-n_neighbors_error" in field.get_attribute("aria-describedby")
