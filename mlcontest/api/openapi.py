@@ -346,10 +346,12 @@ PATHS: dict[str, Schema] = {
             "Join the group, leaving your current one",
             "groups",
             description="A private group needs its `invite_code`: without it, or with a wrong "
-            "one, the answer is the 404 of a group that does not exist.",
+            "one, the answer is the 404 of a group that does not exist. A student an organizer "
+            "placed in a group (roster, added member, admin) gets 409 `placed_by_organizer` for "
+            "any other group.",
             body=obj(invite_code=STRING),
             ok=ref("Group"),
-            errors=("400", "401", "404"),
+            errors=("400", "401", "404", "409"),
         ),
     },
     "/api/groups/{group_id}/members/": {
@@ -357,6 +359,7 @@ PATHS: dict[str, Schema] = {
         "post": op(
             "Put a user in the group (organizers)",
             "groups",
+            description="The group is binding: the student cannot leave it by themselves.",
             body=obj(["username"], username=STRING),
             ok=ref("Group"),
             errors=("400", "401", "403", "404"),
