@@ -223,3 +223,40 @@ def test_the_admin_places_new_members_unless_unticked(contest: Contest) -> None:
     unticked.save()
     assert membership(contest.alice) == ("Beta", False)
     ok_json(seed_join(contest.alice, "Alpha"))
+
+
+def test_a_member_added_on_the_groups_admin_page_is_placed(contest: Contest) -> None:
+    contest.olga.is_staff = contest.olga.is_superuser = True
+    contest.olga.save()
+    client = logged_in(contest.olga)
+    url = f"/admin/contest/group/{contest.alpha.pk}/change/"
+    page = client.get(url).content.decode()
+    existing_box = page.split('name="membership_set-0-placed_by_organizer"')[1].split(">")[0]
+    new_box = page.split('name="membership_set-1-placed_by_organizer"')[1].split(">")[0]
+    assert "checked" not in existing_box and "checked" in new_box  # a new row comes ticked
+    alice = Membership.objects.get(user=contest.alice)
+    form = {
+        "name": "Alpha",
+        "public": "on",
+        "invite_code": contest.alpha.invite_code,
+        "created_at_0": "2026-12-01",
+        "created_at_1": "10:00:00",
+        "membership_set-TOTAL_FORMS": "2",
+        "membership_set-INITIAL_FORMS": "1",
+        "membership_set-0-id": str(alice.pk),
+        "membership_set-0-group": str(contest.alpha.pk),
+        "membership_set-0-user": str(contest.alice.pk),
+        "membership_set-0-joined_at_0": "2026-12-01",
+        "membership_set-0-joined_at_1": "10:00:00",
+        "membership_set-1-group": str(contest.alpha.pk),
+        "membership_set-1-user": str(contest.carol.pk),
+        "membership_set-1-joined_at_0": "2026-12-01",
+        "membership_set-1-joined_at_1": "10:00:00",
+        "membership_set-1-placed_by_organizer": "on",  # as the new row comes ticked
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert membership(contest.carol) == ("Alpha", True)
+    assert membership(contest.alice) == ("Alpha", False)
+    assert_error(seed_join(contest.carol, "Beta", invite_code=contest.beta.invite_code), 409)
+    ok_json(seed_join(contest.alice, "Beta", invite_code=contest.beta.invite_code))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from mlcontest.contest import training_data
 from mlcontest.http import attachment
@@ -12,7 +12,7 @@ from mlcontest.web.views import contest_404, viewer
 
 
 @login_required
-@require_GET
+@require_safe
 @contest_404
 def round_data(request: HttpRequest, round_id: int, part: str) -> HttpResponse:
     """``training.csv`` (with labels) or ``test-validation.csv`` (features only)."""
