@@ -53,6 +53,13 @@ def json_answer(data: Any, status: int = 200) -> JsonResponse:
     return JsonResponse(data, status=status, safe=False)
 
 
+def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    """A file to download (``filename`` is ours: letters, digits, ``-`` and ``.`` only)."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def json_action(view: Callable[..., Any]) -> View:
     """Turn a view that returns data (or raises ContestError) into a JSON endpoint that needs a
     signed-in user. Anonymous callers get a 401 JSON body, never a redirect to a login page."""

@@ -339,15 +339,18 @@ def cmd_group_list(args: argparse.Namespace) -> None:
 
 @command
 def cmd_group_add_member(args: argparse.Namespace) -> None:
-    from mlcontest.contest.groups import add_member, find_group, group_of
+    from mlcontest.contest.groups import add_member, find_group, group_of, is_placed
 
     group = find_group(args.group)
     user = find_user(args.username)
     before = group_of(user)
-    if before == group:
+    if is_placed(user, group):
         print(f"{user.username} is in group {group.name!r} already")
         return
     add_member(cli_organizer(), group, user)
+    if before == group:  # joined alone before: now the student cannot leave by themselves
+        print(f"placed {user.username} in group {group.name!r}")
+        return
     moved = f" (left {before.name!r})" if before else ""
     print(f"added {user.username} to group {group.name!r}{moved}")
 

@@ -142,7 +142,7 @@ def warn_weak_passwords(specs: list[UserSpec]) -> None:
 
 def apply_spec(organizer: User, spec: UserSpec) -> tuple[str, list[str]]:
     """Create or update one user: ('created' | 'updated' | 'unchanged', lines to print)."""
-    from mlcontest.contest.groups import add_member, group_of
+    from mlcontest.contest.groups import add_member, group_of, is_placed
     from mlcontest.contest.models import Role, User
 
     lines: list[str] = []
@@ -170,9 +170,11 @@ def apply_spec(organizer: User, spec: UserSpec) -> tuple[str, list[str]]:
         group, group_line = group_for(organizer, spec.group)
         if group_line:
             lines.append(group_line)
-        if group_of(user) != group:
+        # The roster's group is binding, also for a student who had joined it alone.
+        if not is_placed(user, group):
+            moved = group_of(user) != group
             add_member(organizer, group, user)
-            changes.append(f"group {group.name!r}")
+            changes.append(f"group {group.name!r}" if moved else f"placed in {group.name!r}")
     if created:
         joined = group_of(user)
         in_group = f" in group {joined.name!r}" if joined else ""

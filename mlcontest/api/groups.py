@@ -76,4 +76,5 @@ def group_members(request: HttpRequest, group_id: int) -> dict[str, Any]:
     if member is None:
         raise InvalidInput(f"No user {username!r}.", fields={"username": "no such user"})
     groups.add_member(user, group, member)
-    return groups.describe_group(group, user)
+    # Read again: the members were prefetched before the new one came in.
+    return groups.describe_group(_visible_group(user, group_id), user)

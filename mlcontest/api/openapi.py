@@ -310,6 +310,22 @@ def _list(name: str, schema: Schema) -> Schema:
 
 ROUND = path_param("round_id")
 
+
+def csv_download(summary: str, columns: str) -> Schema:
+    """A CSV file (UTF-8 with BOM, RFC 4180): the same errors as any read of a round."""
+    operation = op(
+        summary,
+        "datasets",
+        description=f"Columns: {columns}. `id` is the point's id in the dataset's point list. "
+        "Anyone who may see the round; the same file for every role, never a hidden label.",
+    )
+    operation["responses"]["200"] = {
+        "description": "the CSV file, as an attachment",
+        "content": {"text/csv": {"schema": STRING}},
+    }
+    return {"parameters": [ROUND], "get": operation}
+
+
 PATHS: dict[str, Schema] = {
     "/api/": {"get": op("Links to the resources", "meta", errors=("401",))},
     "/api/me/": {"get": op("Who am I: role and group", "meta", ok=ref("Me"), errors=("401",))},
@@ -346,10 +362,12 @@ PATHS: dict[str, Schema] = {
             "Join the group, leaving your current one",
             "groups",
             description="A private group needs its `invite_code`: without it, or with a wrong "
-            "one, the answer is the 404 of a group that does not exist.",
+            "one, the answer is the 404 of a group that does not exist. A student an organizer "
+            "placed in a group (roster, added member, admin) gets 409 `placed_by_organizer` for "
+            "any other group.",
             body=obj(invite_code=STRING),
             ok=ref("Group"),
-            errors=("400", "401", "404"),
+            errors=("400", "401", "404", "409"),
         ),
     },
     "/api/groups/{group_id}/members/": {
@@ -357,6 +375,7 @@ PATHS: dict[str, Schema] = {
         "post": op(
             "Put a user in the group (organizers)",
             "groups",
+            description="The group is binding: the student cannot leave it by themselves.",
             body=obj(["username"], username=STRING),
             ok=ref("Group"),
             errors=("400", "401", "403", "404"),
@@ -435,6 +454,14 @@ PATHS: dict[str, Schema] = {
             errors=("401", "403", "404", "409"),
         ),
     },
+    "/api/rounds/{round_id}/data/training.csv": csv_download(
+        "The round's training points with their labels, as CSV",
+        "`id`, `split`, the features, `label`",
+    ),
+    "/api/rounds/{round_id}/data/test-validation.csv": csv_download(
+        "The round's test and validation points, features only, as CSV",
+        "`id`, `split`, the features (no label column)",
+    ),
     "/api/rounds/{round_id}/events/": {
         "parameters": [ROUND],
         "get": op(

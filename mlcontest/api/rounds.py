@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from mlcontest.api.common import Body, only_fields, viewer
-from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
+from mlcontest.contest import datasets, groups, queue, results, rounds, training_data, visibility
 from mlcontest.contest.errors import InvalidInput, NotFound
 from mlcontest.contest.models import Job, Round, User
-from mlcontest.http import allow_methods, json_action, json_answer, parse_json_body
+from mlcontest.http import allow_methods, attachment, json_action, json_answer, parse_json_body
 
 MAX_JOBS = 1000
 NUMBERS = ("job_quota", "queued_quota", "time_limit_seconds", "memory_limit_mb")
@@ -156,6 +156,14 @@ def round_events(request: HttpRequest, round_id: int) -> Any:
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return {"round": round_.pk, "events": rounds.round_events(user, round_)}
+
+
+@allow_methods("GET")
+@json_action
+def round_data(request: HttpRequest, round_id: int, part: str) -> HttpResponse:
+    """The training data as CSV: ``training`` with labels, ``test-validation`` without."""
+    download = training_data.round_data(viewer(request), round_id, part)
+    return attachment(download.content, download.filename, download.content_type)
 
 
 @allow_methods("GET", "POST")

@@ -5,6 +5,7 @@ from django.urls import path
 
 import mlcontest.converters  # noqa: F401  (registers <id:...>)
 from mlcontest.api import datasets, docs, groups, leaderboards, openapi, rounds, views
+from mlcontest.contest import training_data
 
 urlpatterns = [
     path("", views.index, name="api_index"),
@@ -24,6 +25,18 @@ urlpatterns = [
     path("rounds/<id:round_id>/open/", rounds.round_open, name="api_round_open"),
     path("rounds/<id:round_id>/close/", rounds.round_close, name="api_round_close"),
     path("rounds/<id:round_id>/events/", rounds.round_events, name="api_round_events"),
+    path(
+        "rounds/<id:round_id>/data/training.csv",
+        rounds.round_data,
+        {"part": training_data.TRAINING},
+        name="api_round_training_data",
+    ),
+    path(
+        "rounds/<id:round_id>/data/test-validation.csv",
+        rounds.round_data,
+        {"part": training_data.UNLABELLED},
+        name="api_round_test_data",
+    ),
     path("rounds/<id:round_id>/final-choice/", rounds.final_choice, name="api_final_choice"),
     path("rounds/<id:round_id>/jobs/", rounds.round_jobs, name="api_round_jobs"),
     path(

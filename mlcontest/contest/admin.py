@@ -41,9 +41,31 @@ class LoginAttemptAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
 
 
+class MembershipForm(forms.ModelForm):
+    """A membership an organizer makes in the admin is binding unless they untick it."""
+
+    class Meta:
+        model = models.Membership
+        fields = "__all__"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["placed_by_organizer"].initial = True
+
+
 class MembershipInline(admin.TabularInline):
     model = models.Membership
+    form = MembershipForm
     extra = 1
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipForm
+    list_display = ("user", "group", "placed_by_organizer", "joined_at")
+    list_filter = ("placed_by_organizer", "group")
+    search_fields = ("user__username", "group__name")
 
 
 class GroupAdminForm(forms.ModelForm):
@@ -116,7 +138,6 @@ class JobAdmin(admin.ModelAdmin):
     inlines = [JobPictureInline]
 
 
-admin.site.register(models.Membership)
 admin.site.register(models.RoundEntry)
 admin.site.register(models.JobPicture)
 

@@ -139,22 +139,57 @@ def join_group(
     """Make ``user`` a member of ``group``, leaving the group they were in.
 
     A private group needs its invite code (organizers add members without one); without it
-    the answer is that of a missing group named ``typed`` (the name or id the caller gave)."""
+    the answer is that of a missing group named ``typed`` (the name or id the caller gave).
+    A student an organizer placed in a group cannot leave it by themselves (409
+    ``placed_by_organizer``); joining the group they are in already is fine."""
     if not may_enter(user, group, invite_code):
         raise no_such_group(group.name if typed is None else typed)
-    with transaction.atomic():
-        # Parallel joins of one user queue on the user's row; without the lock two of them
-        # both found no membership and raced to insert one (IntegrityError on PostgreSQL).
-        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
-        Membership.objects.filter(user=user).exclude(group=group).delete()
-        Membership.objects.get_or_create(user=user, group=group)
-    return group
+    return _enter(user, group, by_organizer=False)
 
 
 def add_member(organizer: User, group: Group, user: User) -> Group:
+    """Put ``user`` in ``group`` for good: the student cannot leave it by themselves.
+
+    Also for a student who joined this group alone: the organizer's say-so makes it binding.
+    The organizer's say-so stands in for the invite code that a student joining alone needs."""
     require_organizer(organizer)
-    # The organizer's say-so stands in for the invite code that a student joining alone needs.
-    return join_group(user, group, invite_code=group.invite_code)
+    return _enter(user, group, by_organizer=True)
+
+
+def is_placed(user: User, group: Group | None = None) -> bool:
+    """Whether an organizer placed ``user`` in their group (in ``group``, if given)."""
+    placed = Membership.objects.filter(user=user, placed_by_organizer=True)
+    return (placed.filter(group=group) if group is not None else placed).exists()
+
+
+def _enter(user: User, group: Group, *, by_organizer: bool) -> Group:
+    with transaction.atomic():
+        # Parallel joins of one user queue on the user's row; without the lock two of them
+        # both found no membership and raced to insert one (IntegrityError on PostgreSQL).
+        # The lock also orders a student's own move after an organizer's placement.
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+        current = Membership.objects.select_related("group").filter(user=user).first()
+        if current is not None and current.group_id == group.pk:
+            if by_organizer and not current.placed_by_organizer:
+                current.placed_by_organizer = True
+                current.save(update_fields=["placed_by_organizer"])
+            return group
+        if (
+            current is not None
+            and current.placed_by_organizer
+            and not by_organizer
+            and not user.is_organizer
+        ):
+            raise Conflict(
+                f"An organizer placed you in the group {current.group.name!r}: you cannot leave "
+                "it or switch groups yourself. Ask an organizer to move you.",
+                code="placed_by_organizer",
+                fields={"group": f"placed in {current.group.name!r} by an organizer"},
+            )
+        if current is not None:
+            current.delete()
+        Membership.objects.create(user=user, group=group, placed_by_organizer=by_organizer)
+    return group
 
 
 def visible_groups(viewer: User) -> QuerySet[Group]:

@@ -110,6 +110,11 @@ class Membership(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     joined_at = models.DateTimeField(default=timezone.now)
+    placed_by_organizer = models.BooleanField(
+        default=False,
+        help_text="An organizer put the student here (roster, add-member, admin): the student "
+        "cannot leave or switch by themselves; an organizer can still move them.",
+    )
 
     class Meta:
         constraints = [

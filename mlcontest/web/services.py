@@ -62,13 +62,15 @@ def create_group_for(user: User, name: str, public: bool) -> Group:
         raise PermissionDenied("Only organizers create groups in this class.")
     cleaned = groups.clean_group_name(name)
     try:
+        # One transaction: a student an organizer placed elsewhere may not join the new group
+        # (409), and then it is not made either.
         with transaction.atomic():
             group = Group.objects.create(name=cleaned, public=public, created_by=user)
+            groups.join_group(user, group, group.invite_code)
     except IntegrityError:
         raise Conflict(
             f"A group named {cleaned!r} exists already.", fields={"group_name": "taken"}
         ) from None
-    groups.join_group(user, group, group.invite_code)
     return group
 
 

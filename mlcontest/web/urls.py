@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 import mlcontest.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.web import live, manage, views
+from mlcontest.web import downloads, live, manage, views
 
 app_name = "web"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("rounds/", views.round_list, name="rounds"),
     path("rounds/<id:round_id>/", views.round_detail, name="round"),
     path("rounds/<id:round_id>/live/", live.round_live, name="round_live"),
+    path("rounds/<id:round_id>/data/<slug:part>.csv", downloads.round_data, name="round_data"),
     path("rounds/<id:round_id>/projector/", manage.projector, name="projector"),
     path("rounds/<id:round_id>/projector/live/", live.projector_live, name="projector_live"),
     path("jobs/<id:job_id>/", views.job_detail, name="job"),
