@@ -141,6 +141,8 @@ def test_an_old_job_shows_its_random_state_as_changing_nothing(contest: Contest)
     Job.objects.filter(pk=job.pk).update(params={**job.params, "random_state": 7})
     html = contest.client(contest.alice).get(reverse("web:job", args=[job.pk])).content.decode()
     assert "<td>random_state</td><td><code>7 (changes nothing for k-nearest neighbours)" in html
+    job.refresh_from_db()
+    assert job.params_summary() == "n_neighbors=3, p=2, scaling=none, weights=uniform"
 
 
 def test_empty_gamma_reads_scale_in_the_form_and_on_the_job_page(contest: Contest) -> None:
@@ -153,6 +155,7 @@ def test_empty_gamma_reads_scale_in_the_form_and_on_the_job_page(contest: Contes
     assert job.params["gamma"] is None
     html = contest.client(contest.alice).get(reverse("web:job", args=[job.pk])).content.decode()
     assert "<td>gamma</td><td><code>&#x27;scale&#x27;</code>" in html
+    assert "gamma='scale'" in job.params_summary()
     _, model = run_job("svm", job.params, tiny(20))
     assert model.estimator_.gamma == "scale"
 

@@ -354,7 +354,17 @@ class Job(models.Model):
         return self.group_id is None
 
     def params_summary(self) -> str:
-        return ", ".join(f"{key}={value}" for key, value in sorted(self.params.items()))
+        """One line for job lists, with the registry's names and readings (an empty SVM gamma
+        is 'scale'); a retired parameter of an old job, which changed nothing, is left out."""
+        from mlcontest.algorithms import REGISTRY
+
+        algorithm = REGISTRY.get(self.algorithm)
+        if algorithm is None:
+            pairs = [(key, str(value)) for key, value in self.params.items()]
+        else:
+            kept = {k: v for k, v in self.params.items() if k not in algorithm.retired}
+            pairs = algorithm.shown_params(kept)
+        return ", ".join(f"{key}={value}" for key, value in sorted(pairs))
 
 
 class WorkerSeen(models.Model):
