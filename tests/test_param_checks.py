@@ -124,6 +124,15 @@ def test_random_state_is_offered_only_where_it_changes_the_result(algorithm: str
     assert sorted(seeded) == sorted(set(REGISTRY) - set(UNSEEDED))
 
 
+def test_a_script_that_sends_random_state_to_knn_is_not_refused(contest: Contest) -> None:
+    body = {"algorithm": "knn", "params": {"n_neighbors": 3, "random_state": 7}}
+    response = logged_in(contest.alice).post(
+        f"/api/rounds/{contest.round.pk}/jobs/", json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    assert "random_state" not in Job.objects.get().params
+
+
 @pytest.mark.parametrize("algorithm", UNSEEDED)
 def test_old_jobs_with_random_state_still_run(algorithm: str) -> None:
     data = tiny(30)
