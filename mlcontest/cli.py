@@ -114,7 +114,22 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    return handler(args) or 0
+    try:
+        code = handler(args) or 0
+        sys.stdout.flush()  # here, not at exit: a closed pipe must raise where it is caught
+        return code
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+
+
+def quiet_broken_pipe() -> int:
+    """The reader went away (``mlcontest user list | head``): stop without a traceback. Standard
+    output goes to /dev/null, so that flushing it at exit does not raise again; the status is
+    a shell's for a command ended by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # SIGPIPE
 
 
 if __name__ == "__main__":

@@ -322,7 +322,13 @@ def cmd_user_list(args: argparse.Namespace) -> None:
 
     group_names = dict(Membership.objects.values_list("user_id", "group__name"))
     rows = [
-        (user.username, user.role, group_names.get(user.pk, "-"), user.email or "-", user.n_tokens)
+        (
+            user.username,
+            user.shown_role,
+            group_names.get(user.pk, "-"),
+            user.email or "-",
+            user.n_tokens,
+        )
         for user in User.objects.annotate(n_tokens=Count("tokens")).order_by("username")
     ]
     print_table(("username", "role", "group", "email", "tokens"), rows, "no users yet")

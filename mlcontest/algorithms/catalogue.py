@@ -1,8 +1,14 @@
 """The algorithms a round may allow, as scikit-learn estimators behind typed parameters.
 
-Every algorithm takes ``scaling`` (none, standard, min-max) and ``random_state`` so that a job
-is reproducible. scikit-learn is imported inside the builders: the server validates parameters
-without paying for the import.
+Every algorithm takes ``scaling`` (none, standard, min-max). ``random_state`` is offered only
+where it changes the result (trees, forests, boosting, MLP, k-means, Gaussian mixtures): SVC
+uses it only with ``probability=True``, logistic regression only with the sag, saga and
+liblinear solvers (ours is lbfgs), and kNN, naive Bayes, DBSCAN and agglomerative clustering
+draw nothing at random. Old jobs of those algorithms carry it: it is ``retired`` there.
+A parameter with ``per_training_point`` cannot exceed the round's training points (scikit-learn
+refuses more neighbours, clusters or components than points); submit checks it.
+scikit-learn is imported inside the builders: the server validates parameters without paying
+for the import.
 """
 
 from __future__ import annotations
@@ -67,7 +73,6 @@ def _svm(p: dict[str, Any]) -> Any:
         C=p["C"],
         gamma=gamma,
         degree=p["degree"],
-        random_state=p["random_state"],
     )
 
 
@@ -108,7 +113,7 @@ def _boosting(p: dict[str, Any]) -> Any:
 def _logistic(p: dict[str, Any]) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=p["C"], max_iter=p["max_iter"], random_state=p["random_state"])
+    return LogisticRegression(C=p["C"], max_iter=p["max_iter"])
 
 
 def _naive_bayes(p: dict[str, Any]) -> Any:
@@ -164,14 +169,24 @@ MAX_DEPTH = Param(
     "int",
     None,
     nullable=True,
+    empty="no limit",
     minimum=1,
     maximum=100,
-    help="Deepest split; empty for no limit.",
+    help="Deepest split.",
 )
 MIN_LEAF = Param(
     "min_samples_leaf", "int", 1, minimum=1, maximum=1000, help="Fewest training points in a leaf."
 )
-N_CLUSTERS = Param("n_clusters", "int", 3, minimum=1, maximum=100, help="How many clusters.")
+N_CLUSTERS = Param(
+    "n_clusters",
+    "int",
+    3,
+    minimum=1,
+    maximum=100,
+    per_training_point=True,
+    help="How many clusters; at most one per training point.",
+)
+NO_SEED = ("random_state",)  # retired where it changed nothing
 
 register(
     Algorithm(
@@ -180,7 +195,13 @@ register(
         "classification",
         (
             Param(
-                "n_neighbors", "int", 5, minimum=1, maximum=200, help="How many neighbours vote."
+                "n_neighbors",
+                "int",
+                5,
+                minimum=1,
+                maximum=200,
+                per_training_point=True,
+                help="How many neighbours vote; at most the number of training points.",
             ),
             Param(
                 "weights",
@@ -191,9 +212,9 @@ register(
             ),
             Param("p", "int", 2, minimum=1, maximum=2, help="1: Manhattan distance, 2: Euclidean."),
             SCALING,
-            SEED,
         ),
         scaled(_knn),
+        retired=NO_SEED,
         help="Labels a point like most of its nearest training points.",
     )
 )
@@ -225,13 +246,15 @@ register(
                 nullable=True,
                 minimum=1e-5,
                 maximum=1e3,
-                help="Reach of one training point (rbf, poly, sigmoid); empty for 'scale'.",
+                empty="'scale'",
+                help="Reach of one training point (rbf, poly, sigmoid). scikit-learn's 'scale' "
+                "is 1 / (number of features * variance of the training points).",
             ),
             Param("degree", "int", 3, minimum=1, maximum=10, help="Degree of the poly kernel."),
             SCALING,
-            SEED,
         ),
         scaled(_svm),
+        retired=NO_SEED,
         help="Separates the classes by the widest margin, in a space chosen by the kernel.",
     )
 )
@@ -321,9 +344,9 @@ register(
                 "max_iter", "int", 200, minimum=10, maximum=10000, help="Most solver iterations."
             ),
             SCALING,
-            SEED,
         ),
         scaled(_logistic),
+        retired=NO_SEED,
         help="A linear boundary with class probabilities.",
     )
 )
@@ -342,9 +365,9 @@ register(
                 help="Added to every variance for stability.",
             ),
             SCALING,
-            SEED,
         ),
         scaled(_naive_bayes),
+        retired=NO_SEED,
         help="Assumes independent, normally distributed features per class.",
     )
 )
@@ -366,8 +389,17 @@ register(
                 help="The neurons' activation function.",
             ),
             Param("alpha", "float", 1e-4, minimum=0.0, maximum=10.0, help="L2 penalty."),
+            # The key stays "learning_rate", as old jobs store it; it is scikit-learn's
+            # learning_rate_init (its learning_rate is the schedule, which sgd alone uses).
             Param(
-                "learning_rate", "float", 1e-3, minimum=1e-5, maximum=1.0, help="Initial step size."
+                "learning_rate",
+                "float",
+                1e-3,
+                minimum=1e-5,
+                maximum=1.0,
+                label="learning_rate_init",
+                help="Initial step size of the weight updates (scikit-learn's "
+                "learning_rate_init; the parameter is sent as learning_rate).",
             ),
             Param("max_iter", "int", 300, minimum=10, maximum=5000, help="Most training epochs."),
             SCALING,
@@ -417,9 +449,9 @@ register(
                 help="Neighbours that make a point a core point.",
             ),
             SCALING,
-            SEED,
         ),
         scaled(_dbscan),
+        retired=NO_SEED,
         help="Dense regions become clusters; sparse points are noise (-1).",
         predicts_new_points=False,
     )
@@ -439,9 +471,9 @@ register(
                 help="How the distance between two clusters is measured.",
             ),
             SCALING,
-            SEED,
         ),
         scaled(_agglomerative),
+        retired=NO_SEED,
         help="Merges the two closest clusters until k are left.",
         predicts_new_points=False,
     )
@@ -452,7 +484,15 @@ register(
         "Gaussian mixture",
         "clustering",
         (
-            Param("n_components", "int", 3, minimum=1, maximum=100, help="How many Gaussians."),
+            Param(
+                "n_components",
+                "int",
+                3,
+                minimum=1,
+                maximum=100,
+                per_training_point=True,
+                help="How many Gaussians; at most one per training point.",
+            ),
             Param(
                 "covariance_type",
                 "choice",

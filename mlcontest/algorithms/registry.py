@@ -27,9 +27,33 @@ class Param:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     nullable: bool = False
+    # What an empty value means to the estimator (shown in the form and on the job page).
+    empty: str = "none"
+    # The name shown to people, when the key (kept for old jobs) is not scikit-learn's name.
+    label: str = ""
+    # At most one per training point: scikit-learn refuses more (neighbours, clusters, ...).
+    per_training_point: bool = False
+
+    @property
+    def shown_name(self) -> str:
+        return self.label or self.name
+
+    def upper_bound(self, training_points: int | None = None) -> float | None:
+        """The largest value the round's data allows (``maximum`` without a dataset)."""
+        if not self.per_training_point or training_points is None:
+            return self.maximum
+        if self.maximum is None:
+            return training_points
+        return min(self.maximum, training_points)
+
+    def shown_value(self, value: Any) -> str:
+        """A stored value as the job page shows it: an empty one says what it means."""
+        return self.empty if value is None else str(value)
 
     def schema(self) -> dict[str, Any]:
         described: dict[str, Any] = {"name": self.name, "type": self.kind, "default": self.default}
+        if self.label:
+            described["label"] = self.label
         if self.help:
             described["help"] = self.help
         if self.minimum is not None:
@@ -40,6 +64,9 @@ class Param:
             described["choices"] = list(self.choices)
         if self.nullable:
             described["nullable"] = True
+            described["empty"] = self.empty
+        if self.per_training_point:
+            described["at_most_training_points"] = True
         return described
 
     def coerce(self, raw: Any) -> Any:
@@ -120,12 +147,30 @@ class Algorithm:
     help: str = ""
     # Clustering algorithms without predict() label new points by their nearest training point.
     predicts_new_points: bool = True
+    # Parameters no longer offered (they changed nothing) that old jobs still carry: accepted
+    # and dropped, so that those jobs run and new ones from old scripts are not refused.
+    retired: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param:
         for candidate in self.params:
             if candidate.name == name:
                 return candidate
         raise KeyError(name)
+
+    def shown_params(self, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """A stored job's parameters as people read them: scikit-learn's names, what an empty
+        value means, and a retired parameter (of an old job) marked as changing nothing."""
+        known = {param.name: param for param in self.params}
+        shown: list[tuple[str, str]] = []
+        for name, value in params.items():
+            param = known.get(name)
+            if param is not None:
+                shown.append((param.shown_name, param.shown_value(value)))
+            elif name in self.retired:
+                shown.append((name, f"{value} (changes nothing for {self.label})"))
+            else:
+                shown.append((name, "none" if value is None else str(value)))
+        return shown
 
     def defaults(self) -> dict[str, Any]:
         return {param.name: param.default for param in self.params}
@@ -148,12 +193,16 @@ class ParameterError(ValueError):
         self.errors = errors
 
 
-def validate_params(algorithm: Algorithm, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Complete ``raw`` with defaults and coerce each value; refuse unknown names."""
+def validate_params(
+    algorithm: Algorithm, raw: Mapping[str, Any], training_points: int | None = None
+) -> dict[str, Any]:
+    """Complete ``raw`` with defaults and coerce each value; refuse unknown names, drop retired
+    ones. With ``training_points`` (the round's training split), also refuse a value the data
+    cannot allow, which scikit-learn would refuse only when the job runs."""
     errors: dict[str, str] = {}
     known = {param.name for param in algorithm.params}
     for name in raw:
-        if name not in known:
+        if name not in known and name not in algorithm.retired:
             errors[name] = f"unknown parameter of {algorithm.name}"
     clean: dict[str, Any] = {}
     for param in algorithm.params:
@@ -164,6 +213,14 @@ def validate_params(algorithm: Algorithm, raw: Mapping[str, Any]) -> dict[str, A
             clean[param.name] = param.coerce(raw[param.name])
         except ValueError as error:
             errors[param.name] = str(error)
+            continue
+        if param.per_training_point and training_points is not None:
+            value = clean[param.name]
+            if value is not None and value > training_points:
+                errors[param.name] = (
+                    f"must be at most {training_points}: this round's dataset has "
+                    f"{training_points} training points"
+                )
     if errors:
         raise ParameterError(errors)
     return clean

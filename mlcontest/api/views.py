@@ -35,7 +35,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     group = groups.group_of(user)
     return {
         "username": user.username,
-        "role": user.role,
+        "role": user.shown_role,
         "is_organizer": user.is_organizer,
         "is_worker": user.is_worker,
         "group": groups.describe_group(group, user) if group else None,

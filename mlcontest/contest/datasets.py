@@ -330,6 +330,11 @@ def _load_points(dataset_id: int, version: str) -> LoadedDataset:
     )
 
 
+def training_points(dataset: Dataset) -> int:
+    """How many points the jobs of a round on this dataset are fitted on."""
+    return load_points(dataset).count(SPLITS[0])
+
+
 def points_json(dataset: Dataset, with_hidden_labels: bool) -> bytes:
     """The seed's point list as JSON bytes: ``{"id", "split", "label", <feature>: value}``.
 

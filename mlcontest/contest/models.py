@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -33,6 +34,22 @@ class User(AbstractUser):
     @property
     def is_worker(self) -> bool:
         return self.role == Role.WORKER or self.is_organizer
+
+    @property
+    def shown_role(self) -> str:
+        """The role as lists and ``/api/me/`` show it: staff and superusers are organizers
+        (``is_organizer``), even a row saved before ``save`` kept them so."""
+        return str(Role.ORGANIZER if self.is_organizer else self.role)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # ``mlcontest manage createsuperuser`` and the admin's staff box give no role: a
+        # superuser stored as a student would be listed as one while acting as an organizer.
+        if (self.is_staff or self.is_superuser) and self.role != Role.ORGANIZER:
+            self.role = Role.ORGANIZER
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "role"}
+        super().save(*args, **kwargs)
 
 
 def new_token() -> str:
@@ -342,7 +359,17 @@ class Job(models.Model):
         return self.group_id is None
 
     def params_summary(self) -> str:
-        return ", ".join(f"{key}={value}" for key, value in sorted(self.params.items()))
+        """One line for job lists, with the registry's names and readings (an empty SVM gamma
+        is 'scale'); a retired parameter of an old job, which changed nothing, is left out."""
+        from mlcontest.algorithms import REGISTRY
+
+        algorithm = REGISTRY.get(self.algorithm)
+        if algorithm is None:
+            pairs = [(key, str(value)) for key, value in self.params.items()]
+        else:
+            kept = {k: v for k, v in self.params.items() if k not in algorithm.retired}
+            pairs = algorithm.shown_params(kept)
+        return ", ".join(f"{key}={value}" for key, value in sorted(pairs))
 
 
 class WorkerSeen(models.Model):

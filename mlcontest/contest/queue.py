@@ -19,6 +19,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from mlcontest.algorithms import METRICS, ParameterError, get_algorithm, validate_params
+from mlcontest.contest.datasets import training_points
 from mlcontest.contest.errors import (
     Conflict,
     InvalidInput,
@@ -68,7 +69,10 @@ def submit_job(
     if not isinstance(raw_params, dict):
         raise InvalidInput("params must be an object.", fields={"params": "must be an object"})
     try:
-        params = validate_params(get_algorithm(algorithm), raw_params)
+        # The round's data too: a value scikit-learn refuses on it would cost a job of quota.
+        params = validate_params(
+            get_algorithm(algorithm), raw_params, training_points(round_.dataset)
+        )
     except ParameterError as error:
         raise InvalidInput("Some parameters are not valid.", fields=error.errors) from None
     if baseline:

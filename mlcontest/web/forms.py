@@ -22,25 +22,31 @@ def _bound(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def param_help(param: Param) -> str:
-    """The registry's help plus the range or choices, so that the page explains itself."""
+def param_help(param: Param, training_points: int | None = None) -> str:
+    """The registry's help plus the range or choices, so that the page explains itself. With
+    the round's ``training_points``, the range is the one this round's data allows."""
     parts = [param.help] if param.help else []
-    if param.minimum is not None and param.maximum is not None:
-        parts.append(f"From {_bound(param.minimum)} to {_bound(param.maximum)}.")
+    maximum = param.upper_bound(training_points)
+    if param.minimum is not None and maximum is not None:
+        parts.append(f"From {_bound(param.minimum)} to {_bound(maximum)}.")
     elif param.minimum is not None:
         parts.append(f"At least {_bound(param.minimum)}.")
-    elif param.maximum is not None:
-        parts.append(f"At most {_bound(param.maximum)}.")
+    elif maximum is not None:
+        parts.append(f"At most {_bound(maximum)}.")
+    if maximum is not None and maximum != param.maximum:
+        parts.append(f"This round's dataset has {training_points} training points.")
     if param.nullable:
-        parts.append("Leave empty for none.")
-    parts.append(f"Default: {'empty' if param.default is None else param.default}.")
+        parts.append(f"Leave empty for {param.empty}.")
+    default = f"empty ({param.empty})" if param.default is None else param.default
+    parts.append(f"Default: {default}.")
     return " ".join(parts)
 
 
-def param_field(param: Param) -> forms.Field:
+def param_field(param: Param, training_points: int | None = None) -> forms.Field:
     """One form field per registry parameter. Numbers are text fields with number widgets:
     the registry, not Django, decides what is valid, so the messages are the registry's."""
-    help_text = param_help(param)
+    help_text = param_help(param, training_points)
+    maximum = param.upper_bound(training_points)
     if param.kind == "bool":
         return forms.BooleanField(required=False, initial=bool(param.default), help_text=help_text)
     if param.kind == "choice":
@@ -52,8 +58,8 @@ def param_field(param: Param) -> forms.Field:
     attrs: dict[str, Any] = {"step": "1" if param.kind == "int" else "any", "inputmode": "decimal"}
     if param.minimum is not None:
         attrs["min"] = _bound(param.minimum)
-    if param.maximum is not None:
-        attrs["max"] = _bound(param.maximum)
+    if maximum is not None:
+        attrs["max"] = _bound(maximum)
     return forms.CharField(
         required=False,
         initial="" if param.default is None else param.default,
@@ -67,14 +73,20 @@ class ParamsForm(forms.Form):
     every algorithm's fieldset can live on one page."""
 
     def __init__(
-        self, algorithm: Algorithm, *args: Any, values: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        algorithm: Algorithm,
+        *args: Any,
+        values: dict[str, Any] | None = None,
+        training_points: int | None = None,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prefix", algorithm.name)
         super().__init__(*args, **kwargs)
         self.algorithm = algorithm
+        self.training_points = training_points
         for param in algorithm.params:
-            field = param_field(param)
-            field.label = param.name
+            field = param_field(param, training_points)
+            field.label = param.shown_name
             if values and param.name in values:
                 value = values[param.name]
                 field.initial = "" if value is None else value
@@ -88,7 +100,7 @@ class ParamsForm(forms.Form):
             # An empty number box means "none" to a nullable parameter and "missing" to others.
             raw[param.name] = None if value == "" else value
         try:
-            self.params = registry_validate(self.algorithm, raw)
+            self.params = registry_validate(self.algorithm, raw, self.training_points)
         except ParameterError as error:
             for name, message in error.errors.items():
                 self.add_error(name if name in self.fields else None, message)

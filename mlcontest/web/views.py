@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import groups, queue, results, rounds, visibility
+from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Job, Round, RoundState, User
 from mlcontest.contest.permissions import sees_hidden_labels
@@ -220,13 +220,14 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = rounds.find_round(round_id, user)
     names = rounds.allowed_algorithms(round_)
     chosen, values = _start_values(request, user, round_)
+    fit_on = datasets.training_points(round_.dataset)  # bounds n_neighbors, n_clusters, ...
     choice_form = forms.AlgorithmChoiceForm(names, initial={"algorithm": chosen or names[0]})
     bound: forms.ParamsForm | None = None
     if request.method == "POST":
         choice_form = forms.AlgorithmChoiceForm(names, request.POST)
         if choice_form.is_valid():
             chosen = choice_form.cleaned_data["algorithm"]
-            bound = forms.ParamsForm(REGISTRY[chosen], request.POST)
+            bound = forms.ParamsForm(REGISTRY[chosen], request.POST, training_points=fit_on)
             if bound.is_valid():
                 try:
                     job = queue.submit_job(user, round_, chosen, bound.params)
@@ -240,7 +241,9 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     param_forms = [
         bound
         if bound is not None and name == chosen
-        else forms.ParamsForm(REGISTRY[name], values=values if name == chosen else None)
+        else forms.ParamsForm(
+            REGISTRY[name], values=values if name == chosen else None, training_points=fit_on
+        )
         for name in names
     ]
     context = round_context(round_, user)

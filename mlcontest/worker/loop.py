@@ -29,7 +29,9 @@ from mlcontest.client import (
     ClientError,
     Conflict,
     ConnectionFailed,
+    Forbidden,
     LoginFailed,
+    NotAuthenticated,
     ServerError,
     ServerFailure,
 )
@@ -151,10 +153,41 @@ class Worker:
         log.info("signal %d: finishing running jobs (signal again to hand them back)", signum)
         self.request_stop()
 
+    def account_problem(self) -> str | None:
+        """What is wrong with the worker's credentials, in one line, or None. Asked once before
+        the slots start (through outages, as every call), so that a wrong token or a student's
+        account stops the worker with that line instead of a traceback per slot."""
+        config = self.config
+        caller = Caller(None, config.name, self.stopping.is_set)
+        try:
+            me = caller.call(lambda: self.new_api(config.name).get_me(), "sign in")
+        except Abandoned:
+            return None  # stopped while the server was away: nothing to report
+        except LoginFailed as error:
+            return (
+                f"the server refused the sign-in of {config.username!r} ({error.message}): "
+                "check MLCONTEST_USERNAME and MLCONTEST_PASSWORD"
+            )
+        except NotAuthenticated as error:
+            return (
+                f"the server refused the token ({error.message}): check MLCONTEST_TOKEN; "
+                "an organizer makes one with `mlcontest user token WORKER_ACCOUNT`"
+            )
+        if not me.get("is_worker"):
+            return (
+                f"{me.get('username')!r} is a {me.get('role')} account and may not run jobs: "
+                "sign in with a worker account (`mlcontest user add NAME --role worker`)"
+            )
+        return None
+
     def run(self) -> int:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_signal)
             signal.signal(signal.SIGINT, self._on_signal)
+        problem = self.account_problem()
+        if problem is not None:
+            log.error("mlcontest worker: %s", problem)
+            return 1
         slots = [Slot(self, index) for index in range(self.config.processes)]
         threads = [
             threading.Thread(target=slot.run, name=f"slot-{slot.index}", daemon=True)
@@ -221,6 +254,11 @@ class Slot:
             pass
         except LoginFailed as error:
             log.error("[%s] the server refused the sign-in: %s", self.name, error.message)
+            self.worker.failed = True
+            self.worker.request_stop(hard=True)
+        except (NotAuthenticated, Forbidden) as error:
+            # A token revoked, or a role taken away, while the worker ran.
+            log.error("[%s] the server refused this worker: %s", self.name, error.message)
             self.worker.failed = True
             self.worker.request_stop(hard=True)
         finally:

@@ -22,6 +22,17 @@ def score(value: Any) -> str:
 
 
 @register.filter
+def shown_params(job: Any) -> list[tuple[str, str]]:
+    """A job's parameters as the registry names and explains them (``Algorithm.shown_params``)."""
+    from mlcontest.algorithms import REGISTRY
+
+    algorithm = REGISTRY.get(job.algorithm)
+    if algorithm is None:
+        return [(name, str(value)) for name, value in job.params.items()]
+    return algorithm.shown_params(job.params)
+
+
+@register.filter
 def seconds(value: Any) -> str:
     if value is None:
         return "\u2013"
