@@ -172,8 +172,11 @@ def newest_job(window: Browser) -> int:
 
 
 def follow_notice(window: Browser, live: LiveServer, job: int) -> None:
-    """The "Job N is queued." notice changes, without a reload, when the job is done."""
+    """The "Job N is queued." notice is in view after the submit and changes, without a
+    reload, when the job is done."""
     window.wait_text(".messages", f"Job {job} is queued")
+    top, bottom = box(window, ".messages")
+    assert top >= 0 and bottom <= window.driver.execute_script("return window.innerHeight;")
     window.mark_page()
     live.run_python(FINISH.format(jobs=[job]))
     window.wait_text(".messages", f"Job {job} is done")
@@ -254,7 +257,6 @@ def test_laptop(server: tuple[LiveServer, dict[str, Any]]) -> None:
         submit_svm(laptop, "4")
         assert_form_kept(laptop, "4")
         follow_notice(laptop, live, newest_job(laptop))
-        laptop.driver.execute_script("window.scrollTo(0, 0);")
         laptop.screenshot("room-laptop-round-submitted")
         laptop.read_console()
         assert not laptop.console_errors, json.dumps(laptop.console_errors, indent=1)

@@ -258,7 +258,9 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
                     messages.success(
                         request, f"Job {job.pk} is queued.", extra_tags=f"job-notice job-{job.pk}"
                     )
-                    return redirect(reverse("web:round", args=[round_.pk]) + f"?from_job={job.pk}")
+                    return redirect(
+                        reverse("web:round", args=[round_.pk]) + f"?from_job={job.pk}#submit"
+                    )
     param_forms = [
         bound
         if bound is not None and name == chosen
