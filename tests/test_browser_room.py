@@ -216,6 +216,18 @@ def test_phone(server: tuple[LiveServer, dict[str, Any]]) -> None:
         assert phone.driver.execute_script(TOO_WIDE) <= 0
         follow_notice(phone, live, newest_job(phone))
         phone.screenshot("room-phone-round-submitted")
+        # The job list's Test column, the board's Jobs column and the chart are all in view.
+        for css in (
+            "[data-part=jobs] table",
+            "[data-part=board] table",
+            "[data-history-chart] svg",
+        ):
+            right = phone.driver.execute_script(
+                "return document.querySelector(arguments[0]).getBoundingClientRect().right;", css
+            )
+            assert right <= PHONE[0], f"{css} ends at {right} px"
+        phone.driver.execute_script("document.getElementById('jobs').scrollIntoView();")
+        phone.screenshot("room-phone-round-jobs")
         phone.read_console()
         assert not phone.console_errors, json.dumps(phone.console_errors, indent=1)
 
