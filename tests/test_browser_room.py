@@ -228,6 +228,19 @@ def test_phone(server: tuple[LiveServer, dict[str, Any]]) -> None:
             assert right <= PHONE[0], f"{css} ends at {right} px"
         phone.driver.execute_script("document.getElementById('jobs').scrollIntoView();")
         phone.screenshot("room-phone-round-jobs")
+
+        # After the reveal the final ranking (with its algorithm column) fits the phone too.
+        live.run_python(CLOSE.format(round=ids["round"]))
+        at_top(phone, round_page)
+        final = phone.wait_for(".table.final")
+        assert "ALGORITHM" in final.text.upper()
+        assert phone.driver.execute_script(TOO_WIDE) <= 0
+        phone.driver.execute_script("document.querySelector('.table.final').scrollIntoView();")
+        phone.screenshot("room-phone-round-final")
+        right = phone.driver.execute_script(
+            "return document.querySelector('.table.final').getBoundingClientRect().right;"
+        )
+        assert right <= PHONE[0], f"the final ranking ends at {right} px"
         phone.read_console()
         assert not phone.console_errors, json.dumps(phone.console_errors, indent=1)
 

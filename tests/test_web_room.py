@@ -124,7 +124,8 @@ def test_the_projector_lists_every_group_and_algorithms_after_the_reveal(
     html = projector.get(url).content.decode()
     final = html[html.index('class="table final') :]
     assert '<th scope="col">Algorithm</th>' in final
-    assert "<td>svm</td>" in final and "<td>knn</td>" in final
+    assert '<td class="algorithm">svm</td>' in final
+    assert '<td class="algorithm">knn</td>' in final
     assert Membership.objects.filter(group=gamma).exists()
 
 
