@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Count
 
 from mlcontest.contest import leaderboard, rounds, visibility
-from mlcontest.contest.models import Job, Round, RoundEntry, User
+from mlcontest.contest.models import Group, Job, Round, RoundEntry, User
 from mlcontest.contest.visibility import Role, View
 
 
@@ -26,6 +26,7 @@ class Row:
     algorithm: str = ""
     job_id: int | None = None
     baseline: bool = False
+    idle: bool = False  # a group with members and no test score yet
 
 
 @dataclass
@@ -43,9 +44,12 @@ def recipes_shown(round_: Round, audience: Role) -> bool:
     return visibility.board_sees(audience, View.RECIPES, visibility.revealed(round_))
 
 
-def rows(round_: Round, audience: Role) -> list[Row]:
+def rows(round_: Round, audience: Role, every_group: bool = False) -> list[Row]:
     """The public leaderboard as ``audience`` sees it, best first, with each baseline as a line
-    under the groups that beat it (the groups' algorithms only where ``visibility`` allows)."""
+    under the groups that beat it (the groups' algorithms only where ``visibility`` allows).
+
+    ``every_group``: the groups with members and no score yet follow, by name (the projector
+    shows the whole room, also who has not played)."""
     board = leaderboard.public_leaderboard(round_)
     recipes = recipes_shown(round_, audience)
     counts = dict(
@@ -80,6 +84,15 @@ def rows(round_: Round, audience: Role) -> list[Row]:
                 baseline=True,
             ),
         )
+    if every_group:
+        ranked = {line.group_id for line in board.standings}
+        idle = (
+            Group.objects.filter(membership__isnull=False)
+            .exclude(pk__in=ranked)
+            .distinct()
+            .order_by("name")
+        )
+        lines += [Row(0, group.name, None, counts.get(group.pk, 0), idle=True) for group in idle]
     return lines
 
 

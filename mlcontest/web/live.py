@@ -25,6 +25,7 @@ from mlcontest.web.views import (
     round_signature,
     viewer,
     visible_job,
+    waits_without_worker,
 )
 
 NEWEST_JOBS = 8
@@ -55,9 +56,10 @@ def round_live(request: HttpRequest, round_id: int) -> HttpResponse:
     # The signature first: an unchanged page costs two small queries and no rendering.
     group = groups.group_of(user)
     jobs = services.group_jobs(round_, group, user)
+    no_worker = waits_without_worker(jobs)
 
     def build() -> dict[str, Any]:
-        context = round_context(round_, user, group, jobs)
+        context = round_context(round_, user, group, jobs, no_worker)
         return {
             "state": round_.state,
             "parts": {
@@ -67,7 +69,7 @@ def round_live(request: HttpRequest, round_id: int) -> HttpResponse:
             "history": _history_json(round_),
         }
 
-    return _answer(request, round_signature(round_, jobs), build)
+    return _answer(request, round_signature(round_, jobs, no_worker), build)
 
 
 @login_required
@@ -107,7 +109,7 @@ def projector_context(round_: Round, newest: list[Job] | None = None) -> dict[st
     newest = newest_jobs(round_) if newest is None else newest
     return {
         "round": round_,
-        **board_context(round_, PROJECTOR_AUDIENCE),
+        **board_context(round_, PROJECTOR_AUDIENCE, every_group=True),
         "newest": newest,
         "signature": projector_signature(round_, newest),
     }

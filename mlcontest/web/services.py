@@ -262,6 +262,17 @@ def export_csv(round_: Round) -> str:
     return out.getvalue()
 
 
+def worker_active() -> bool:
+    """Whether a worker has asked for work within ``WORKER_ALIVE_SECONDS`` or holds a job whose
+    lease runs (a worker busy with a long job asks for nothing meanwhile)."""
+    now = timezone.now()
+    since = now - timedelta(seconds=WORKER_ALIVE_SECONDS)
+    # One query: pages poll every second while a job waits.
+    seen = WorkerSeen.objects.filter(last_seen_at__gte=since).values("pk")
+    busy = Job.objects.filter(state=JobState.RUNNING, lease_expires_at__gt=now).values("pk")
+    return seen.union(busy).exists()
+
+
 def group_jobs(round_: Round, group: Group | None, user: User) -> list[Job]:
     """The jobs a student sees in a round: their group's (or their own without a group)."""
     jobs = Job.objects.filter(round=round_).select_related("group", "user")

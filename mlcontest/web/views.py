@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from mlcontest.algorithms import REGISTRY
 from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
-from mlcontest.contest.models import Group, Job, Round, RoundState, User
+from mlcontest.contest.models import Group, Job, JobState, Round, RoundState, User
 from mlcontest.contest.permissions import sees_hidden_labels
 from mlcontest.web import board, forms, services
 
@@ -172,14 +172,26 @@ def _start_values(request: HttpRequest, user: User, round_: Round) -> tuple[str 
     return job.algorithm, forms.job_values(job)
 
 
-def round_signature(round_: Round, jobs: list[Job]) -> str:
+def round_signature(round_: Round, jobs: list[Job], no_worker: bool) -> str:
     """What the round page's live parts depend on: the state, the leaderboard's version (it
-    grows with every result and every final choice) and the states of the group's jobs."""
-    return f"{round_.state}|{round_.leaderboard_version}|{services.jobs_signature(jobs)}"
+    grows with every result and every final choice), the states of the group's jobs and
+    whether they wait with no worker in sight."""
+    signature = f"{round_.state}|{round_.leaderboard_version}|{services.jobs_signature(jobs)}"
+    return signature + ("|no-worker" if no_worker else "")
+
+
+def waits_without_worker(jobs: list[Job]) -> bool:
+    """Whether a job of these waits while no worker has been seen lately (the page's hint).
+    Asked only while one waits: an idle page costs no extra query."""
+    return any(job.state == JobState.QUEUED for job in jobs) and not (services.worker_active())
 
 
 def round_context(
-    round_: Round, user: User, group: Group | None = None, jobs: list[Job] | None = None
+    round_: Round,
+    user: User,
+    group: Group | None = None,
+    jobs: list[Job] | None = None,
+    no_worker: bool | None = None,
 ) -> dict[str, Any]:
     """Everything the round page's live parts show (also sent by the live endpoint)."""
     if jobs is None:
@@ -187,6 +199,8 @@ def round_context(
         jobs = services.group_jobs(round_, group, user)
     used, queued = rounds.jobs_used(round_, group.pk) if group else (0, 0)
     audience = visibility.audience(user)
+    if no_worker is None:
+        no_worker = waits_without_worker(jobs)
     return {
         "round": round_,
         "group": group,
@@ -195,17 +209,21 @@ def round_context(
         "quota": {"used": used, "left": max(0, round_.job_quota - used), "queued": queued},
         **board_context(round_, audience),
         "show_validation": visibility.sees_validation(user, round_),
-        "signature": round_signature(round_, jobs),
+        "no_worker": no_worker,
+        "signature": round_signature(round_, jobs, no_worker),
     }
 
 
-def board_context(round_: Round, audience: visibility.Role) -> dict[str, Any]:
-    """The leaderboard and the final ranking as ``audience`` sees them (``visibility``)."""
+def board_context(
+    round_: Round, audience: visibility.Role, every_group: bool = False
+) -> dict[str, Any]:
+    """The leaderboard and the final ranking as ``audience`` sees them (``visibility``);
+    ``every_group`` lists the groups without a score too (``board.rows``)."""
     final_shown = visibility.board_sees(
         audience, visibility.View.FINAL, visibility.revealed(round_)
     )
     return {
-        "board": board.rows(round_, audience),
+        "board": board.rows(round_, audience, every_group),
         "recipes": board.recipes_shown(round_, audience),
         "reveal": board.reveal(round_, audience),
         "final_shown": final_shown,
@@ -236,8 +254,14 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
                 except ContestError as error:
                     choice_form.add_error(None, error.message)
                 else:
-                    messages.success(request, f"Job {job.pk} is queued.")
-                    return redirect(reverse("web:round", args=[round_.pk]) + "#jobs")
+                    # The notice names its job so the page can follow it (static/web/live.js);
+                    # the form starts again from the job just submitted, not from defaults.
+                    messages.success(
+                        request, f"Job {job.pk} is queued.", extra_tags=f"job-notice job-{job.pk}"
+                    )
+                    return redirect(
+                        reverse("web:round", args=[round_.pk]) + f"?from_job={job.pk}#submit"
+                    )
     param_forms = [
         bound
         if bound is not None and name == chosen

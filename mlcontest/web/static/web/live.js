@@ -1,5 +1,5 @@
 // The pages' few live parts, in plain JavaScript (no build, no library):
-// polling of [data-live] roots, countdowns, the best-score chart, the job form's algorithm
+// polling of [data-live] roots, countdowns, the best-score chart, the job notice, the job form's algorithm
 // switch, the dataset form's source switch, and the projector's staged reveal.
 "use strict";
 
@@ -38,6 +38,7 @@
             if (answer.history) drawCharts(answer.history);
             startCountdowns(root);
             restoreReveal(root);
+            followNotices();
           }
         }
       } catch (error) {
@@ -132,6 +133,30 @@
     }
   }
 
+  // The "Job N is queued." notice follows its job through the live job list ---------------
+  function followNotices() {
+    document.querySelectorAll(".message.job-notice").forEach((notice) => {
+      const match = /\bjob-(\d+)\b/.exec(notice.className);
+      if (!match) return;
+      const row = document.querySelector('[data-part="jobs"] tr[data-job="' + match[1] + '"]');
+      if (!row || row.dataset.state === notice.dataset.state) return;
+      notice.dataset.state = row.dataset.state;
+      const link = document.createElement("a");
+      link.href = row.querySelector("a") ? row.querySelector("a").getAttribute("href") : "#jobs";
+      link.textContent = "Job " + match[1];
+      const test = row.querySelector("[data-test]");
+      const words = {
+        queued: " is queued.",
+        running: " is running on a worker.",
+        done: " is done: test score " + (test ? test.textContent.trim() : "") + ".",
+        failed: " failed: its page shows why.",
+      };
+      notice.replaceChildren(link, words[row.dataset.state] || " is " + row.dataset.state + ".");
+      notice.classList.toggle("error", row.dataset.state === "failed");
+      notice.classList.toggle("success", row.dataset.state !== "failed");
+    });
+  }
+
   // The job form: show the chosen algorithm's parameters only -----------------------------
   function startAlgorithmSwitch() {
     const select = document.querySelector("#submit-form select[name=algorithm]");
@@ -204,5 +229,6 @@
     startAlgorithmSwitch();
     startSourceSwitch();
     restoreReveal(document);
+    followNotices();
   });
 })();
