@@ -7,6 +7,7 @@ logged an error.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.live import LiveServer
 
 CHROMIUM = Path(os.environ.get("MLCONTEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("MLCONTEST_CHROMEDRIVER", "/usr/bin/chromedriver"))
@@ -203,3 +206,13 @@ def browser(base_url: str, width: int = 1280, height: int = 900) -> Iterator[Bro
         yield window
     finally:
         window.quit()
+
+
+@contextmanager
+def seeded_server(tmp_path: Path, setup: str) -> Iterator[tuple[LiveServer, dict[str, int]]]:
+    """A live server for a browser test, seeded by ``setup`` (Python run in the server's
+    environment, whose last printed line is a JSON object of the ids the test needs)."""
+    skip_without_browser()
+    (tmp_path / "server").mkdir()
+    with LiveServer(tmp_path / "server") as live:
+        yield live, json.loads(live.run_python(setup).strip().splitlines()[-1])

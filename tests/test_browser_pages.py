@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import Browser, browser, skip_without_browser
+from tests.browser import Browser, browser, seeded_server
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.live]
@@ -57,11 +57,8 @@ TOO_WIDE = "return document.documentElement.scrollWidth - window.innerWidth;"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, int]]]:
-    skip_without_browser()
-    (tmp_path / "server").mkdir()
-    with LiveServer(tmp_path / "server") as live:
-        ids = json.loads(live.run_python(SETUP).strip().splitlines()[-1])
-        yield live, ids
+    with seeded_server(tmp_path, SETUP) as seeded:
+        yield seeded
 
 
 def check_page(window: Browser, path: str, problems: list[str]) -> None:

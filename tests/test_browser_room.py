@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import Browser, browser, skip_without_browser
+from tests.browser import Browser, browser, seeded_server
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.live]
@@ -114,11 +114,8 @@ return [b.top, b.bottom];
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, int]]]:
-    skip_without_browser()
-    (tmp_path / "server").mkdir()
-    with LiveServer(tmp_path / "server") as live:
-        ids = json.loads(live.run_python(SETUP).strip().splitlines()[-1])
-        yield live, ids
+    with seeded_server(tmp_path, SETUP) as seeded:
+        yield seeded
 
 
 @contextmanager
