@@ -208,6 +208,22 @@ def browser(base_url: str, width: int = 1280, height: int = 900) -> Iterator[Bro
         window.quit()
 
 
+# The start of a seed for seeded_server: ``user(name, role, group)``, the organizer olga and
+# the worker walter (password "pw", as in tests/conftest.py).
+USERS_SETUP = """
+from mlcontest.contest.models import Group, Membership, Role, User
+
+def user(name, role, group=None):
+    found = User.objects.create_user(name, password="pw", role=role)
+    if group is not None:
+        Membership.objects.create(user=found, group=group)
+    return found
+
+olga = user("olga", Role.ORGANIZER)
+user("walter", Role.WORKER)
+"""
+
+
 @contextmanager
 def seeded_server(tmp_path: Path, setup: str) -> Iterator[tuple[LiveServer, dict[str, int]]]:
     """A live server for a browser test, seeded by ``setup`` (Python run in the server's

@@ -18,29 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import Browser, browser, skip_without_browser
+from tests.browser import USERS_SETUP, Browser, browser, skip_without_browser
 from tests.live import LiveServer
 from tests.worker_support import WorkerProcess
 
 pytestmark = [pytest.mark.live]
 
-SETUP = """
-from mlcontest.contest.models import Group, Membership, Role, User
-
-def user(name, role, group=None):
-    found = User.objects.create_user(name, password="pw", role=role)
-    if group is not None:
-        Membership.objects.create(user=found, group=group)
-    return found
-
-olga = user("olga", Role.ORGANIZER)
-user("walter", Role.WORKER)
+SETUP = (
+    USERS_SETUP
+    + """
 alpha = Group.objects.create(name="Alpha", public=True, created_by=olga)
 beta = Group.objects.create(name="Beta", public=False, created_by=olga)
 user("alice", Role.STUDENT, alpha)
 user("bob", Role.STUDENT, beta)
 user("carol", Role.STUDENT)
 """
+)
 
 
 def job_count(server: LiveServer) -> int:

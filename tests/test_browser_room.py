@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import Browser, browser, seeded_server
+from tests.browser import USERS_SETUP, Browser, browser, seeded_server
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.live]
@@ -26,19 +26,11 @@ PHONE = (375, 812)
 LAPTOP = (1280, 900)
 PROJECTOR = (1920, 1080)
 
-SETUP = """
+SETUP = (
+    USERS_SETUP
+    + """
 import json
 from mlcontest.contest import dataset_sources, queue, rounds
-from mlcontest.contest.models import Group, Membership, Role, User
-
-def user(name, role, group=None):
-    found = User.objects.create_user(name, password="pw", role=role)
-    if group is not None:
-        Membership.objects.create(user=found, group=group)
-    return found
-
-olga = user("olga", Role.ORGANIZER)
-user("walter", Role.WORKER)
 # Six groups as in a lecture; Gamma (private) has not played.
 students = {}
 for group_name, public, student in (("Alpha", True, "alice"), ("Beta", True, "bob"),
@@ -60,6 +52,7 @@ alpha = Membership.objects.get(user=students["alice"]).group_id
 print(json.dumps({"round": round_.pk, "alice_job": jobs[0].pk, "bob_job": jobs[1].pk,
     "jobs": [job.pk for job in jobs], "group": alpha}))
 """
+)
 
 # Finish jobs {jobs} as walter would, through the real result path (the server scores the
 # labels); job k gets k test and validation labels wrong, so the scores differ.
