@@ -8,11 +8,12 @@ groups ``Alpha`` and ``Beta``, ``carol`` is a student without a group, ``walter`
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from mlcontest.contest import datasets, rounds
 from mlcontest.contest.models import Dataset, Group, Job, Membership, Role, Round, User
@@ -109,6 +110,15 @@ def submit(contest: Contest, user: User, algorithm: str = "knn", **params: Any) 
     from mlcontest.contest import queue
 
     return queue.submit_job(user, contest.round, algorithm, params)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_media_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Job pictures go to a folder of this run's own, not ``MLCONTEST_DATA_DIR/media``: test
+    processes running in parallel (pytest-xdist) each number their jobs from 1 in their own
+    database, and would overwrite each other's pictures in one shared folder."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @pytest.fixture(autouse=True)

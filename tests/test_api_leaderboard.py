@@ -16,8 +16,6 @@ from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.leaderboard_helpers import finish, score
 from tests.protocol_helpers import assert_error, logged_in, ok_json, ping
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def url(contest: Contest, what: str = "leaderboard") -> str:
     return f"/api/rounds/{contest.round.pk}/{what}/"

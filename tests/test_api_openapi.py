@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from django.test import Client
 from django.urls import URLPattern
 
@@ -13,8 +12,6 @@ from mlcontest.api import openapi
 from mlcontest.api.urls import urlpatterns
 from tests.conftest import Contest
 from tests.protocol_helpers import logged_in, ok_json
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 
 def routed_paths() -> set[str]:

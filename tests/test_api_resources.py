@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from mlcontest.contest import rounds
 from mlcontest.contest.models import Group, Membership
 from tests.conftest import Contest
 from tests.protocol_helpers import assert_error, logged_in, ok_json
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 
 def post(client: Client, path: str, body: Any) -> Any:

@@ -7,7 +7,6 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -15,8 +14,6 @@ from mlcontest.contest.models import ApiToken, Job, Round, RoundEntry, RoundEven
 from tests.conftest import Contest, submit
 from tests.leaderboard_helpers import finish
 from tests.protocol_helpers import assert_error, csrf_token, logged_in, ok_json
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 
 def send(client: Client, method: str, path: str, body: Any = None, **extra: Any) -> Any:

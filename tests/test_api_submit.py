@@ -15,8 +15,6 @@ from mlcontest.contest.models import Group, Job, JobState, Membership
 from tests.conftest import Contest, submit
 from tests.protocol_helpers import assert_error, csrf_token, logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def path(round_id: object) -> str:
     return f"/api/rounds/{round_id}/jobs/"

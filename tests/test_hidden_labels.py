@@ -18,8 +18,6 @@ from mlcontest.web.services import EXPORT_COLUMNS
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.protocol_helpers import logged_in, ok_json, ping
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 Get = Callable[..., Any]
 ROLES = ("student", "worker", "worker_token")
 

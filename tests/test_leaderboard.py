@@ -15,8 +15,6 @@ from mlcontest.contest.models import Group, Job, JobState, Membership, Round, Ro
 from tests.conftest import Contest, make_user, submit
 from tests.leaderboard_helpers import finish, score
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def fresh(round_: Round) -> Round:
     return rounds.get_round(round_.pk)

@@ -13,8 +13,6 @@ from mlcontest.cli import main
 from mlcontest.contest.models import User
 from tests.conftest import Contest
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def sign_up(username: str, password: str) -> str:
     fields = {"username": username, "password": password, "class_code": "ML-2024"}

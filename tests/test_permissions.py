@@ -16,8 +16,6 @@ from mlcontest.contest.models import Group, Job, Membership
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.protocol_helpers import assert_error, b64, job_row, logged_in, ok_json, ping, png_bytes
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 ROLES = ("anonymous", "student", "worker", "organizer")
 USERS = {"anonymous": None, "student": "alice", "worker": "walter", "organizer": "olga"}
 

@@ -22,8 +22,6 @@ from mlcontest.contest.models import Group, Membership, User
 from tests.conftest import Contest
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def membership(user: User) -> tuple[str, bool] | None:
     """The user's group and whether an organizer placed them there, as stored."""

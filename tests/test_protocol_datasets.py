@@ -13,8 +13,6 @@ from mlcontest.contest.models import Dataset, Job
 from tests.conftest import Contest, result_fields, submit, tiny_table
 from tests.protocol_helpers import assert_error, logged_in, ok_json, ping
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 LIST = "/actions/get_datasets.json/"
 
 

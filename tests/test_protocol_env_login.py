@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from tests.conftest import PASSWORD, Contest
 from tests.protocol_helpers import assert_error, csrf_token, ok_json
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 LOGIN = "/accounts/login/?next=%2Fok.json"
 

@@ -13,8 +13,6 @@ from mlcontest.contest.models import Group, Membership
 from tests.conftest import Contest
 from tests.protocol_helpers import assert_error, csrf_token, logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 ADD = "/actions/add_group/"
 
 

@@ -7,8 +7,6 @@ import pytest
 from tests.conftest import Contest, submit
 from tests.protocol_helpers import assert_error, job_row, logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def path(job_id: object) -> str:
     return f"/actions/get_job_params/{job_id}.json/"

@@ -22,8 +22,6 @@ from tests.protocol_helpers import (
     png_bytes,
 )
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def path(job_id: object) -> str:
     return f"/actions/add_job_picture/{job_id}.json/"

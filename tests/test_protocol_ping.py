@@ -24,8 +24,6 @@ from tests.protocol_helpers import (
     png_bytes,
 )
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 PING = "/actions/ping/"
 
 

@@ -14,8 +14,6 @@ from mlcontest.contest.models import ApiToken, Job, JobState
 from tests.conftest import Contest, submit, true_labels
 from tests.protocol_helpers import assert_error, job_row, logged_in, ok_json, ping
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def path(job_id: object) -> str:
     return f"/actions/update_job_details/{job_id}.json/"

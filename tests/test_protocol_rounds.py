@@ -10,8 +10,6 @@ from mlcontest.contest.models import Round, RoundEntry, RoundState
 from tests.conftest import Contest, submit
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def path(round_id: object) -> str:
     return f"/actions/get_round/{round_id}.json/"

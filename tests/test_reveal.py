@@ -18,8 +18,6 @@ from tests.conftest import Contest, submit
 from tests.leaderboard_helpers import claim, finish, score
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def url(contest: Contest, what: str = "") -> str:
     return f"/api/rounds/{contest.round.pk}/{what + '/' if what else ''}"

@@ -16,8 +16,6 @@ from mlcontest.contest.models import Job, JobState, Round, RoundEvent, RoundStat
 from tests.conftest import Contest, submit
 from tests.leaderboard_helpers import claim, finish
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def events(round_: Round) -> list[tuple[str, str | None]]:
     return [

@@ -19,8 +19,6 @@ from tests.conftest import Contest
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 from tests.test_hidden_labels import ROLES, as_role
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 PARTS = training_data.PARTS
 
 

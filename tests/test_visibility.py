@@ -20,8 +20,6 @@ from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.leaderboard_helpers import finish
 from tests.protocol_helpers import b64, logged_in, ok_json, png_bytes
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 # Roles, each played by a named user of conftest: alice's group Alpha owns the job looked at.
 ROLES = {
     "anonymous": None,

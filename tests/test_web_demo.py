@@ -21,8 +21,6 @@ from mlcontest.algorithms import REGISTRY, validate_params
 from mlcontest.contest.models import Dataset, Group, Job, Membership, Round, RoundState, User
 from tests.live import REPO, free_port
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def test_seed_makes_a_class_and_is_idempotent(db: Any) -> None:
     logins = demo.seed()

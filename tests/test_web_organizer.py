@@ -17,8 +17,6 @@ from mlcontest.contest.models import Dataset, Job, JobState, Round, RoundState, 
 from tests.conftest import Contest, submit
 from tests.test_web_student import finish
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 ORGANIZER_PAGES: list[tuple[str, list[int]]] = [
     ("web:overview", []),
     ("web:datasets", []),

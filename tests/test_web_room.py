@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 from django.urls import reverse
@@ -20,8 +19,6 @@ from mlcontest.contest import rounds
 from mlcontest.contest.models import Group, Job, JobState, Membership, WorkerSeen
 from tests.conftest import Contest, make_user, submit
 from tests.test_web_student import finish
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 
 def round_page(contest: Contest, **query: Any) -> str:

@@ -15,8 +15,6 @@ from mlcontest.contest import datasets, rounds
 from mlcontest.contest.models import Group, Job, JobState, Membership, Round, RoundEntry, User
 from tests.conftest import Contest, submit
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 STRONG = "tulip-orbit-93"  # passes Django's password validators
 
 
