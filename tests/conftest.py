@@ -8,7 +8,7 @@ groups ``Alpha`` and ``Beta``, ``carol`` is a student without a group, ``walter`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.test import Client, override_settings
 
 from mlcontest.contest import datasets, rounds
 from mlcontest.contest.models import Dataset, Group, Job, Membership, Role, Round, User
+from tests import live
 
 PASSWORD = "pw"
 
@@ -140,3 +141,23 @@ def fresh_auth_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(auth_cache, "_users", auth_cache.TtlCache())
     monkeypatch.setattr(auth_cache, "_sessions", auth_cache.TtlCache())
+
+
+def _must_be_marked_live(item: pytest.Item) -> Generator[None, object, object]:
+    started = live.servers_started
+    result = yield
+    if live.servers_started > started and item.get_closest_marker("live") is None:
+        pytest.fail(f"{item.nodeid} starts a server: mark it `live`", pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    """A test whose fixtures start a server (tests/live.py counts them) is marked ``live``."""
+    return (yield from _must_be_marked_live(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A test that starts a server itself is marked ``live`` too."""
+    return (yield from _must_be_marked_live(item))

@@ -13,9 +13,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from tests.live import count_server
+
 
 class TcpProxy:
     def __init__(self, target: tuple[str, int]) -> None:
+        count_server()
         self.target = target
         self.port = 0
         self._flowing = threading.Event()

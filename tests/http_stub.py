@@ -9,6 +9,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.live import count_server
+
 
 class Stub:
     """A tiny HTTP server that answers with the statuses it is given, in order (then 200).
@@ -17,6 +19,7 @@ class Stub:
     with it; ``set_cookie`` is sent with every answer, after ``delay`` seconds."""
 
     def __init__(self, statuses: list[int], set_cookie: str = "", delay: float = 0.0) -> None:
+        count_server()
         self.statuses = statuses
         self.requests: list[str] = []
         self.headers: list[dict[str, str]] = []

@@ -20,6 +20,15 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Servers started by tests in this process (the app, stubs, proxies): tests/conftest.py fails a
+# test that starts one without the ``live`` mark, which is what ``-m "not live"`` leaves out.
+servers_started = 0
+
+
+def count_server() -> None:
+    global servers_started
+    servers_started += 1
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -57,6 +66,7 @@ class LiveServer:
         self.log_path = data_dir / "server.log"
 
     def start(self, timeout: float = 60.0) -> LiveServer:
+        count_server()
         argv = [sys.executable, "-m", "mlcontest.cli", "serve", "--host", "127.0.0.1"]
         argv += ["--port", str(self.port), "--processes", str(self.processes)]
         if self.threads:

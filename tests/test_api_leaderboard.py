@@ -96,7 +96,9 @@ def test_a_worker_gets_the_students_board(played: Contest) -> None:
     student = logged_in(played.alice).get(url(played))
     worker = logged_in(played.walter).get(url(played))
     assert worker["ETag"] == student["ETag"] and worker.content == student.content
-    assert all("score_validation" not in line for line in worker.json()["standings"])
+    standings = worker.json()["standings"]
+    assert [line["group"] for line in standings] == ["Alpha", "Beta"]
+    assert all("score_validation" not in line for line in standings)
 
 
 def test_closing_changes_the_tag_and_reveals(played: Contest) -> None:

@@ -85,6 +85,7 @@ def test_datasets_and_hidden_labels(contest: Contest) -> None:
     worker_points = ok_json(logged_in(contest.walter).get(described["points_url"]))
     assert worker_points == points  # workers fit on training labels only
     organizer_points = ok_json(logged_in(contest.olga).get(described["points_url"]))
+    assert len(organizer_points) == 20
     assert all(point["label"] in ("a", "b") for point in organizer_points)
 
 

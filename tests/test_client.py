@@ -90,6 +90,7 @@ def test_a_seed_style_worker_script_runs_unchanged(
     datasets = api.get_datasets()
     assert contest["dataset"] in datasets and api.dataset_cache is datasets
     points = api.get_dataset_points(params["dataset"])
+    assert {p["split"] for p in points} == {"training", "test", "validation"}
     assert all((p["label"] is None) == (p["split"] != "training") for p in points)
     # A worker gets the training labels only; as a perfect model's predictions, post the true
     # labels that the organizer reads.

@@ -222,6 +222,7 @@ def one(connection: Any, sql: str) -> Any:
         return cursor.fetchone()[0]
 
 
+@pytest.mark.live
 @pytest.mark.postgres
 def test_the_server_ends_a_slow_query_with_its_statement_timeout(proxied_connection: Any) -> None:
     connection = proxied_connection
@@ -232,6 +233,7 @@ def test_the_server_ends_a_slow_query_with_its_statement_timeout(proxied_connect
     assert one(connection, "SELECT 2") == 2
 
 
+@pytest.mark.live
 @pytest.mark.postgres
 def test_a_query_whose_answer_never_comes_ends_at_its_deadline(
     proxied_connection: Any, proxy: TcpProxy

@@ -14,6 +14,8 @@ from mlcontest.client import API, Conflict, ConnectionFailed
 from tests.http_stub import Stub
 from tests.live import free_port
 
+pytestmark = pytest.mark.live  # a stub server in a thread
+
 POST_PATH = "actions/update_job_details/7.json/"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from mlcontest.contest import datasets, rounds
 from mlcontest.contest.models import Dataset, Job
-from tests.conftest import Contest, result_fields, submit, tiny_table
+from tests.conftest import Contest, result_fields, submit, tiny_table, true_labels
 from tests.protocol_helpers import assert_error, logged_in, ok_json, ping
 
 LIST = "/actions/get_datasets.json/"
@@ -79,7 +79,12 @@ def test_students_get_no_hidden_labels(contest: Contest, method: str) -> None:
     by_split: dict[str, list[Any]] = {}
     for point in points:
         by_split.setdefault(point["split"], []).append(point["label"])
-    assert set(by_split) == {"training", "test", "validation"}
+    # Counted, so that the checks below cannot pass on an empty split.
+    assert {split: len(labels) for split, labels in by_split.items()} == {
+        "training": 12,
+        "test": 4,
+        "validation": 4,
+    }
     assert all(label in ("a", "b") for label in by_split["training"])
     assert all(label is None for label in by_split["test"] + by_split["validation"])
     # Nor are they hidden somewhere else in the answer.
@@ -89,11 +94,15 @@ def test_students_get_no_hidden_labels(contest: Contest, method: str) -> None:
 
 
 def test_only_organizers_get_every_label(contest: Contest) -> None:
+    truth = true_labels(contest.dataset)
     points = ok_json(logged_in(contest.olga).post(points_path(contest.dataset)))
-    assert all(point["label"] in ("a", "b") for point in points)
+    assert len(points) == 20
+    assert {split: [p["label"] for p in points if p["split"] == split] for split in truth} == truth
     # A worker fits on the training labels; the server scores the rest.
-    for point in ok_json(logged_in(contest.walter).post(points_path(contest.dataset))):
-        assert (point["label"] in ("a", "b")) == (point["split"] == "training")
+    worker_points = ok_json(logged_in(contest.walter).post(points_path(contest.dataset)))
+    assert [point["label"] for point in worker_points] == [
+        point["label"] if point["split"] == "training" else None for point in points
+    ]
 
 
 def test_labels_in_point_order_score_perfectly(contest: Contest) -> None:

@@ -267,6 +267,7 @@ def run_together(commands: dict[str, list[str]], env: dict[str, str]) -> dict[st
                 process.wait()
 
 
+@pytest.mark.live
 def test_processes_claim_each_job_once(scratch: LiveServer) -> None:
     job_ids = json.loads(scratch.run_python(SETUP.replace("{count}", str(N_JOBS))))
     env = {**scratch.env, "DJANGO_SETTINGS_MODULE": "mlcontest.settings"}
@@ -300,6 +301,7 @@ print(json.dumps(claimed), flush=True)
 """
 
 
+@pytest.mark.live
 def test_http_pingers_claim_each_job_once(scratch: LiveServer, tmp_path: Path) -> None:
     job_ids = json.loads(scratch.run_python(SETUP.replace("{count}", str(N_JOBS))))
     scratch.start()

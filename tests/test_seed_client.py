@@ -235,6 +235,7 @@ def test_datasets_for_student_and_worker(
     for who in (student, worker):  # a worker fits on the training labels only
         hidden = who.get_dataset_points(dataset_id)
         assert len(hidden) == 20
+        assert {point["split"] for point in hidden} == {"training", "test", "validation"}
         assert all(point["label"] is None for point in hidden if point["split"] != "training")
         assert all(point["label"] is not None for point in hidden if point["split"] == "training")
     assert student.get_dataset_points(424242) == []  # the seed's answer for an unknown id

@@ -76,6 +76,9 @@ def test_no_hidden_label_in_any_download(contest: Contest, role: str) -> None:
         for path in paths(contest.round, part):
             rows = read_csv(get(path))
             assert "label" not in rows[0] or part == "training"
+            # Every hidden point is looked at below: a file of headers only must fail.
+            listed = {row[0] for row in rows[1:]}
+            assert (listed == hidden_ids) is (part == "test-validation"), (path, listed)
             for row in rows[1:]:
                 if row[0] in hidden_ids:  # a test or validation point: no label anywhere in it
                     assert part == "test-validation" and not labels & set(row), (path, row)

@@ -174,7 +174,9 @@ def test_pictures_of_a_large_dataset_stay_small() -> None:
         outcome, model = run_job(
             algorithm, {"n_clusters": 5} if algorithm == "kmeans" else {}, data
         )
-        for _, png in draw_pictures(model, data, outcome.labels):
+        drawn = draw_pictures(model, data, outcome.labels)
+        assert drawn, algorithm  # no picture at all would pass the loop below
+        for _, png in drawn:
             assert len(png) <= MAX_BYTES
 
 
