@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""The project's task file: ``python3 tasks.py demo | serve | test | lint | bench``.
+"""The project's task file: ``python3 tasks.py demo | serve | test | lint | bench | lock``.
 
-Needs only Python 3.11: every task first makes ``.venv`` and installs the project into it
-(again whenever pyproject.toml changes), then runs the tool from there.
+Needs only Python 3.11: every task first makes ``.venv`` and installs into it the exact versions
+that requirements.lock lists, each checked against its hash, then the project itself (again
+whenever pyproject.toml or the lock changes), then runs the tool from there.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -19,6 +22,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / ".installed-from"
+LOCK = ROOT / "requirements.lock"
+# The lock's line that names the pyproject.toml requirements it was made from.
+LOCKED_FROM = "# locked from pyproject.toml requirements "
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/mlcontest"
 
 
@@ -26,17 +32,46 @@ def run(*argv: str | Path, env: dict[str, str] | None = None) -> int:
     return subprocess.call([str(part) for part in argv], cwd=ROOT, env=env)
 
 
-def ensure_venv() -> None:
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+def requirements() -> dict[str, list[str]]:
+    """What pyproject.toml asks for: the lock must be made from exactly this."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return {
+        "build": pyproject["build-system"]["requires"],
+        "run": pyproject["project"]["dependencies"],
+        "dev": pyproject["project"]["optional-dependencies"]["dev"],
+    }
+
+
+def requirements_digest() -> str:
+    return hashlib.sha256(json.dumps(requirements(), sort_keys=True).encode()).hexdigest()
+
+
+def lock_is_current() -> bool:
+    return f"{LOCKED_FROM}{requirements_digest()}" in LOCK.read_text(encoding="utf-8")
+
+
+def ensure_venv(check_lock: bool = True) -> None:
+    if check_lock and not lock_is_current():
+        sys.exit(
+            "requirements.lock was made from other requirements than pyproject.toml's: "
+            "run `python3.11 tasks.py lock` and commit requirements.lock."
+        )
+    installed = (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()
+    wanted = hashlib.sha256(installed).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
         print("Creating .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
     print("Installing mlcontest and its development tools into .venv ...", flush=True)
-    quiet = ["--quiet", "--disable-pip-version-check"]
-    code = run(BIN / "python", "-m", "pip", "install", *quiet, "--upgrade", "pip")
-    code = code or run(BIN / "python", "-m", "pip", "install", *quiet, "-e", ".[dev]")
+    pip = [BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # The lock holds every package (pip, setuptools and wheel too) with its hashes, so no
+    # resolution happens here and nothing but the locked files can be installed.
+    code = run(*pip, "--require-hashes", "--no-deps", "-r", LOCK)
+    # The project itself, editable, built with the locked setuptools (which warns, at length,
+    # that an editable install is one: that is what is wanted here).
+    quiet = {**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}
+    code = code or run(*pip, "--no-deps", "--no-build-isolation", "-e", ".", env=quiet)
     if code:
         sys.exit(code)
     STAMP.write_text(wanted)
@@ -62,6 +97,26 @@ def task_test(args: argparse.Namespace) -> int:
     else:
         env.pop("DATABASE_URL", None)
     return run(BIN / "pytest", *args.pytest_args, env=env)
+
+
+def task_lock(args: argparse.Namespace) -> int:
+    """Resolve pyproject.toml's requirements (and the build's, and pip) into requirements.lock:
+    exact versions with hashes, for Python 3.11 to 3.13 on any platform. Versions already in
+    the lock are kept unless --upgrade is given."""
+    wanted = requirements()
+    argv = [BIN / "uv", "pip", "compile", "pyproject.toml", "-", "--extra", "dev"]
+    argv += ["--universal", "--python-version", "3.11", "--generate-hashes", "--quiet"]
+    argv += ["--custom-compile-command", "python3.11 tasks.py lock", "--output-file", LOCK]
+    if args.upgrade:
+        argv.append("--upgrade")
+    extra = "\n".join(["pip", *wanted["build"]]) + "\n"
+    done = subprocess.run([str(part) for part in argv], cwd=ROOT, input=extra, text=True)
+    if done.returncode:
+        return done.returncode
+    text = LOCK.read_text(encoding="utf-8")
+    LOCK.write_text(f"{LOCKED_FROM}{requirements_digest()}\n{text}", encoding="utf-8")
+    print(f"{LOCK.name} written; install it with any command of tasks.py", flush=True)
+    return 0
 
 
 def task_lint(args: argparse.Namespace) -> int:
@@ -114,13 +169,17 @@ def main() -> int:
     bench = tasks.add_parser("bench", help="run the benchmarks in bench/")
     bench.add_argument("names", nargs="*")
     bench.set_defaults(handler=task_bench)
+    lock = tasks.add_parser("lock", help="write requirements.lock from pyproject.toml (uv)")
+    lock.add_argument("--upgrade", action="store_true", help="the newest allowed versions")
+    lock.set_defaults(handler=task_lock)
     # Options meant for pytest (`tasks.py test -k seed -x`) are passed through, not refused.
     args, unknown = parser.parse_known_args()
     if unknown and args.task != "test":
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if unknown:
         args.pytest_args = [*unknown, *args.pytest_args]
-    ensure_venv()
+    # The lock task installs what the old lock has (uv comes from it), then writes the new one.
+    ensure_venv(check_lock=args.task != "lock")
     return int(args.handler(args))
 
 
