@@ -96,7 +96,19 @@ def task_test(args: argparse.Namespace) -> int:
         env["MLCONTEST_DATA_DIR"] += "-postgres"
     else:
         env.pop("DATABASE_URL", None)
-    return run(BIN / "pytest", *args.pytest_args, env=env)
+    return run(BIN / "pytest", *parallel(args.pytest_args), *args.pytest_args, env=env)
+
+
+def parallel(given: list[str]) -> list[str]:
+    """pytest-xdist, a process per core, unless the command says otherwise (``-n 0`` runs the
+    suite in one process). A module's tests stay in one process, so that a module's live
+    server starts once."""
+    told = "no:xdist" in given or "-pno:xdist" in given
+    told = told or any(arg.startswith(("-n", "--numprocesses", "--dist")) for arg in given)
+    if told:
+        return []
+    # In the order tests/conftest.py gives (live modules first), not the biggest module first.
+    return ["--numprocesses", "auto", "--dist", "loadscope", "--no-loadscope-reorder"]
 
 
 def task_lock(args: argparse.Namespace) -> int:
