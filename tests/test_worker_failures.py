@@ -109,6 +109,7 @@ def test_sigterm_hands_back_or_finishes_the_running_job(
             patient.cleanup()
 
 
+@pytest.mark.timeout(600)  # its own bounded waits add up to 420 s
 def test_a_server_stopped_while_jobs_finish_loses_nothing(tmp_path: Path) -> None:
     (tmp_path / "server").mkdir()
     with live_server(tmp_path / "server", "worker_outage") as server:
