@@ -8,7 +8,6 @@ groups ``Alpha`` and ``Beta``, ``carol`` is a student without a group, ``walter`
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -142,15 +141,6 @@ def fresh_auth_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(auth_cache, "_users", auth_cache.TtlCache())
     monkeypatch.setattr(auth_cache, "_sessions", auth_cache.TtlCache())
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """In parallel runs (pytest-xdist), the slow ``live`` modules go out first and the many
-    quick tests fill the gaps after them, instead of one process finishing a long live module
-    alone at the end. Every process sorts alike, as xdist requires; serial runs keep the files'
-    order."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=lambda item: item.get_closest_marker("live") is None)
 
 
 def _must_be_marked_live(item: pytest.Item) -> Generator[None, object, object]:
