@@ -8,6 +8,7 @@ groups ``Alpha`` and ``Beta``, ``carol`` is a student without a group, ``walter`
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -161,3 +162,35 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """A test that starts a server itself is marked ``live`` too."""
     return (yield from _must_be_marked_live(item))
+
+
+OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that passed has an outcome for every test it collected: a way of running the
+    suite that quietly drops tests (as xdist's ``loadscope`` did with tests that share a node
+    id) fails instead of passing on the rest."""
+    if (
+        exitstatus != 0
+        or os.environ.get("PYTEST_XDIST_WORKER")  # a worker runs its share only
+        or session.config.option.collectonly
+    ):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    # One outcome per test: its call, or its set-up where that failed or skipped it.
+    ran = sum(
+        1
+        for outcome in OUTCOMES
+        for report in reporter.stats.get(outcome, [])
+        if getattr(report, "when", None) == "call"
+        or (getattr(report, "when", None) == "setup" and report.outcome != "passed")
+    )
+    if ran != session.testscollected:
+        reporter.ensure_newline()
+        reporter.write_line(
+            f"{session.testscollected} tests collected, {ran} run: failing the run", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
