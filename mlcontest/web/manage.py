@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import dataset_sources, datasets, queue, rounds
+from mlcontest.contest import dataset_sources, datasets, exports, queue, rounds
 from mlcontest.contest.errors import ContestError, NotFound
 from mlcontest.contest.models import Dataset, Round
+from mlcontest.http import attachment
 from mlcontest.web import forms, services
 from mlcontest.web.live import projector_context
 from mlcontest.web.views import _history_json, viewer
@@ -202,9 +203,8 @@ def round_baseline(request: HttpRequest, round_id: int) -> HttpResponse:
 @organizer_required
 def round_export(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = _round(round_id, request)
-    response = HttpResponse(services.export_csv(round_), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="round-{round_.pk}-jobs.csv"'
-    return response
+    download = exports.round_jobs_download(viewer(request), round_)
+    return attachment(download.content, download.filename, download.content_type)
 
 
 @organizer_required
