@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import dataset_sources, datasets, exports, queue, rounds
+from mlcontest.contest import courses, dataset_sources, datasets, exports, queue, rounds
 from mlcontest.contest.errors import ContestError, NotFound
 from mlcontest.contest.models import Dataset, Round
 from mlcontest.http import attachment
@@ -134,6 +134,8 @@ def round_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error.message)
         else:
             services.allow_final_choice(round_, data["final_choice_allowed"])
+            if data["course"] is not None:
+                courses.assign_round(viewer(request), round_, data["course"])
             messages.success(request, f"Round {round_.name} created as a draft.")
             return redirect("web:manage_round", round_id=round_.pk)
     # Reached after a POST only when it was refused: say so in the status too.
