@@ -106,6 +106,7 @@ SCHEMAS: dict[str, Schema] = {
         memory_limit_mb=INTEGER,
         groups={"type": "array", "items": STRING},
         final_choice_allowed=BOOLEAN,
+        course={**nullable("integer"), "description": "the course the round counts in"},
         leaderboard_version=INTEGER,
         accepting_jobs=BOOLEAN,
         final_revealed={**BOOLEAN, "description": "revealed_at is set (also when reopened)"},
@@ -131,6 +132,7 @@ SCHEMAS: dict[str, Schema] = {
         time_limit_seconds={**INTEGER, "minimum": 1},
         memory_limit_mb={**INTEGER, "minimum": 1},
         final_choice_allowed=BOOLEAN,
+        course={**nullable("integer"), "description": "a course id; null: in no course"},
     ),
     "RoundEvent": obj(
         action={"enum": ["created", "opened", "closed", "reopened", "edited", "final_choice"]},
@@ -560,6 +562,17 @@ PATHS: dict[str, Schema] = {
     },
 }
 
+
+def _take_in_courses() -> None:
+    # Imported here, not at the top: openapi_courses builds on the helpers above.
+    from mlcontest.api import openapi_courses
+
+    PATHS.update(openapi_courses.PATHS)
+    SCHEMAS.update(openapi_courses.SCHEMAS)
+
+
+_take_in_courses()
+
 DESCRIPTION = """\
 The JSON API of mlcontest: everything the web pages do. Guide: docs/api.md.
 
@@ -589,6 +602,7 @@ def document() -> Schema:
             {"name": "rounds", "description": "games: their life and the organizer's actions"},
             {"name": "jobs", "description": "submissions and their results"},
             {"name": "leaderboards", "description": "rankings, history, the reveal"},
+            {"name": "courses", "description": "rounds of one class, standings and grades"},
         ],
         "paths": PATHS,
         "components": {
