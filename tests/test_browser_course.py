@@ -67,7 +67,8 @@ for pk in {rounds}:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
-    with seeded_server(tmp_path, SETUP) as (live, ids):
+    with seeded_server(tmp_path, SETUP) as (live, printed):
+        ids: dict[str, Any] = dict(printed)  # lists of ids too, not only numbers
         # Weeks 1 and 2 are played and revealed; week 3 stays open (its jobs done, not counted).
         for jobs in ids["jobs"]:
             live.run_python(FINISH.format(jobs=jobs))
