@@ -168,6 +168,24 @@ def test_the_rounds_list_and_the_round_page_link_the_course(
     listing = client.get(reverse("web:rounds")).content.decode()
     assert listing.count(link) == 3  # the courses section, Round 1 (closed), Round 2 (open)
     round_page = client.get(reverse("web:round", args=[contest.round.pk])).content.decode()
-    assert link in round_page and "Course: ML 1" in round_page
+    assert link in round_page and 'course: <a class="course-link"' in round_page
     manage = contest.client(contest.olga).get(reverse("web:manage_round", args=[contest.round.pk]))
     assert link in manage.content.decode()
+
+
+def test_the_course_pages_speak_german(contest: Contest, course: Course) -> None:
+    german: dict[str, Any] = {"HTTP_ACCEPT_LANGUAGE": "de"}
+    client = contest.client(contest.alice)
+    html = client.get(reverse("web:course", args=[course.pk]), **german).content.decode()
+    assert "Ihre Punkte" in html and "Stand nach Gruppen" in html and "(Platz 1 von 2)" in html
+    assert "Your points" not in html and "Standings by group" not in html
+    organizer = contest.client(contest.olga)
+    projector = organizer.get(reverse("web:course_projector", args=[course.pk]), **german)
+    assert "1 von 3 Runden gewertet" in projector.content.decode()
+    refused = organizer.post(reverse("web:courses"), {"name": "X", "points": "1 5"}, **german)
+    assert "ein schlechterer Platz darf nicht mehr Punkte bringen" in refused.content.decode()
+    # The API stays English whatever the browser asks for.
+    answer = organizer.post(
+        "/api/courses/", {"name": "X", "points": [1, 5]}, content_type="application/json", **german
+    )
+    assert "a worse place may not earn more points" in answer.json()["message"]

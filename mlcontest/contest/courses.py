@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.inputs import as_id, bad_text
@@ -34,22 +35,25 @@ def check_points(points: Any) -> list[int]:
     on it would reward losing."""
     problem = _points_problem(points)
     if problem:
-        raise InvalidInput(f"The points table is not valid: {problem}.", fields={"points": problem})
+        raise InvalidInput(
+            _("The points table is not valid: %(problem)s.") % {"problem": problem},
+            fields={"points": problem},
+        )
     return [int(value) for value in points]
 
 
 def _points_problem(points: Any) -> str | None:
     if not isinstance(points, list | tuple) or not points:
-        return "give a list of whole numbers, e.g. 10, 8, 6, 5, 4, 3, 2, 1"
+        return _("give a list of whole numbers, e.g. 10, 8, 6, 5, 4, 3, 2, 1")
     if len(points) > MAX_RANKS:
-        return f"at most {MAX_RANKS} places"
+        return _("at most %(count)d places") % {"count": MAX_RANKS}
     for value in points:
         if isinstance(value, bool) or not isinstance(value, int):
-            return "whole numbers only"
+            return _("whole numbers only")
         if not 0 <= value <= MAX_POINTS:
-            return f"each between 0 and {MAX_POINTS}"
+            return _("each between 0 and %(most)d") % {"most": MAX_POINTS}
     if any(later > earlier for earlier, later in pairwise(points)):
-        return "a worse place may not earn more points than a better one"
+        return _("a worse place may not earn more points than a better one")
     return None
 
 
@@ -59,9 +63,10 @@ def parse_points(text: str) -> list[int]:
     try:
         values: list[Any] = [int(item) for item in items]
     except ValueError:
+        problem = _("whole numbers only")
         raise InvalidInput(
-            "The points table is not valid: whole numbers only.",
-            fields={"points": "whole numbers only"},
+            _("The points table is not valid: %(problem)s.") % {"problem": problem},
+            fields={"points": problem},
         ) from None
     return check_points(values)
 
@@ -69,7 +74,7 @@ def parse_points(text: str) -> list[int]:
 def _check_text(name: str, value: str) -> None:
     if bad_text(value):  # PostgreSQL refuses a NUL; no database stores a lone surrogate
         raise InvalidInput(
-            f"The course's {name} is not valid.",
+            _("The course is not valid."),
             fields={name: "contains a NUL character or a lone surrogate"},
         )
 
@@ -78,10 +83,10 @@ def _check_name(name: str) -> str:
     _check_text("name", str(name))
     cleaned = " ".join(str(name).split())
     if not cleaned:
-        raise InvalidInput("Name the course.", fields={"name": "required"})
+        raise InvalidInput(_("Name the course."), fields={"name": "required"})
     if len(cleaned) > MAX_COURSE_NAME:
         raise InvalidInput(
-            "The course's name is too long.",
+            _("The course's name is too long."),
             fields={"name": f"at most {MAX_COURSE_NAME} characters"},
         )
     return cleaned
@@ -89,7 +94,9 @@ def _check_name(name: str) -> str:
 
 def _taken(name: str) -> Conflict:
     return Conflict(
-        f"A course named {name!r} exists already.", code="taken", fields={"name": "taken"}
+        _("A course named %(name)s exists already.") % {"name": repr(name)},
+        code="taken",
+        fields={"name": "taken"},
     )
 
 
@@ -156,7 +163,7 @@ def get_course(course_id: Any) -> Course:
     number = as_id(course_id)  # None for text or an id beyond 64 bits
     course = Course.objects.filter(pk=number).first() if number is not None else None
     if course is None:
-        raise NotFound(f"No course {str(course_id)[:40]!r}.")
+        raise NotFound(_("No course %(id)s.") % {"id": repr(str(course_id)[:40])})
     return course
 
 

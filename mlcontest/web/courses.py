@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from mlcontest.contest import course_standings, courses, exports, groups
@@ -111,7 +112,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         course = _save(request, form, None)
         if course is not None:
-            messages.success(request, f"Course {course.name} created.")
+            messages.success(request, _("Course %(name)s created.") % {"name": course.name})
             return redirect("web:course", course_id=course.pk)
     listed = courses.all_courses().prefetch_related("rounds")
     status = 400 if request.method == "POST" else 200  # a POST gets here only if refused
@@ -132,7 +133,7 @@ def course_edit(request: HttpRequest, course_id: int) -> HttpResponse:
     }
     form = forms.CourseForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid() and _save(request, form, course):
-        messages.success(request, f"Course {course.name} saved.")
+        messages.success(request, _("Course %(name)s saved.") % {"name": course.name})
         return redirect("web:course", course_id=course.pk)
     status = 400 if request.method == "POST" else 200
     return render(
