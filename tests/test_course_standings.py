@@ -288,3 +288,30 @@ def test_the_round_export_has_the_final_rank_the_counted_job_and_the_move(
         (str(bob_1.pk), "Beta", "1", "True", "1"),  # public 2nd, final 1st
         (str(baseline.pk), "", "", "False", ""),
     ]
+
+
+def test_a_round_counts_for_a_student_only_once_the_whole_ranking_is_theirs(
+    contest: Contest, course: Course, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Points give away every group's final rank: while a viewer may not see the whole final
+    ranking with its validation scores (a reveal staged as a show), the round counts nothing
+    for them; organizers, who run the show, count it at once."""
+    from mlcontest.contest import visibility
+
+    courses.assign_round(contest.olga, contest.round, course)
+    play(contest, contest.round, contest.alice, validation_wrong=0)
+    close(contest, contest.round)
+    real = visibility.sees_validation
+    monkeypatch.setattr(
+        visibility,
+        "sees_validation",
+        lambda viewer, round_: viewer.is_organizer and real(viewer, round_),
+    )
+    assert course_standings.course_standings(course, contest.alice).rounds == ()
+    as_alice = course_standings.standings_json(
+        course_standings.course_standings(course, contest.alice), contest.alice
+    )
+    assert as_alice["groups"] == [] and as_alice["me"]["total"] == 0
+    assert [r.round_id for r in course_standings.course_standings(course, contest.olga).rounds] == [
+        contest.round.pk
+    ]

@@ -3,8 +3,8 @@
 
 - Only a **revealed** round counts (``Round.revealed_at``, its first close), with its final
   ranking as revealed (``leaderboard.final_ranking``): a reveal is final, so are its points.
-  A round the viewer may not see the final ranking of (``visibility.sees_final``) is left out
-  for that viewer; drafts are never revealed, so never count.
+  A round whose whole final ranking the viewer may not see yet (``counted_rounds``) is left
+  out for that viewer; drafts are never revealed, so never count.
 - A group earns ``course.points[rank - 1]`` for its final rank in a round, 0 beyond the table
   and 0 without a validation score (in the round, but unranked). Points are read from the
   rank alone: whatever the leaderboard does with ties, equal ranks earn equal points.
@@ -91,12 +91,17 @@ def points_for(table: Sequence[int], rank: int | None) -> int:
 
 
 def counted_rounds(course: Course, viewer: User) -> list[Round]:
-    """The course's rounds that count for this viewer: revealed, with a final ranking the
-    viewer may see (``visibility``)."""
+    """The course's rounds that count for this viewer: revealed, and the viewer may see their
+    whole final ranking (``visibility``). A round's points give away every group's final rank,
+    so they wait for what the whole ranking waits for: the final ranking and its validation
+    scores, both visible (where the reveal is staged as a show on the projector, students see
+    the places one by one and the validation scores only once it is over)."""
     return [
         round_
         for round_ in course_rounds(course, viewer)
-        if round_.revealed_at is not None and visibility.sees_final(viewer, round_)
+        if round_.revealed_at is not None
+        and visibility.sees_final(viewer, round_)
+        and visibility.sees_validation(viewer, round_)
     ]
 
 
