@@ -50,6 +50,12 @@ def test_an_organizer_creates_and_edits_a_course(contest: Contest) -> None:
     assert_error(send(logged_in(contest.alice), "patch", url, {"points": [1]}), 403)
     course.refresh_from_db()
     assert course.points == [10, 5]
+    other = courses.create_course(contest.olga, "ML 2")
+    taken = send(olga, "patch", f"/api/courses/{other.pk}/", {"name": "ML 1", "points": [7]})
+    assert_error(taken, 409, "taken", ("name",))
+    other.refresh_from_db()
+    assert (other.name, other.points) == ("ML 2", [10, 8, 6, 5, 4, 3, 2, 1])
+    other.delete()
     listed = ok_json(logged_in(contest.alice).get("/api/courses/"))["courses"]
     assert [c["name"] for c in listed] == ["ML 1"]
     assert_error(logged_in(None).get("/api/courses/"), 401)

@@ -139,6 +139,12 @@ def test_an_organizer_creates_and_edits_a_course(contest: Contest) -> None:
     assert (course.name, course.points, contest.round.course_id) == ("ML 2026", [3, 2, 1], None)
     assert Course.objects.count() == 1
     assert client.post(edit, {"name": "", "points": "3"}).status_code == 400
+    courses.create_course(contest.olga, "Taken")
+    refused = client.post(edit, {"name": "Taken", "points": "3"})
+    assert refused.status_code == 400 and "exists already" in refused.content.decode()
+    assert "<h1>Edit ML 2026</h1>" in refused.content.decode()
+    course.refresh_from_db()
+    assert course.name == "ML 2026"
 
 
 def test_a_new_round_goes_into_a_course(contest: Contest) -> None:

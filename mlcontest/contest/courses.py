@@ -135,7 +135,9 @@ def update_course(organizer: User, course: Course, **changes: Any) -> Course:
         with transaction.atomic():
             course.save()
     except IntegrityError:
-        raise _taken(course.name) from None
+        taken = course.name
+        course.refresh_from_db()  # the caller's object says what is stored, not what was refused
+        raise _taken(taken) from None
     return course
 
 
