@@ -125,6 +125,7 @@ def test_projector(server: tuple[LiveServer, dict[str, Any]]) -> None:
         projector.sign_in("olga", "pw")
         at_top(projector, f"/courses/{ids['course']}/")
         assert len(projector.find_all(".course-students tbody tr")) == 6  # the organizer's view
+        projector.screenshot("course-organizer")
         projector.click(f"a[href='/courses/{ids['course']}/projector/']")
         projector.wait_for("body.projector .course-standings")
         assert len(group_rows(projector)) == 6
