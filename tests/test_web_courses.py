@@ -185,6 +185,7 @@ def test_the_course_pages_speak_german(contest: Contest, course: Course) -> None
     html = client.get(reverse("web:course", args=[course.pk]), **german).content.decode()
     assert "Ihre Punkte" in html and "Stand nach Gruppen" in html and "(Platz 1 von 2)" in html
     assert "Your points" not in html and "Standings by group" not in html
+    assert ">geschlossen</span>" in html and ">offen</span>" in html  # the rounds' states
     organizer = contest.client(contest.olga)
     projector = organizer.get(reverse("web:course_projector", args=[course.pk]), **german)
     assert "1 von 3 Runden gewertet" in projector.content.decode()
