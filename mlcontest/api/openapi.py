@@ -558,6 +558,8 @@ PATHS: dict[str, Schema] = {
             "jobs",
             query=(("labels", BOOLEAN, "include the predicted labels"),),
             ok=ref("Job"),
+            # A query with a NUL or a lone surrogate is a 400 before the view (mlcontest.guards).
+            errors=("400", "401", "404"),
         ),
     },
 }
