@@ -378,12 +378,14 @@ def test_an_organizer_announces_from_the_web(contest: Contest) -> None:
     row = Announcement.objects.get()
     assert (row.text, row.round, row.author) == ("5 minutes left", None, contest.olga)
     assert row.ends_at is not None and row.ends_at - row.created_at == timedelta(minutes=5)
+    assert "Announced on every page" in client.get(back).content.decode()
     client.post(
         reverse("web:announcements"),
         {"text": "Try an SVM", "round": str(contest.round.pk), "minutes": "", "next": back},
     )
     row = Announcement.objects.get(text="Try an SVM")
     assert row.round == contest.round and row.ends_at is None
+    assert "Announced on the pages of Round 1" in client.get(back).content.decode()
     listing = page(contest.olga, reverse("web:announcements"))
     assert "5 minutes left" in listing and "Try an SVM" in listing
 

@@ -88,7 +88,7 @@ def test_a_student_and_the_projector_see_it_without_a_reload(
         organizer.select("#id_minutes", "5")
         start = time.monotonic()
         organizer.submit_and_wait(".announce-form button[type=submit]")
-        assert organizer.find(".messages").text.startswith("Announced")
+        assert organizer.find(".messages").text.startswith("Announced on every page")
         delays = {
             "student": wait_shown(student, TEXT, start),
             "projector": wait_shown(projector, TEXT, start),
@@ -101,6 +101,10 @@ def test_a_student_and_the_projector_see_it_without_a_reload(
         assert not student.find_all("[data-part=announcements] button")  # no take-down
         student.screenshot("announcement-student")
         projector.screenshot("announcement-projector")
+        organizer.driver.execute_script(
+            "document.getElementById('announce-title').scrollIntoView();"
+        )
+        organizer.screenshot("announcement-organizer")
 
         # Taken down on the projector itself (its own button), it leaves the student's page.
         projector.submit_and_wait("[data-part=announcements] button.take-down")

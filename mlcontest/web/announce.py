@@ -142,7 +142,8 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
             if not error.fields:
                 form.add_error(None, error.message)
         else:
-            messages.success(request, "Announced: every page shows it within 2 seconds.")
+            where = f"the pages of {data['round'].name}" if data["round"] else "every page"
+            messages.success(request, f"Announced on {where}: shown within 2 seconds.")
             return _back(request, data["next"])
     status = 400 if request.method == "POST" else 200  # a POST gets here only if refused
     return render(
