@@ -484,3 +484,35 @@ def test_the_commands_refuse_plainly(contest: Contest, capsys: pytest.CaptureFix
     assert not Announcement.objects.exists()
     with pytest.raises(NotFound):
         announcements.find(contest.olga, 999999)
+
+
+# --- German ----------------------------------------------------------------------------------
+
+
+def test_in_german(contest: Contest) -> None:
+    announcements.post(contest.olga, "Noch 5 Minuten")
+    german = {"Accept-Language": "de"}
+    student = logged_in(contest.alice).get(reverse("web:rounds"), headers=german).content.decode()
+    assert "Mitteilung: </span>" in student and "Noch 5 Minuten" in student
+    organizer = logged_in(contest.olga)
+    overview = organizer.get(reverse("web:overview"), headers=german).content.decode()
+    for words in (
+        "Gezeigt auf",
+        "Jede Seite (die ganze Website)",
+        "bis zum Entfernen",
+        "Entfernen",
+    ):
+        assert words in overview, words
+    refused = organizer.post(reverse("web:announcements"), {"text": "x" * 281}, headers=german)
+    assert refused.status_code == 400 and "Mitteilungen" in refused.content.decode()
+    organizer.post(
+        reverse("web:announcements"), {"text": "Tipp", "next": "/manage/"}, headers=german
+    )
+    said = organizer.get(reverse("web:overview"), headers=german).content.decode()
+    assert "Auf jeder Seite mitgeteilt" in said
+    # The API stays English.
+    answer = organizer.post(
+        "/api/announcements/", json.dumps({"text": " "}), "application/json", headers=german
+    )
+    body = assert_error(answer, 400)
+    assert body["message"] == "Write the announcement."

@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mlcontest.contest import visibility
 from mlcontest.contest.errors import InvalidInput, NotFound
@@ -64,11 +65,12 @@ class Shown:
 def clean_text(text: str) -> str:
     cleaned = " ".join(str(text).split())
     if not cleaned:
-        raise InvalidInput("Write the announcement.", fields={"text": "required"})
+        raise InvalidInput(_("Write the announcement."), fields={"text": _("required")})
     if len(cleaned) > MAX_LENGTH:
         raise InvalidInput(
-            f"An announcement has at most {MAX_LENGTH} characters; this one has {len(cleaned)}.",
-            fields={"text": f"at most {MAX_LENGTH} characters"},
+            _("An announcement has at most %(most)d characters; this one has %(length)d.")
+            % {"most": MAX_LENGTH, "length": len(cleaned)},
+            fields={"text": _("at most %(most)d characters") % {"most": MAX_LENGTH}},
         )
     return cleaned
 
@@ -82,8 +84,9 @@ def post(
     cleaned = clean_text(text)
     if minutes is not None and not 1 <= minutes <= MAX_MINUTES:
         raise InvalidInput(
-            f"An announcement is shown for 1 to {MAX_MINUTES} minutes, or until taken down.",
-            fields={"minutes": f"from 1 to {MAX_MINUTES}, or none"},
+            _("An announcement is shown for 1 to %(most)d minutes, or until taken down.")
+            % {"most": MAX_MINUTES},
+            fields={"minutes": _("from 1 to %(most)d, or none") % {"most": MAX_MINUTES}},
         )
     now = timezone.now()
     announcement = Announcement.objects.create(
@@ -119,7 +122,7 @@ def find(user: Any, announcement_id: int) -> Announcement:
     found = Announcement.objects.select_related("round", "author").filter(pk=announcement_id)
     announcement = found.first()
     if announcement is None:
-        raise NotFound(f"No announcement {announcement_id}.")
+        raise NotFound(_("No announcement %(id)d.") % {"id": announcement_id})
     return announcement
 
 

@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mlcontest.contest import announcements
@@ -21,41 +23,45 @@ from mlcontest.web.manage import organizer_required
 from mlcontest.web.views import viewer
 
 MINUTES_CHOICES = [
-    ("", "until taken down"),
-    ("2", "2 minutes"),
-    ("5", "5 minutes"),
-    ("10", "10 minutes"),
-    ("15", "15 minutes"),
-    ("30", "30 minutes"),
-    ("60", "1 hour"),
+    ("", gettext_lazy("until taken down")),
+    ("2", gettext_lazy("2 minutes")),
+    ("5", gettext_lazy("5 minutes")),
+    ("10", gettext_lazy("10 minutes")),
+    ("15", gettext_lazy("15 minutes")),
+    ("30", gettext_lazy("30 minutes")),
+    ("60", gettext_lazy("1 hour")),
 ]
 
 
 class RoundChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}'s pages ({obj.state})"
+        return _("the pages of %(round)s (%(state)s)") % {
+            "round": obj.name,
+            "state": obj.get_state_display(),
+        }
 
 
 class AnnouncementForm(forms.Form):
     text = forms.CharField(
-        label="Announcement",
+        label=gettext_lazy("Announcement"),
         max_length=announcements.MAX_LENGTH,
-        help_text=f"One line, at most {announcements.MAX_LENGTH} characters, e.g. "
-        "“5 minutes left” or “Try scaling the features”.",
+        help_text=gettext_lazy(
+            "One line, at most 280 characters, e.g. “5 minutes left” or “Try scaling the features”."
+        ),
     )
     round = RoundChoiceField(
         queryset=Round.objects.all(),
         required=False,
-        empty_label="Every page (the whole site)",
-        label="Shown on",
-        help_text="A round's announcement is shown on that round's pages only.",
+        empty_label=gettext_lazy("Every page (the whole site)"),
+        label=gettext_lazy("Shown on"),
+        help_text=gettext_lazy("A round's announcement is shown on that round's pages only."),
     )
     minutes = forms.TypedChoiceField(
         choices=MINUTES_CHOICES,
         coerce=int,
         empty_value=None,
         required=False,
-        label="For",
+        label=gettext_lazy("For"),
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -142,8 +148,13 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
             if not error.fields:
                 form.add_error(None, error.message)
         else:
-            where = f"the pages of {data['round'].name}" if data["round"] else "every page"
-            messages.success(request, f"Announced on {where}: shown within 2 seconds.")
+            if data["round"]:
+                said = _("Announced on the pages of %(round)s: shown within 2 seconds.") % {
+                    "round": data["round"].name
+                }
+            else:
+                said = _("Announced on every page: shown within 2 seconds.")
+            messages.success(request, said)
             return _back(request, data["next"])
     status = 400 if request.method == "POST" else 200  # a POST gets here only if refused
     return render(
@@ -157,7 +168,7 @@ def announcement_end(request: HttpRequest, announcement_id: int) -> HttpResponse
     try:
         announcement: Announcement = announcements.find(viewer(request), announcement_id)
     except ContestError:
-        raise Http404("No such announcement.") from None
+        raise Http404(_("No such announcement.")) from None
     announcements.take_down(viewer(request), announcement)
-    messages.success(request, f"Taken down: “{announcement.text}”.")
+    messages.success(request, _("Taken down: “%(text)s”.") % {"text": announcement.text})
     return _back(request, request.POST.get("next", ""))
