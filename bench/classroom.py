@@ -8,7 +8,8 @@ a student from signing in to a first score.
    create --open``, ``mlcontest user token`` for the worker machine, then ``mlcontest serve``
    and ``MLCONTEST_TOKEN=... mlcontest worker --server ...`` (the README's and the guide's
    commands). The clock stops once the server answers and the worker has asked it for work.
-   Each command's own time is printed too.
+   Each command's own time is printed too, and the CPU each used (``setup_cpu_s``: about what
+   the wall clock would show on free cores; on a loaded machine the two differ a lot).
 2. ``first_score_s``: Chromium (Selenium with Debian's chromium and chromedriver, as the browser
    tests) opens the sign-in page, a student signs in, follows the round's link on Rounds,
    submits the form's default job and waits until the job list shows its test score. From the
@@ -21,7 +22,8 @@ a student from signing in to a first score.
 Targets (the issue): ``setup_s`` at most 60, ``first_score_s`` at most 10. Both are wall-clock
 figures: on a machine shared with other work they grow with its load, which is printed.
 
-Last line: ``{"setup_s", "first_score_s", "targets_met", "steps", "announce_poll", ...}``.
+Last line: ``{"setup_s", "first_score_s", "targets_met", "steps", "setup_cpu_s", "steps_cpu",
+"announce_poll", ...}``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -77,16 +80,24 @@ class Steps:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.times: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
 
     def run(self, name: str, *args: str) -> str:
         start = time.monotonic()
+        cpu = children_cpu_seconds()
         done = subprocess.run(
             [*CLI, *args], env=self.env, cwd=REPO, capture_output=True, text=True, timeout=600
         )
         self.times[name] = round(time.monotonic() - start, 2)
+        self.cpu[name] = round(children_cpu_seconds() - cpu, 2)
         if done.returncode != 0:
             raise RuntimeError(f"mlcontest {' '.join(args)} failed:\n{done.stderr[-2000:]}")
         return done.stdout
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def worker_seen(database: Path) -> bool:
@@ -140,7 +151,15 @@ def set_up(data: Path) -> tuple[LiveServer, subprocess.Popen[bytes], dict[str, A
         time.sleep(0.05)
     steps.times["worker"] = round(time.monotonic() - begin, 2)
     setup_s = time.monotonic() - start
-    return live, worker, {"setup_s": setup_s, "steps": steps.times, "round": round_id}
+    # The CPU the machine spent on it: roughly what the wall clock would show on free cores.
+    assert live.process is not None
+    steps.cpu["serve"] = round(group_cpu_seconds(live.process.pid), 2)
+    steps.cpu["worker"] = round(group_cpu_seconds(worker.pid), 2)
+    return (
+        live,
+        worker,
+        {"setup_s": setup_s, "steps": steps.times, "cpu": steps.cpu, "round": round_id},
+    )
 
 
 def check_class(data: Path, round_id: int) -> None:
@@ -182,6 +201,12 @@ def first_score(live: LiveServer, round_id: int) -> float:
 def server_cpu_seconds(live: LiveServer) -> float:
     """User and system CPU of every process of the server's group (gunicorn and its workers)."""
     assert live.process is not None
+    return group_cpu_seconds(live.process.pid)
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User and system CPU of the live processes of a process group, with that of their
+    children that have ended."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").iterdir():
@@ -191,8 +216,8 @@ def server_cpu_seconds(live: LiveServer) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == live.process.pid:  # the process group: serve started it
-            total += int(fields[11]) + int(fields[12])
+        if int(fields[2]) == group:
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
     return total / ticks
 
 
@@ -284,6 +309,8 @@ def main() -> int:
         try:
             check_class(data, figures["round"])
             print(f"setup: {figures['setup_s']:.1f} s, steps {figures['steps']}", flush=True)
+            cpu_total = sum(figures["cpu"].values())
+            print(f"setup CPU: {cpu_total:.1f} s, steps {figures['cpu']}", flush=True)
             first = None if skip else first_score(live, figures["round"])
             if first is not None:
                 print(f"first score: {first:.1f} s after the sign-in page", flush=True)
@@ -322,6 +349,8 @@ def main() -> int:
                 "first_score_target_s": FIRST_SCORE_TARGET_S,
                 "targets_met": setup_met and first_met,
                 "steps": figures["steps"],
+                "setup_cpu_s": round(sum(figures["cpu"].values()), 2),
+                "steps_cpu": figures["cpu"],
                 "announce_poll": poll,
                 "load_avg_1m": round(load_before, 2),
             }
