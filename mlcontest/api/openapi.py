@@ -564,16 +564,12 @@ PATHS: dict[str, Schema] = {
     },
 }
 
+# Announcements and courses live in their own modules (they use the helpers above).
+from mlcontest.api import openapi_announcements, openapi_courses  # noqa: E402
 
-def _take_in_courses() -> None:
-    # Imported here, not at the top: openapi_courses builds on the helpers above.
-    from mlcontest.api import openapi_courses
-
-    PATHS.update(openapi_courses.PATHS)
-    SCHEMAS.update(openapi_courses.SCHEMAS)
-
-
-_take_in_courses()
+for _part in (openapi_announcements, openapi_courses):
+    PATHS.update(_part.PATHS)
+    SCHEMAS.update(_part.SCHEMAS)
 
 DESCRIPTION = """\
 The JSON API of mlcontest: everything the web pages do. Guide: docs/api.md.

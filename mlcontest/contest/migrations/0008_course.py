@@ -8,7 +8,7 @@ import mlcontest.contest.models
 class Migration(migrations.Migration):
     # After the last migration, not beside it: two leaves would stop `migrate`.
     dependencies = [
-        ("contest", "0006_membership_placed"),
+        ("contest", "0007_announcement"),
     ]
 
     operations = [
