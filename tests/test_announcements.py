@@ -26,8 +26,6 @@ from mlcontest.contest.models import Announcement, Round
 from tests.conftest import Contest, submit
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
 

@@ -6,16 +6,12 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
-
 from mlcontest.contest import courses, queue, rounds
 from mlcontest.contest.models import Course, Round
 from tests.conftest import Contest
 from tests.leaderboard_helpers import finish
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 from tests.test_api_rounds import send
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
 
 
 def test_an_organizer_creates_and_edits_a_course(contest: Contest) -> None:

@@ -16,8 +16,6 @@ from mlcontest.contest.models import Course, Round
 from tests.conftest import Contest
 from tests.leaderboard_helpers import finish
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 @pytest.fixture
 def course(contest: Contest) -> Course:
