@@ -9,6 +9,7 @@ axe-core comes from the selenium-axe-python package (tests/accessibility.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,27 +23,16 @@ from tests.live import LiveServer
 
 pytestmark = [pytest.mark.live]
 
-# Two rounds: Wine is open with scores, a failed job and a job with a picture; Iris is closed,
-# so its final ranking is revealed. carol has no group; Beta is private.
-SETUP = (
-    USERS_SETUP
-    + """
+# Finishing a job as the worker walter would, through the real result path (the server scores
+# the labels); ``wrong`` test and validation labels are wrong, so that scores differ.
+FINISH_JOB = """
 import base64, io, json
 from datetime import timedelta
 from django.utils import timezone
-from PIL import Image
 from mlcontest.contest import dataset_sources, datasets, queue, results, rounds
-from mlcontest.contest.models import Job, JobState, Round, WorkerSeen
+from mlcontest.contest.models import Job, JobState, Round, User, WorkerSeen
 
-alpha = Group.objects.create(name="Alpha", public=True, created_by=olga)
-beta = Group.objects.create(name="Beta", public=False, created_by=olga)
-alice = user("alice", Role.STUDENT, alpha)
-bob = user("bob", Role.STUDENT, beta)
-user("carol", Role.STUDENT)
-gamma = Group.objects.create(name="Gamma", public=True, created_by=olga)
-dave = user("dave", Role.STUDENT, gamma)
 walter = User.objects.get(username="walter")
-WorkerSeen.objects.create(worker_key="w-1", user=walter, name="lab-pc-1")
 
 
 def finish(job, wrong):
@@ -61,7 +51,24 @@ def finish(job, wrong):
         "labels_test": labels["test"], "labels_validation": labels["validation"]})
     results.record_result(walter, job, "w-1", payload)
     return job
+"""
 
+# Two rounds: Wine is open with scores, a failed job and a job with a picture; Iris is closed,
+# so its final ranking is revealed. carol has no group; Beta is private.
+SETUP = (
+    USERS_SETUP
+    + FINISH_JOB
+    + """
+from PIL import Image
+
+alpha = Group.objects.create(name="Alpha", public=True, created_by=olga)
+beta = Group.objects.create(name="Beta", public=False, created_by=olga)
+alice = user("alice", Role.STUDENT, alpha)
+bob = user("bob", Role.STUDENT, beta)
+user("carol", Role.STUDENT)
+gamma = Group.objects.create(name="Gamma", public=True, created_by=olga)
+dave = user("dave", Role.STUDENT, gamma)
+WorkerSeen.objects.create(worker_key="w-1", user=walter, name="lab-pc-1")
 
 ids = {}
 for name in ("wine", "iris"):
@@ -189,9 +196,18 @@ def test_student_pages(server: tuple[LiveServer, dict[str, Any]], size: tuple[in
             f"/rounds/{ids['wine']}/",
             ready="[data-history-chart] svg",
         )
+        # The chart is one image to a screen reader, named by each group's latest score.
+        label = window.find("[data-history-chart] svg").get_attribute("aria-label")
+        assert re.search(r"Alpha \d\.\d{3}, Beta \d\.\d{3}", label), label
         window.fill("#id_knn-n_neighbors", "0")
         window.submit_and_wait("#submit-form button[type=submit]")
         audit.check("round with a refused job", ready="#submit-form .error")
+        # The refused field says so, and points to its message and its help.
+        field = window.find("#id_knn-n_neighbors")
+        assert field.get_attribute("aria-invalid") == "true"
+        described = field.get_attribute("aria-describedby").split()
+        assert "id_knn-n_neighbors_error" in described, described
+        assert window.find("#id_knn-n_neighbors_error").text
         audit.check("closed round (final ranking)", f"/rounds/{ids['iris']}/", ready=".table.final")
         audit.check("job with a picture", f"/jobs/{ids['wine_alice_job']}/", ready=".pictures img")
         audit.check("another group's job (404)", f"/jobs/{ids['wine_bob_job']}/", title="Not found")
@@ -425,8 +441,18 @@ def test_a_student_plays_by_keyboard(server: tuple[LiveServer, dict[str, Any]]) 
         newest = window.find("[data-part=jobs] tr[data-job]").get_attribute("data-job")
         assert window.find(f"tr[data-job='{newest}']").text.startswith(f"#{newest}")
 
-        # Reach the job from the job list.
-        keys.tab_to(f"[data-part=jobs] a[href='/jobs/{newest}/']")
+        # Reach the job from the job list; its row changes under the focus when the job is
+        # done, and the focus stays on its link.
+        link = f"[data-part=jobs] a[href='/jobs/{newest}/']"
+        keys.tab_to(link)
+        live.run_python(FINISH_JOB + f"finish(Job.objects.get(pk={newest}), 0)")
+        window.wait(
+            lambda d: window.find(f"tr[data-job='{newest}']").get_attribute("data-state") == "done",
+            "the job's row to say done",
+        )
+        assert window.driver.execute_script(
+            "return document.activeElement.matches(arguments[0]);", link
+        ), window.driver.execute_script("return document.activeElement.outerHTML;")
         keys.press(Keys.ENTER)
         window.wait_text("main h1", f"Job #{newest}")
         assert "C" in window.find("main").text and "3.5" in window.find("main").text

@@ -1,6 +1,7 @@
 // The pages' few live parts, in plain JavaScript (no build, no library):
-// polling of [data-live] roots, countdowns, the best-score chart, the job notice, the job form's algorithm
-// switch, the dataset form's source switch, and the projector's staged reveal.
+// polling of [data-live] roots (keeping the keyboard's focus), countdowns, the best-score chart,
+// the job notice, the job form's algorithm switch, the dataset form's source switch, and the
+// projector's staged reveal.
 "use strict";
 
 (function () {
@@ -32,7 +33,7 @@
             state = answer.state || state;
             for (const [name, html] of Object.entries(answer.parts || {})) {
               root.querySelectorAll('[data-part="' + name + '"]').forEach((el) => {
-                el.innerHTML = html;
+                replaceKeepingFocus(el, html);
               });
             }
             if (answer.history) drawCharts(answer.history);
@@ -47,6 +48,28 @@
       window.setTimeout(tick, document.hidden ? interval * 4 : interval);
     }
     window.setTimeout(tick, interval);
+  }
+
+  // A part replaced under the keyboard's focus would drop it to the top of the page: the
+  // same link or button in the new content (by id, href or text, else by position) takes it.
+  const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+  function replaceKeepingFocus(part, html) {
+    const had = document.activeElement;
+    if (!had || had === part || !part.contains(had)) {
+      part.innerHTML = html;
+      return;
+    }
+    const before = Array.from(part.querySelectorAll(FOCUSABLE));
+    const position = before.indexOf(had);
+    const href = had.getAttribute("href");
+    const text = had.textContent.trim();
+    part.innerHTML = html;
+    const after = Array.from(part.querySelectorAll(FOCUSABLE));
+    const same = (had.id && after.find((node) => node.id === had.id))
+      || (href && after.find((node) => node.getAttribute("href") === href))
+      || after.find((node) => node.tagName === had.tagName && node.textContent.trim() === text)
+      || after[Math.min(position, after.length - 1)];
+    if (same) same.focus({ preventScroll: true });
   }
 
   // Countdowns -------------------------------------------------------------------------
@@ -94,7 +117,15 @@
     const span = Math.max(end - start, 1000);
     const x = (t) => L + ((t - start) / span) * (W - L - R);
     const y = (v) => T + (1 - v) * (H - T - B);
-    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history" });
+    // The picture is one image to a screen reader, named by the groups' latest scores; the
+    // legend below stays readable text (inside a role="img" it would be hidden).
+    const latest = names.filter((name) => history.series[name].length).map((name) => {
+      const steps = history.series[name];
+      return name + " " + Number(steps[steps.length - 1][1]).toFixed(3);
+    });
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history", role: "img",
+      "aria-label": "Best test score over time" + (latest.length ? ": " + latest.join(", ")
+        : ": no scores yet") });
     for (const v of [0, 0.25, 0.5, 0.75, 1]) {
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       svg.appendChild(el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" },
