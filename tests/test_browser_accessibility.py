@@ -148,7 +148,7 @@ def test_anonymous_pages(server: tuple[LiveServer, dict[str, Any]], tmp_path: Pa
         audit.check("login", "/accounts/login/")
         window.fill("#id_username", "nobody")
         window.fill("#id_password", "wrong")
-        window.submit_and_wait("button[type=submit]")
+        window.submit_and_wait("main button[type=submit]")
         audit.check("login with an error", ready=".error")
         audit.check("sign-up closed", "/signup/", title="Sign-up is closed")
         audit.check("404", "/no/such/page/", title="Not found")
@@ -164,7 +164,7 @@ def test_anonymous_pages(server: tuple[LiveServer, dict[str, Any]], tmp_path: Pa
     ):
         audit = Audit(window)
         audit.check("sign-up", "/signup/", title="Sign up")
-        window.submit_and_wait("button[type=submit]")
+        window.submit_and_wait("main button[type=submit]")
         audit.check("sign-up with errors", ready=".error")
         audit.assert_clean()
 

@@ -133,8 +133,8 @@
       return name + " " + Number(steps[steps.length - 1][1]).toFixed(3);
     });
     const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history", role: "img",
-      "aria-label": "Best test score over time" + (latest.length ? ": " + latest.join(", ")
-        : ": no scores yet") });
+      "aria-label": latest.length ? t("chart", { scores: latest.join(", ") }) : t("chart_empty"),
+    });
     for (const v of [0, 0.25, 0.5, 0.75, 1]) {
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       svg.appendChild(el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" },
