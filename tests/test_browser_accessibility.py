@@ -153,6 +153,13 @@ def test_anonymous_pages(server: tuple[LiveServer, dict[str, Any]], tmp_path: Pa
         audit.check("sign-up closed", "/signup/", title="Sign-up is closed")
         audit.check("404", "/no/such/page/", title="Not found")
         audit.check("help", "/help/")
+        # The same pages in German: the page's language follows the switch (axe checks that
+        # lang is valid; the switch's own word carries the language it is in).
+        window.get("/accounts/login/")
+        window.submit_and_wait(".language-switch button")
+        assert window.find("html").get_attribute("lang") == "de"
+        audit.check("login in German")
+        audit.check("help in German", "/help/")
         audit.assert_clean()
 
     # Sign-up is open only with a class code: a server of its own, with one.
