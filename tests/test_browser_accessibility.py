@@ -93,7 +93,7 @@ Job.objects.filter(pk=failed.pk).update(state="failed", success=False,
     finished_at=timezone.now(), message="ValueError: something went wrong")
 queue.submit_job(alice, Round.objects.get(pk=ids["wine"]), "decision_tree", {"max_depth": 3})
 rounds.close_round(olga, Round.objects.get(pk=ids["iris"]))
-ids.update(alpha=alpha.pk, beta=beta.pk)
+ids.update(alpha=alpha.pk, beta=beta.pk, failed_job=failed.pk)
 print(json.dumps(ids))
 """
 )
@@ -217,6 +217,7 @@ def test_student_pages(server: tuple[LiveServer, dict[str, Any]], size: tuple[in
         assert window.find("#id_knn-n_neighbors_error").text
         audit.check("closed round (final ranking)", f"/rounds/{ids['iris']}/", ready=".table.final")
         audit.check("job with a picture", f"/jobs/{ids['wine_alice_job']}/", ready=".pictures img")
+        audit.check("a failed job", f"/jobs/{ids['failed_job']}/", ready=".message-box")
         audit.check("another group's job (404)", f"/jobs/{ids['wine_bob_job']}/", title="Not found")
         audit.check("groups", "/groups/")
         audit.check("own group", f"/groups/{ids['alpha']}/")
