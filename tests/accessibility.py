@@ -35,7 +35,10 @@ OPTIONS = {
 
 def axe_script() -> Path:
     """The axe.min.js that selenium-axe-python ships."""
-    import selenium_axe_python
+    try:
+        import selenium_axe_python
+    except ImportError as error:  # a venv from before the dependency: say how to get it
+        raise RuntimeError("selenium-axe-python is missing: pip install -e '.[dev]'") from error
 
     return Path(selenium_axe_python.__file__).parent / "axe-core" / "axe.min.js"
 
