@@ -133,6 +133,7 @@ class Browser:
         self.get("/accounts/login/")
         self.fill("#id_username", username)
         self.fill("#id_password", password)
+        # The form's own button: the header's language switch is a submit button too, and first.
         self.submit_and_wait("main button[type=submit]")
 
     def sign_out(self) -> None:

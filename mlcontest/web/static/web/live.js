@@ -1,7 +1,6 @@
 // The pages' few live parts, in plain JavaScript (no build, no library):
-// polling of [data-live] roots (keeping the keyboard's focus), countdowns, the best-score chart,
-// the job notice, the job form's algorithm switch, the dataset form's source switch, and the
-// projector's staged reveal.
+// polling of [data-live] roots, countdowns, the best-score chart, the job notice, the job form's algorithm
+// switch, the dataset form's source switch, and the projector's staged reveal.
 "use strict";
 
 (function () {
