@@ -329,10 +329,12 @@ return {kb: el.dataset.kb, ring: ring, contrast: contrast,
 TABBABLE = """
 const seen = new Set();
 const out = [];
-const all = document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]');
+const all = document.querySelectorAll(
+  'a[href], button, input, select, textarea, summary, [tabindex]');
 for (const el of all) {
   if (el.disabled || el.tabIndex < 0 || el.type === 'hidden') continue;
-  if (!el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+  // Not rendered: display none, visibility hidden, or inside a closed <details>.
+  if (!el.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true})) continue;
   if (el.type === 'radio') { if (seen.has(el.name)) continue; seen.add(el.name); }
   if (!el.dataset.kb) el.dataset.kb = 't' + out.length;
   out.push(el.dataset.kb);
