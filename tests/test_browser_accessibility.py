@@ -93,6 +93,10 @@ Job.objects.filter(pk=failed.pk).update(state="failed", success=False,
     finished_at=timezone.now(), message="ValueError: something went wrong")
 queue.submit_job(alice, Round.objects.get(pk=ids["wine"]), "decision_tree", {"max_depth": 3})
 rounds.close_round(olga, Round.objects.get(pk=ids["iris"]))
+# Announcements on every page, and one on Wine's pages only.
+from mlcontest.contest import announcements
+announcements.post(olga, "5 minutes left: choose your final job")
+announcements.post(olga, "Try scaling", round_=Round.objects.get(pk=ids["wine"]), minutes=30)
 ids.update(alpha=alpha.pk, beta=beta.pk, failed_job=failed.pk)
 print(json.dumps(ids))
 """
@@ -197,7 +201,7 @@ def test_student_pages(server: tuple[LiveServer, dict[str, Any]], size: tuple[in
     with sized_browser(live.url, size) as window:
         audit = Audit(window)
         window.sign_in("alice", "pw")
-        audit.check("rounds", "/rounds/")
+        audit.check("rounds (with an announcement)", "/rounds/", ready=".announcement")
         audit.check(
             "open round (jobs, board, chart)",
             f"/rounds/{ids['wine']}/",
@@ -244,6 +248,9 @@ def test_organizer_pages(server: tuple[LiveServer, dict[str, Any]]) -> None:
         audit.check("new round", "/manage/rounds/new/")
         window.submit_and_wait("form button[type=submit].primary")
         audit.check("new round with errors", ready=".error")
+        audit.check("announcements", "/manage/announcements/", ready=".announcement")
+        window.submit_and_wait(".announce-form button[type=submit]")
+        audit.check("announcing nothing (errors)", ready=".announce-form .error")
         audit.check("datasets", "/manage/datasets/")
         audit.check("new dataset", "/manage/datasets/new/")
         window.fill("#id_name", "Moons")
