@@ -97,7 +97,12 @@ rounds.close_round(olga, Round.objects.get(pk=ids["iris"]))
 from mlcontest.contest import announcements
 announcements.post(olga, "5 minutes left: choose your final job")
 announcements.post(olga, "Try scaling", round_=Round.objects.get(pk=ids["wine"]), minutes=30)
-ids.update(alpha=alpha.pk, beta=beta.pk, failed_job=failed.pk)
+# A course of both rounds: Iris revealed gives points, Wine is still open.
+from mlcontest.contest import courses
+course = courses.create_course(olga, "Maschinelles Lernen 1", "Zwei Runden, eine Note.")
+for pk in (ids["wine"], ids["iris"]):
+    courses.assign_round(olga, Round.objects.get(pk=pk), course)
+ids.update(alpha=alpha.pk, beta=beta.pk, failed_job=failed.pk, course=course.pk)
 print(json.dumps(ids))
 """
 )
@@ -226,6 +231,7 @@ def test_student_pages(server: tuple[LiveServer, dict[str, Any]], size: tuple[in
         audit.check("groups", "/groups/")
         audit.check("own group", f"/groups/{ids['alpha']}/")
         audit.check("a private group", f"/groups/{ids['beta']}/")
+        audit.check("course", f"/courses/{ids['course']}/", title="Maschinelles Lernen 1")
         audit.check("help", "/help/")
         audit.check("organizer page (403)", "/manage/", title="Organizers only")
         window.sign_out()
@@ -251,6 +257,12 @@ def test_organizer_pages(server: tuple[LiveServer, dict[str, Any]]) -> None:
         audit.check("announcements", "/manage/announcements/", ready=".announcement")
         window.submit_and_wait(".announce-form button[type=submit]")
         audit.check("announcing nothing (errors)", ready=".announce-form .error")
+        audit.check("courses", "/manage/courses/")
+        window.submit_and_wait("form[aria-labelledby=new-course] button[type=submit]")
+        audit.check("a refused new course", ready="form[aria-labelledby=new-course] .error")
+        audit.check("course edit", f"/manage/courses/{ids['course']}/")
+        audit.check("course (every student)", f"/courses/{ids['course']}/")
+        audit.check("course projector", f"/courses/{ids['course']}/projector/")
         audit.check("datasets", "/manage/datasets/")
         audit.check("new dataset", "/manage/datasets/new/")
         window.fill("#id_name", "Moons")
