@@ -339,3 +339,22 @@ def test_the_web_form_has_the_show_on_and_the_api_off_by_default(contest: Contes
         "ended_at": None,
     }
     assert Round.objects.get(name="S2").reveal_show is True
+
+
+def test_the_command_line_makes_and_steps_a_show(
+    show: Show, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlcontest.cli import main
+
+    assert main(["round", "reveal", str(show.round.pk)]) == 0
+    assert capsys.readouterr().out.endswith("1 of 3 places revealed (show)\n")
+    assert main(["round", "reveal", str(show.round.pk), "--places", "2"]) == 0
+    assert show.refresh().revealed_places == 2
+    assert main(["round", "reveal", str(show.round.pk), "--all"]) == 0
+    assert capsys.readouterr().out.endswith("3 of 3 places revealed (shown)\n")
+    assert visibility.stage(show.refresh()) is Stage.SHOWN
+    argv = ["round", "create", "CLI", "--dataset", "tiny", "--metric", "accuracy"]
+    assert main([*argv, "--reveal-show"]) == 0
+    # The tiny dataset's 4 test points: the organizer is told to expect ties.
+    assert "warning: 4 test points: scores move in steps of 0.250" in capsys.readouterr().err
+    assert Round.objects.get(name="CLI").reveal_show is True
