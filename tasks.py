@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The project's task file: ``python3 tasks.py demo | serve | test | lint | bench``.
+"""The project's task file: ``python3 tasks.py demo | serve | test | lint | bench | messages``.
 
 Needs only Python 3.11: every task first makes ``.venv`` and installs the project into it
 (again whenever pyproject.toml changes), then runs the tool from there.
@@ -87,6 +87,11 @@ def task_demo(args: argparse.Namespace) -> int:
     return replace_with(BIN / "mlcontest", "demo", *args.rest)
 
 
+def task_messages(args: argparse.Namespace) -> int:
+    """The German catalogue: new strings into django.po, django.po compiled to django.mo."""
+    return run(BIN / "python", "-m", "mlcontest.translations", *args.rest)
+
+
 def task_bench(args: argparse.Namespace) -> int:
     names = args.names or sorted(
         path.stem for path in (ROOT / "bench").glob("*.py") if not path.stem.startswith("_")
@@ -111,6 +116,11 @@ def main() -> int:
         sub = tasks.add_parser(name, help=f"mlcontest {name}")
         sub.add_argument("rest", nargs=argparse.REMAINDER)
         sub.set_defaults(handler=handler)
+    messages = tasks.add_parser(
+        "messages", help="update mlcontest/locale/de/LC_MESSAGES/django.po and compile django.mo"
+    )
+    messages.add_argument("rest", nargs=argparse.REMAINDER)
+    messages.set_defaults(handler=task_messages)
     bench = tasks.add_parser("bench", help="run the benchmarks in bench/")
     bench.add_argument("names", nargs="*")
     bench.set_defaults(handler=task_bench)

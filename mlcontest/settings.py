@@ -133,6 +133,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (the switch's choice), before CommonMiddleware (its redirects).
+    "mlcontest.language.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "mlcontest.guards.CleanTextMiddleware",
     "mlcontest.http.ScriptRefererMiddleware",
@@ -156,6 +158,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -187,7 +190,14 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-LANGUAGE_CODE = "en-us"
+# Pages in English or German: the switch on every page, else the browser's language, else
+# English (mlcontest/language.py; the JSON API and the seed protocol always answer in English).
+# The German catalogue is mlcontest/locale/de/LC_MESSAGES/django.po, compiled to the committed
+# django.mo by `python3.11 tasks.py messages` (mlcontest/translations.py).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # a term and more: the switch is not asked again
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # The language switch on every page posts to /i18n/setlang/ (Django's set_language view).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("mlcontest.api.urls")),
     path("", include("mlcontest.protocol.urls")),
     path("", include("mlcontest.web.urls")),

@@ -72,3 +72,14 @@ def signup_open() -> bool:
     from mlcontest.web.services import signup_open as is_open
 
     return is_open()
+
+
+@register.simple_tag
+def live_strings() -> str:
+    """The words that static/web/live.js writes into pages, in the page's language (a JSON
+    script element the script reads: the script itself stays one static file)."""
+    from django.utils.html import json_script
+
+    from mlcontest.web.live_strings import strings
+
+    return json_script(strings(), "live-strings")

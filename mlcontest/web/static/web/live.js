@@ -7,6 +7,14 @@
   const serverNow = Date.parse(document.body.dataset.serverNow || "");
   // The page's clock may differ from the server's: count down against the server's time.
   const skew = Number.isNaN(serverNow) ? 0 : serverNow - Date.now();
+  // The words this script writes, in the page's language ({% live_strings %} in base.html).
+  const stringsNode = document.getElementById("live-strings");
+  const STRINGS = stringsNode ? JSON.parse(stringsNode.textContent) : {};
+  function t(name, values) {
+    let text = STRINGS[name] || name;
+    for (const [key, value] of Object.entries(values || {})) text = text.split("{" + key + "}").join(value);
+    return text;
+  }
 
   // Live parts -------------------------------------------------------------------------
   function startLive(root) {
@@ -53,20 +61,21 @@
 
   // Countdowns -------------------------------------------------------------------------
   function formatLeft(ms) {
-    if (ms <= 0) return "now";
+    if (ms <= 0) return t("now");
     const total = Math.floor(ms / 1000);
     const h = Math.floor(total / 3600);
     const m = Math.floor((total % 3600) / 60);
     const s = total % 60;
     const pad = (n) => String(n).padStart(2, "0");
-    if (h >= 24) return Math.floor(h / 24) + " d " + (h % 24) + " h";
+    if (h >= 24) return t("days", { days: Math.floor(h / 24), hours: h % 24 });
     return (h ? h + ":" + pad(m) : m) + ":" + pad(s);
   }
   function startCountdowns(scope) {
     scope.querySelectorAll("time[data-countdown]").forEach((el) => {
       const target = Date.parse(el.getAttribute("datetime"));
       if (Number.isNaN(target)) return;
-      el.setAttribute("aria-label", "at " + new Date(target).toLocaleTimeString());
+      const at = new Date(target).toLocaleTimeString(document.documentElement.lang || undefined);
+      el.setAttribute("aria-label", t("at", { time: at }));
       el.textContent = formatLeft(target - Date.now() - skew);
     });
   }
@@ -103,7 +112,7 @@
         v.toFixed(2)));
     }
     svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle",
-      class: "axis" }, "time since the round opened"));
+      class: "axis" }, t("axis")));
     const legend = document.createElement("p");
     legend.className = "chart-legend";
     names.forEach((name, index) => {
@@ -130,7 +139,7 @@
     box.replaceChildren(svg, legend);
     if (!names.length) {
       const empty = document.createElement("p");
-      empty.textContent = "No scores yet.";
+      empty.textContent = t("no_scores");
       box.appendChild(empty);
     }
   }
@@ -145,15 +154,13 @@
       notice.dataset.state = row.dataset.state;
       const link = document.createElement("a");
       link.href = row.querySelector("a") ? row.querySelector("a").getAttribute("href") : "#jobs";
-      link.textContent = "Job " + match[1];
+      link.textContent = t("job", { id: match[1] });
       const test = row.querySelector("[data-test]");
-      const words = {
-        queued: " is queued.",
-        running: " is running on a worker.",
-        done: " is done: test score " + (test ? test.textContent.trim() : "") + ".",
-        failed: " failed: its page shows why.",
-      };
-      notice.replaceChildren(link, words[row.dataset.state] || " is " + row.dataset.state + ".");
+      const state = row.dataset.state;
+      const words = ["queued", "running", "done", "failed"].includes(state)
+        ? t(state, { score: test ? test.textContent.trim() : "" })
+        : t("other", { state: state });
+      notice.replaceChildren(link, words);
       notice.classList.toggle("error", row.dataset.state === "failed");
       notice.classList.toggle("success", row.dataset.state !== "failed");
     });

@@ -1,0 +1,101 @@
+"""The language of the pages: English by default, German by the browser's Accept-Language or by
+the switch on every page (a cookie); the JSON API and the seed protocol stay English. And the
+German catalogue itself: every marked string translated, no entry twice, the committed .mo
+compiled from the .po (mlcontest/translations.py, `python3.11 tasks.py messages`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.test import Client
+
+from mlcontest import translations
+from tests.conftest import Contest
+
+
+def test_the_catalogue_is_complete_and_compiled() -> None:
+    # Lists every string marked in the sources but missing from django.po or without German,
+    # every entry in twice (a union merge), and a .mo not compiled from the .po.
+    assert translations.problems() == []
+
+
+def test_an_entry_in_twice_is_found() -> None:
+    text = 'msgid ""\nmsgstr ""\n\nmsgid "Round"\nmsgstr "Runde"\n\nmsgid "Round"\nmsgstr "R"\n'
+    assert translations.duplicates(text) == ['"Round"']
+    with_context = 'msgctxt "a"\nmsgid "Round"\nmsgstr "R"\n\nmsgid "Round"\nmsgstr "Runde"\n'
+    assert translations.duplicates(with_context) == []
+
+
+def test_a_string_without_german_is_found() -> None:
+    catalog = translations.read_catalog()
+    catalog.add("A sentence nobody translated", "")
+    catalog.add("Translated", "Übersetzt")
+    assert translations.untranslated(catalog) == ["A sentence nobody translated"]
+
+
+def test_english_is_the_default(client: Client) -> None:
+    response = client.get("/accounts/login/")
+    html = response.content.decode()
+    assert '<html lang="en">' in html
+    assert "<h1>Sign in</h1>" in html
+    assert "Anmelden" not in html
+    # The switch offers German, named in German.
+    assert 'name="language" value="de" lang="de">Deutsch</button>' in html
+
+
+def test_the_browser_language_chooses_german(client: Client) -> None:
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9,en;q=0.5")
+    html = response.content.decode()
+    assert '<html lang="de">' in html
+    assert "<h1>Anmelden</h1>" in html
+    assert 'value="en" lang="en">English</button>' in html
+    assert "Accept-Language" in response["Vary"]
+    # A language the site does not have falls back to English.
+    html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "<h1>Sign in</h1>" in html
+
+
+def test_the_switch_keeps_german_in_a_cookie(contest: Contest) -> None:
+    client = contest.client(contest.alice)
+    answer = client.post("/i18n/setlang/", {"language": "de", "next": "/rounds/"})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/rounds/"
+    assert answer.cookies["django_language"].value == "de"
+    # The cookie wins over the browser's own language.
+    html = client.get("/rounds/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="de">' in html
+    assert ">Runden</a>" in html
+    client.post("/i18n/setlang/", {"language": "en", "next": "/rounds/"})
+    html = client.get("/rounds/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<html lang="en">' in html
+
+
+def test_the_switch_refuses_a_foreign_next(client: Client) -> None:
+    answer = client.post("/i18n/setlang/", {"language": "de", "next": "https://evil.example/"})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/"
+
+
+def test_the_live_script_gets_its_words_in_german(client: Client) -> None:
+    html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    found = re.search(r'<script id="live-strings" type="application/json">(.*?)</script>', html)
+    assert found
+    words: dict[str, Any] = json.loads(found.group(1))
+    assert words["job"] == "Auftrag {id}"
+    assert words["now"] == "jetzt"
+
+
+def test_the_api_and_the_seed_protocol_stay_english(contest: Contest) -> None:
+    client = contest.client(contest.alice)
+    answer = client.get("/api/rounds/999999/", HTTP_ACCEPT_LANGUAGE="de")
+    assert answer.status_code == 404
+    body = answer.json()
+    assert body["code"] == "not_found"
+    assert "Accept-Language" not in answer.get("Vary", "")
+    english = client.get("/api/rounds/999999/").json()
+    assert body == english
+    anonymous = Client().post("/actions/join_group", {}, HTTP_ACCEPT_LANGUAGE="de")
+    assert "Accept-Language" not in anonymous.get("Vary", "")
+    assert anonymous.json() == Client().post("/actions/join_group", {}).json()
