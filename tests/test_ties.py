@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from mlcontest.contest import leaderboard, rounds, split_steps
 from mlcontest.contest.models import Job
@@ -61,6 +62,7 @@ def test_a_later_equal_job_of_the_leader_changes_nothing(tied: Contest) -> None:
     assert Job.objects.filter(round=tied.round, group=tied.beta).count() == 2
 
 
+@translation.override("en")
 def test_the_warning_names_the_split_and_its_step() -> None:
     assert split_steps.warnings_for({"training": 107, "test": 36, "validation": 35}) == [
         "36 test points: scores move in steps of 0.028; expect ties (the earlier job ranks first).",
@@ -69,6 +71,11 @@ def test_the_warning_names_the_split_and_its_step() -> None:
     ]
     assert split_steps.warnings_for({"test": 100, "validation": 250}) == []
     assert split_steps.warnings_for({"test": 0}) == []
+    with translation.override("de"):  # the organizer's pages in German
+        assert split_steps.warnings_for({"test": 36}) == [
+            "36 Testpunkte: Die Werte ändern sich in Schritten von 0,028; rechnen Sie mit "
+            "Gleichständen (der frühere Auftrag liegt vorn)."
+        ]
 
 
 def test_the_organizer_is_warned_where_a_round_is_set_up(contest: Contest) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mlcontest.contest import leaderboard, visibility
 from mlcontest.contest.errors import Conflict, InvalidInput
@@ -65,12 +66,15 @@ def reveal_places(organizer: User, round_: Round, places: int | None = None) -> 
     at = visibility.stage(round_)
     if at is Stage.HIDDEN:
         raise Conflict(
-            f"Round {round_.name!r} has not closed yet: its final ranking is revealed at its "
-            "first close.",
+            gettext(
+                "Round %(name)s has not closed yet: its final ranking is revealed at its first "
+                "close."
+            )
+            % {"name": repr(round_.name)},
             code="not_revealed",
         )
     if places is not None and (isinstance(places, bool) or places < 1):
-        raise InvalidInput("Reveal at least one place.", fields={"places": "at least 1"})
+        raise InvalidInput(gettext("Reveal at least one place."), fields={"places": "at least 1"})
     if at is Stage.SHOWN:
         return round_
     total = len(leaderboard.final_ranking(round_).standings)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db.models import Count
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from mlcontest.contest.models import Dataset, Point, Split
 
@@ -40,10 +42,18 @@ def warnings_for(counts: dict[str, int]) -> list[str]:
     for split in SCORED_SPLITS:
         size = counts.get(split, 0)
         if 0 < size < SMALL_SPLIT:
-            said.append(
-                f"{size} {split} points: scores move in steps of {1 / size:.3f}; expect ties "
-                "(the earlier job ranks first)."
+            text = (
+                gettext(
+                    "%(size)s test points: scores move in steps of %(step)s; expect ties (the "
+                    "earlier job ranks first)."
+                )
+                if split == Split.TEST
+                else gettext(
+                    "%(size)s validation points: scores move in steps of %(step)s; expect ties "
+                    "(the earlier job ranks first)."
+                )
             )
+            said.append(text % {"size": size, "step": number_format(round(1 / size, 3), 3)})
     return said
 
 

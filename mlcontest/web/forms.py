@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy
 
 from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
 from mlcontest.algorithms import validate_params as registry_validate
@@ -247,10 +248,12 @@ class RoundForm(forms.Form):
     reveal_show = forms.BooleanField(
         required=False,
         initial=True,
-        label="Reveal the final ranking place by place on the projector",
-        help_text="At the close you reveal the places from the last to the first on the "
-        "projector; students' pages follow it and show the validation scores when you end "
-        "the reveal. Unticked: everything is revealed at once.",
+        label=gettext_lazy("Reveal the final ranking place by place on the projector"),
+        help_text=gettext_lazy(
+            "At the close you reveal the places from the last to the first on the projector; "
+            "students' pages follow it and show the validation scores when you end the "
+            "reveal. Unticked: everything is revealed at once."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

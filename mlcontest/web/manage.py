@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
@@ -203,7 +204,7 @@ def round_reveal(request: HttpRequest, round_id: int) -> HttpResponse:
         elif places.isdigit() and len(places) < 7:
             reveal_show.reveal_places(viewer(request), round_, int(places))
         else:
-            raise ContestError("Say how many places to reveal.")
+            raise ContestError(gettext("Say how many places to reveal."))
     except ContestError as error:
         if "application/json" in request.headers.get("Accept", ""):
             return JsonResponse({"status": "error", "reason": error.message}, status=409)
