@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 
 from tests.browser import USERS_SETUP, Browser, seeded_server
@@ -44,12 +45,24 @@ def server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, int]]]:
         yield seeded
 
 
-def final_groups(window: Browser) -> list[str]:
-    """The groups of the final ranking's lines on the page, best first."""
-    return [
-        row.get_attribute("data-group")
-        for row in window.find_all("[data-part=reveal] .table.final tbody tr")
-    ]
+def final_groups(window: Browser) -> list[str] | None:
+    """The groups of the final ranking's lines on the page, best first (None: the part was
+    being replaced as it was read)."""
+    try:
+        return [
+            row.get_attribute("data-group")
+            for row in window.find_all("[data-part=reveal] .table.final tbody tr")
+        ]
+    except StaleElementReferenceException:
+        return None
+
+
+def part_html(window: Browser, name: str) -> str:
+    """A live part's HTML ("" while it is being replaced, or the page reloads)."""
+    try:
+        return str(window.find(f"[data-part={name}]").get_attribute("innerHTML"))
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
 
 
 def shows(window: Browser, groups: list[str], what: str) -> None:
@@ -74,25 +87,24 @@ def test_the_phone_follows_the_projector_place_by_place(
 
         live.run_python(CLOSE.format(round=ids["round"]))
         # The close reloads the student's page once (the form goes); from then on it follows.
-        phone.wait_text("[data-part=status]", "being revealed")
+        phone.wait(lambda d: "being revealed" in part_html(phone, "status"), "the show's line")
         phone.mark_page()
         projector.wait_for("[data-reveal-next]")
         projector.mark_page()
         assert final_groups(projector) == [] and final_groups(phone) == []
-        jobs_html = phone.find("[data-part=jobs]").get_attribute("innerHTML")
-        assert "Validation" not in jobs_html
+        assert "Validation" not in part_html(phone, "jobs")
         projector.screenshot("reveal-show-start")
 
         # The last place, by the button; the next one by the space bar (a presenter's clicker).
         projector.click("[data-reveal-next]")
         shows(projector, ["Gamma"], "the last place on the projector")
         shows(phone, ["Gamma"], "the last place on the phone")
-        assert "1 of 3" in phone.find("[data-show-status]").text
+        assert "1 of 3 places so far" in part_html(phone, "reveal")
         ActionChains(projector.driver).send_keys(" ").perform()
         shows(projector, ["Beta", "Gamma"], "two places on the projector")
         shows(phone, ["Beta", "Gamma"], "two places on the phone")
-        jobs_html = phone.find("[data-part=jobs]").get_attribute("innerHTML")
-        assert "Validation" not in jobs_html, "a validation score before the end of the show"
+        jobs_html = part_html(phone, "jobs")
+        assert jobs_html and "Validation" not in jobs_html, "a validation score during the show"
         phone.screenshot("reveal-show-phone")
         projector.screenshot("reveal-show-projector")
 
@@ -100,11 +112,8 @@ def test_the_phone_follows_the_projector_place_by_place(
         projector.click("[data-reveal-all]")
         shows(projector, ["Alpha", "Beta", "Gamma"], "the whole ranking on the projector")
         shows(phone, ["Alpha", "Beta", "Gamma"], "the whole ranking on the phone")
-        phone.wait(
-            lambda d: "Validation" in phone.find("[data-part=jobs]").get_attribute("innerHTML"),
-            "the validation column on the phone",
-        )
-        assert "being revealed" not in phone.find("[data-part=status]").text
+        phone.wait(lambda d: "Validation" in part_html(phone, "jobs"), "the validation column")
+        assert "being revealed" not in part_html(phone, "status")
         assert not projector.find_all("[data-reveal-next], [data-reveal-all]")
         assert projector.same_page() and phone.same_page(), "a page was reloaded, not updated"
         assert phone.driver.execute_script(TOO_WIDE) <= 0

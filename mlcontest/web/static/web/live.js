@@ -218,7 +218,10 @@
     root.liveTick();
   });
   document.addEventListener("keydown", (event) => {
-    // Space or the right arrow reveals the next place, "a" all of them (a presenter's clicker).
+    // On the projector only (elsewhere Space scrolls): Space or the right arrow reveals the next
+    // place, "a" all of them (a presenter's clicker).
+    if (!document.body.classList.contains("projector")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return; // Ctrl+A selects, not reveals
     if (event.target.closest("input, select, textarea, button, a")) return;
     let button = null;
     if (event.key === " " || event.key === "ArrowRight") {
