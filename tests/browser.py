@@ -133,7 +133,7 @@ class Browser:
         self.get("/accounts/login/")
         self.fill("#id_username", username)
         self.fill("#id_password", password)
-        # The form's own button: the header's language switch is a submit button too, and first.
+        # The form's own button: the header's first button is the language switch now.
         self.submit_and_wait("main button[type=submit]")
 
     def sign_out(self) -> None:

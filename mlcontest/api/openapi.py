@@ -106,6 +106,7 @@ SCHEMAS: dict[str, Schema] = {
         memory_limit_mb=INTEGER,
         groups={"type": "array", "items": STRING},
         final_choice_allowed=BOOLEAN,
+        course={**nullable("integer"), "description": "the course the round counts in"},
         leaderboard_version=INTEGER,
         accepting_jobs=BOOLEAN,
         final_revealed={**BOOLEAN, "description": "revealed_at is set (also when reopened)"},
@@ -156,6 +157,7 @@ SCHEMAS: dict[str, Schema] = {
             "description": "reveal the final ranking place by place (default false); fixed "
             "once revealed",
         },
+        course={**nullable("integer"), "description": "a course id; null: in no course"},
     ),
     "RoundEvent": obj(
         action={
@@ -620,9 +622,18 @@ PATHS: dict[str, Schema] = {
             "jobs",
             query=(("labels", BOOLEAN, "include the predicted labels"),),
             ok=ref("Job"),
+            # A query with a NUL or a lone surrogate is a 400 before the view (mlcontest.guards).
+            errors=("400", "401", "404"),
         ),
     },
 }
+
+# Announcements and courses live in their own modules (they use the helpers above).
+from mlcontest.api import openapi_announcements, openapi_courses  # noqa: E402
+
+for _part in (openapi_announcements, openapi_courses):
+    PATHS.update(_part.PATHS)
+    SCHEMAS.update(_part.SCHEMAS)
 
 DESCRIPTION = """\
 The JSON API of mlcontest: everything the web pages do. Guide: docs/api.md.
@@ -653,6 +664,7 @@ def document() -> Schema:
             {"name": "rounds", "description": "games: their life and the organizer's actions"},
             {"name": "jobs", "description": "submissions and their results"},
             {"name": "leaderboards", "description": "rankings, history, the reveal"},
+            {"name": "courses", "description": "rounds of one class, standings and grades"},
         ],
         "paths": PATHS,
         "components": {

@@ -10,7 +10,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from mlcontest.api.common import Body, only_fields, viewer
+from mlcontest.api.courses import course_field
 from mlcontest.contest import (
+    courses,
     datasets,
     groups,
     queue,
@@ -43,6 +45,7 @@ def round_json(round_: Round, user: User) -> dict[str, Any]:
         recipes_visible=visibility.sees_recipes(user, round_),
         reveal_show=round_.reveal_show,
         reveal=reveal_json(round_),
+        course=round_.course_id,
     )
     if user.is_organizer:
         described["split_warnings"] = split_steps.dataset_warnings(round_.dataset)
@@ -119,6 +122,7 @@ def create_round(request: HttpRequest, user: User) -> Any:
             "ends_at",
             "final_choice_allowed",
             "reveal_show",
+            "course",
             *NUMBERS,
         },
     )
@@ -135,7 +139,10 @@ def create_round(request: HttpRequest, user: User) -> Any:
             f"No dataset {dataset_id}.", fields={"dataset": "no such dataset"}
         ) from None
     numbers = {name: settings.pop(name) for name in NUMBERS if settings.get(name) is not None}
+    _, course = course_field(body)
     round_ = rounds.create_round(user, dataset=dataset, **settings, **numbers)
+    if course is not None:
+        courses.assign_round(user, round_, course)
     round_ = rounds.get_round(round_.pk, user)  # a start time that has passed opens it at once
     return json_answer(round_json(round_, user), status=201)
 
@@ -148,10 +155,13 @@ def round_detail(request: HttpRequest, round_id: int) -> Any:
     round_ = rounds.find_round(round_id, user)
     if request.method == "PATCH":
         body = Body(parse_json_body(request))
-        only_fields(body, set(rounds.EDITABLE))
+        only_fields(body, {*rounds.EDITABLE, "course"})
         changes = _round_settings(body, creating=False)
         body.check("The round is not valid.")
+        sent, course = course_field(body)
         round_ = rounds.update_round(user, round_, **changes)
+        if sent:
+            courses.assign_round(user, round_, course)
     return round_json(round_, user)
 
 

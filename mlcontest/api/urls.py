@@ -4,7 +4,17 @@ functions as the seed protocol."""
 from django.urls import path
 
 import mlcontest.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.api import datasets, docs, groups, leaderboards, openapi, rounds, views
+from mlcontest.api import (
+    announcements,
+    courses,
+    datasets,
+    docs,
+    groups,
+    leaderboards,
+    openapi,
+    rounds,
+    views,
+)
 from mlcontest.contest import training_data
 
 urlpatterns = [
@@ -13,6 +23,12 @@ urlpatterns = [
     path("docs/", docs.docs, name="api_docs"),
     path("me/", views.me, name="api_me"),
     path("algorithms/", views.algorithms, name="api_algorithms"),
+    path("announcements/", announcements.announcement_list, name="api_announcements"),
+    path(
+        "announcements/<id:announcement_id>/end/",
+        announcements.announcement_end,
+        name="api_announcement_end",
+    ),
     path("groups/", groups.group_list, name="api_groups"),
     path("groups/<id:group_id>/", groups.group_detail, name="api_group"),
     path("groups/<id:group_id>/join/", groups.group_join, name="api_group_join"),
@@ -49,4 +65,12 @@ urlpatterns = [
     path("rounds/<id:round_id>/history/", leaderboards.round_history, name="api_round_history"),
     path("rounds/<id:round_id>/final/", leaderboards.round_final, name="api_round_final"),
     path("jobs/<id:job_id>/", views.job_detail, name="api_job"),
+    path("courses/", courses.course_list, name="api_courses"),
+    path("courses/<id:course_id>/", courses.course_detail, name="api_course"),
+    path(
+        "courses/<id:course_id>/standings/",
+        courses.course_standings_view,
+        name="api_course_standings",
+    ),
+    path("courses/<id:course_id>/grades.csv", courses.course_grades, name="api_course_grades"),
 ]

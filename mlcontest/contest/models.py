@@ -190,6 +190,31 @@ class Point(models.Model):
         return f"{self.dataset} #{self.position}"
 
 
+def default_points() -> list[int]:
+    """Points per final rank, first place first; a rank beyond the list earns 0."""
+    return [10, 8, 6, 5, 4, 3, 2, 1]
+
+
+class Course(models.Model):
+    """Rounds one class plays one after another, with standings across them: each revealed
+    round gives points per final rank (``contest.course_standings``, docs/rules.md)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    points = models.JSONField(
+        default=default_points,
+        help_text="Points per final rank: the first number for rank 1, the second for rank 2, "
+        "...; a rank beyond the list earns 0.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RoundState(models.TextChoices):
     DRAFT = "draft", "Draft"
     OPEN = "open", "Open"
@@ -244,6 +269,14 @@ class Round(models.Model):
         default=0, help_text="Grows whenever the leaderboard may have changed (cheap polling)."
     )
     groups = models.ManyToManyField(Group, through="RoundEntry", related_name="rounds", blank=True)
+    course = models.ForeignKey(
+        Course,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rounds",
+        help_text="The course whose standings this round counts in (none: a round on its own).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -438,3 +471,33 @@ class LoginAttempt(models.Model):
             models.Index(fields=["address", "at"], name="login_attempt_address"),
             models.Index(fields=["at"], name="login_attempt_at"),
         ]
+
+
+class Announcement(models.Model):
+    """A short message from an organizer ("5 minutes left") shown on every page, or on one
+    round's pages, until it ends (``contest/announcements.py``)."""
+
+    text = models.CharField(max_length=280)
+    round = models.ForeignKey(
+        Round,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="announcements",
+        help_text="Empty: every page of the site; else the round's pages only.",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Shown until then; empty: until an organizer takes it down (which sets it).",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text

@@ -16,9 +16,19 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import dataset_sources, datasets, queue, reveal_show, rounds, split_steps
+from mlcontest.contest import (
+    courses,
+    dataset_sources,
+    datasets,
+    exports,
+    queue,
+    reveal_show,
+    rounds,
+    split_steps,
+)
 from mlcontest.contest.errors import ContestError, NotFound
 from mlcontest.contest.models import Dataset, Round
+from mlcontest.http import attachment
 from mlcontest.web import forms, services
 from mlcontest.web.live import projector_context
 from mlcontest.web.views import _history_json, viewer
@@ -135,6 +145,8 @@ def round_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error.message)
         else:
             services.allow_final_choice(round_, data["final_choice_allowed"])
+            if data["course"] is not None:
+                courses.assign_round(viewer(request), round_, data["course"])
             messages.success(request, f"Round {round_.name} created as a draft.")
             return redirect("web:manage_round", round_id=round_.pk)
     # Reached after a POST only when it was refused: say so in the status too.
@@ -239,9 +251,8 @@ def round_baseline(request: HttpRequest, round_id: int) -> HttpResponse:
 @organizer_required
 def round_export(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = _round(round_id, request)
-    response = HttpResponse(services.export_csv(round_), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="round-{round_.pk}-jobs.csv"'
-    return response
+    download = exports.round_jobs_download(viewer(request), round_)
+    return attachment(download.content, download.filename, download.content_type)
 
 
 @organizer_required

@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     # After the last migration, not beside it: two leaves would stop `migrate`.
     dependencies = [
-        ("contest", "0006_membership_placed"),
+        ("contest", "0008_course"),
     ]
 
     # Existing rounds keep revealing everything at once (reveal_show is False for them).
