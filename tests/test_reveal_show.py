@@ -358,3 +358,17 @@ def test_the_command_line_makes_and_steps_a_show(
     # The tiny dataset's 4 test points: the organizer is told to expect ties.
     assert "warning: 4 test points: scores move in steps of 0.250" in capsys.readouterr().err
     assert Round.objects.get(name="CLI").reveal_show is True
+
+
+def test_the_course_standings_wait_for_the_end_of_the_show(show: Show) -> None:
+    """A round's course points give away every final rank: they count for a student only once
+    the show is over (organizers see them throughout)."""
+    from mlcontest.contest import course_standings, courses
+
+    contest = show.contest
+    course = courses.create_course(contest.olga, "Lecture")
+    courses.assign_round(contest.olga, show.round, course)
+    assert course_standings.counted_rounds(course, contest.alice) == []
+    assert course_standings.counted_rounds(course, contest.olga) == [show.round]
+    reveal_show.reveal_places(contest.olga, show.refresh(), None)
+    assert [r.pk for r in course_standings.counted_rounds(course, contest.alice)] == [show.round.pk]
