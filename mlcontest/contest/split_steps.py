@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
+from mlcontest.contest.datasets import load_points
 from mlcontest.contest.models import Dataset, Point, Split
 
 # Below this many points a score moves in steps bigger than 0.01 (one point of a hundred).
@@ -58,7 +59,10 @@ def warnings_for(counts: dict[str, int]) -> list[str]:
 
 
 def dataset_warnings(dataset: Dataset) -> list[str]:
-    return warnings_for(split_counts([dataset.pk]).get(dataset.pk, {}))
+    """The dataset's warnings, from its points as loaded (cached per process and version: a
+    list of rounds asks for each, and the round's pages load the points anyway)."""
+    loaded = load_points(dataset)
+    return warnings_for({split: loaded.count(split) for split in SCORED_SPLITS})
 
 
 def all_dataset_warnings() -> dict[str, list[str]]:
