@@ -125,6 +125,7 @@ def test_a_worker_posting_during_the_show_learns_no_validation_score(show: Show)
 def test_each_place_revealed_reaches_every_page(show: Show) -> None:
     contest = show.contest
     before = show.live(contest.alice)
+    projector_before = show.live(contest.olga, "projector/live")
     web = logged_in(contest.olga)
     response = web.post(
         f"/manage/rounds/{show.round.pk}/reveal/", {"places": "1", "back": "projector"}
@@ -143,10 +144,25 @@ def test_each_place_revealed_reaches_every_page(show: Show) -> None:
     assert 'data-group="Gamma"' not in after["parts"]["reveal"]
     assert "1 of 3 places so far" in after["parts"]["reveal"]
     assert final_groups(ok_json(show.api(contest.alice, "final"))) == [(3, "Alpha")]
+    # The projector's own live part moves too, and shows the same single line.
+    projector = (
+        logged_in(contest.olga)
+        .get(f"/rounds/{show.round.pk}/projector/live/", {"since": projector_before["signature"]})
+        .json()
+    )
+    assert projector["parts"]["reveal"].count("<tr data-rank=") == 1
+    assert "Reveal place 2" in projector["parts"]["reveal"]
     # The same step again (a double click, a second projector) reveals nothing more.
     version = show.round.leaderboard_version
     web.post(f"/manage/rounds/{show.round.pk}/reveal/", {"places": "1"})
     assert show.refresh().leaderboard_version == version
+    # The projector's script posts and asks for JSON.
+    fetched = web.post(
+        f"/manage/rounds/{show.round.pk}/reveal/",
+        {"places": "1", "back": "projector"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert fetched.json() == {"stage": "show", "places": 3, "revealed": 1}
     # The API's step without a count reveals the next place.
     stepped = ok_json(show.step(contest.olga, {}))
     assert stepped["reveal"] == {
