@@ -29,8 +29,8 @@ FINISH_JOB = """
 import base64, io, json
 from datetime import timedelta
 from django.utils import timezone
-from mlcontest.contest import dataset_sources, datasets, queue, results, rounds
-from mlcontest.contest.models import Job, JobState, Round, User, WorkerSeen
+from mlcontest.contest import dataset_sources, datasets, queue, results, reveal_show, rounds
+from mlcontest.contest.models import Dataset, Job, JobState, Round, User, WorkerSeen
 
 walter = User.objects.get(username="walter")
 
@@ -71,19 +71,27 @@ dave = user("dave", Role.STUDENT, gamma)
 WorkerSeen.objects.create(worker_key="w-1", user=walter, name="lab-pc-1")
 
 ids = {}
-for name in ("wine", "iris"):
-    dataset = dataset_sources.store(name, dataset_sources.from_sklearn(name))
-    round_ = rounds.create_round(olga, name=name.title(), dataset=dataset, metric="accuracy",
+# name, dataset, a show for its reveal: Iris reveals at once (as a script closes), "Iris show"
+# is a show with its last place out (the pages during a show), "Iris keys" a show not begun
+# (the keyboard's reveal).
+for name, source, show in (("Wine", "wine", False), ("Iris", "iris", False),
+        ("Iris show", "iris", True), ("Iris keys", "iris", True)):
+    found = Dataset.objects.filter(name=source).first()
+    dataset = found or dataset_sources.store(source, dataset_sources.from_sklearn(source))
+    round_ = rounds.create_round(olga, name=name, dataset=dataset, metric="accuracy",
         allowed_algorithms=["knn", "svm", "decision_tree"], job_quota=20,
-        ends_at=timezone.now() + timedelta(minutes=30))
+        ends_at=timezone.now() + timedelta(minutes=30), reveal_show=show)
     rounds.open_round(olga, round_)
-    ids[name] = round_.pk
+    key = name.lower().replace(" ", "_")
+    ids[key] = round_.pk
     mine = finish(queue.submit_job(alice, round_, "knn", {"n_neighbors": 5}), 1)
     theirs = finish(queue.submit_job(bob, round_, "svm", {"C": 2.0}), 3)
-    ids[name + "_alice_job"], ids[name + "_bob_job"] = mine.pk, theirs.pk
-    if name == "iris":
+    ids[key + "_alice_job"], ids[key + "_bob_job"] = mine.pk, theirs.pk
+    if source == "iris":
         finish(queue.submit_job(dave, round_, "decision_tree", {"max_depth": 2}), 5)
+        rounds.close_round(olga, round_)
 
+reveal_show.reveal_places(olga, Round.objects.get(pk=ids["iris_show"]), 1)
 picture = io.BytesIO()
 Image.new("RGB", (120, 80), (40, 90, 200)).save(picture, format="PNG")
 results.add_picture(walter, Job.objects.get(pk=ids["wine_alice_job"]), "w-1",
@@ -92,7 +100,6 @@ failed = queue.submit_job(alice, Round.objects.get(pk=ids["wine"]), "svm", {"C":
 Job.objects.filter(pk=failed.pk).update(state="failed", success=False,
     finished_at=timezone.now(), message="ValueError: something went wrong")
 queue.submit_job(alice, Round.objects.get(pk=ids["wine"]), "decision_tree", {"max_depth": 3})
-rounds.close_round(olga, Round.objects.get(pk=ids["iris"]))
 # Announcements on every page, and one on Wine's pages only.
 from mlcontest.contest import announcements
 announcements.post(olga, "5 minutes left: choose your final job")
@@ -225,6 +232,11 @@ def test_student_pages(server: tuple[LiveServer, dict[str, Any]], size: tuple[in
         assert "id_knn-n_neighbors_error" in described, described
         assert window.find("#id_knn-n_neighbors_error").text
         audit.check("closed round (final ranking)", f"/rounds/{ids['iris']}/", ready=".table.final")
+        audit.check(
+            "a closed round during the reveal's show",
+            f"/rounds/{ids['iris_show']}/",
+            ready=".table.final tr[data-rank]",
+        )
         audit.check("job with a picture", f"/jobs/{ids['wine_alice_job']}/", ready=".pictures img")
         audit.check("a failed job", f"/jobs/{ids['failed_job']}/", ready=".message-box")
         audit.check("another group's job (404)", f"/jobs/{ids['wine_bob_job']}/", title="Not found")
@@ -279,13 +291,19 @@ def test_organizer_pages(server: tuple[LiveServer, dict[str, Any]]) -> None:
         )
         audit.check(
             "projector before the reveal",
-            f"/rounds/{ids['iris']}/projector/",
+            f"/rounds/{ids['iris_keys']}/projector/",
             ready="[data-reveal-next]",
         )
-        window.click("[data-reveal-next]")
-        audit.check("projector during the reveal")
+        audit.check(
+            "projector during the reveal",
+            f"/rounds/{ids['iris_show']}/projector/",
+            ready="[data-reveal-next]",
+        )
+        audit.check("manage a round during the reveal", f"/manage/rounds/{ids['iris_show']}/")
+        window.get(f"/rounds/{ids['iris_show']}/projector/")
+        window.wait_for("[data-reveal-all]")
         window.click("[data-reveal-all]")
-        window.wait(lambda d: not window.find_all(".table.final tr.pending"), "the reveal")
+        window.wait(lambda d: not window.find_all("[data-reveal-all]"), "the end of the reveal")
         audit.check("projector after the reveal")
         audit.assert_clean()
 
@@ -490,42 +508,53 @@ def test_a_student_plays_by_keyboard(server: tuple[LiveServer, dict[str, Any]]) 
         assert not window.console_errors, window.console_errors
 
 
-REVEALED = "return document.querySelectorAll('.table.final tr[data-rank]:not(.pending)').length;"
+REVEALED = "return document.querySelectorAll('.table.final tr[data-rank]').length;"
+ON_A_REVEAL_BUTTON = (
+    "return document.activeElement.matches('[data-reveal-next], [data-reveal-all]');"
+)
 
 
 def test_the_projector_reveals_by_keyboard(server: tuple[LiveServer, dict[str, Any]]) -> None:
+    """The show from the keyboard: the presenter's keys on the page, then the buttons, whose
+    focus stays on the show's buttons from one step to the next."""
     from selenium.webdriver.common.keys import Keys
 
     live, ids = server
     with browser(live.url, 1920, 1080) as window:
         keys = Keyboard(window)
         window.sign_in("olga", "pw")
-        projector = f"/rounds/{ids['iris']}/projector/"
+        projector = f"/rounds/{ids['iris_keys']}/projector/"
         window.get(projector)
         window.wait_for("[data-reveal-next]")
-        rows = len(window.find_all(".table.final tr[data-rank]"))
-        assert rows == 3
         assert window.driver.execute_script(REVEALED) == 0
-        # The buttons: Tab to "Reveal the next place", Enter, then Space.
+
+        def revealed(count: int) -> None:
+            window.wait(
+                lambda d: window.driver.execute_script(REVEALED) == count,
+                f"{count} places revealed",
+            )
+
+        # Nothing focused: the right arrow reveals the last place.
+        keys.press(Keys.ARROW_RIGHT)
+        revealed(1)
+        # The button, by Tab and Enter; the focus stays on the show's buttons for the next step.
         keys.tab_to("[data-reveal-next]")
         keys.press(Keys.ENTER)
-        assert window.driver.execute_script(REVEALED) == 1
-        keys.press(Keys.SPACE)
-        assert window.driver.execute_script(REVEALED) == 2
-        # The last place shown first: the one revealed first ranks last.
-        shown = window.find_all(".table.final tr[data-rank]:not(.pending)")
-        assert sorted(int(row.get_attribute("data-rank")) for row in shown) == [2, 3]
-        keys.tab_to("[data-reveal-all]")
-        keys.press(Keys.ENTER)
-        assert window.driver.execute_script(REVEALED) == rows
-        keys.tab_through()
-
-        # The page's own keys, with nothing focused: the right arrow, then A for all.
+        revealed(2)
+        assert window.driver.execute_script(ON_A_REVEAL_BUTTON), window.driver.execute_script(
+            "return document.activeElement.outerHTML;"
+        )
+        # "A" on the page (nothing focused after a reload) ends the show: the winner is out.
         window.get(projector)
-        window.wait_for("[data-reveal-next]")
-        keys.press(Keys.ARROW_RIGHT)
-        assert window.driver.execute_script(REVEALED) == 1
+        window.wait_for("[data-reveal-all]")
         keys.press("a")
-        assert window.driver.execute_script(REVEALED) == rows
+        window.wait(lambda d: not window.find_all("[data-reveal-all]"), "the end of the show")
+        ranks = [
+            int(row.get_attribute("data-rank"))
+            for row in window.find_all(".table.final tr")
+            if row.get_attribute("data-rank")
+        ]
+        assert sorted(ranks) == [1, 2, 3]
+        keys.tab_through()
         window.read_console()
         assert not window.console_errors, window.console_errors

@@ -234,7 +234,12 @@
     const root = form.closest("[data-live]");
     if (!root || !root.liveTick) return; // no live root: the form's own reload is fine
     event.preventDefault();
-    form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    if (form.dataset.pending) return; // one step per press, however fast the clicker
+    // aria-disabled, not disabled: a disabled button drops the keyboard's focus to the top of
+    // the page, and the presenter's next Space would go nowhere.
+    form.dataset.pending = "1";
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => b.setAttribute("aria-disabled", "true"));
     try {
       await fetch(form.action, {
         method: "POST",
@@ -245,7 +250,10 @@
     } catch (error) {
       // The next poll shows where the show stands.
     }
-    root.liveTick();
+    await root.liveTick();
+    // The new parts bring new forms; this one, if it is still there, may be pressed again.
+    delete form.dataset.pending;
+    buttons.forEach((b) => b.removeAttribute("aria-disabled"));
   });
   document.addEventListener("keydown", (event) => {
     // On the projector only (elsewhere Space scrolls): Space or the right arrow reveals the next
@@ -259,7 +267,7 @@
     } else if (event.key === "a" || event.key === "A") {
       button = document.querySelector("[data-reveal-all]");
     }
-    if (!button || button.disabled) return;
+    if (!button || button.disabled || button.form.dataset.pending) return;
     event.preventDefault();
     button.form.requestSubmit(button);
   });
