@@ -16,8 +16,6 @@ from tests.conftest import Contest, submit
 from tests.leaderboard_helpers import finish
 from tests.protocol_helpers import logged_in, ok_json
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
-
 
 def lines(answer: dict[str, Any]) -> list[tuple[str, int, bool]]:
     return [(line["group"], line["rank"], line["tied"]) for line in answer["standings"]]
