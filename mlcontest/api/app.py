@@ -6,13 +6,15 @@ What stays ours, because clients and docs/api.md rely on it byte for byte:
 - the one error body (``mlcontest.http.error_response``) for every refusal, including ninja's
   own (a body that does not fit its schema is a 400 naming each field, never ninja's 422);
 - the order of the checks, done in :func:`guarded` before ninja sees the request: Django's CSRF
-  middleware (ninja would mark its views CSRF-exempt), then 405 with ``Allow``, then 401;
+  middleware (ninja would mark its views CSRF-exempt), then 405 with ``Allow``, then 401, then
+  (``ORGANIZERS``) 403 for a student where that came before reading the body;
 - ``Content-Type: application/json`` answers made by ``JsonResponse``, as before.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, cast, get_args
 
@@ -25,9 +27,16 @@ from ninja.operation import PathView
 from ninja.parser import Parser
 from ninja.security import APIKeyCookie, APIKeyHeader
 
-from mlcontest.contest.errors import ContestError, InvalidInput, NotAuthenticated
+from mlcontest.contest.errors import ContestError, InvalidInput
 from mlcontest.contest.permissions import require_organizer
-from mlcontest.http import error_from, error_response, json_answer, parse_json_body
+from mlcontest.http import (
+    allow_methods,
+    error_from,
+    error_response,
+    json_action,
+    json_answer,
+    parse_json_body,
+)
 
 # Form fields a browser's form may add that no schema names (the seed's forms post them).
 IGNORED_FIELDS = ("csrfmiddlewaretoken", "api")
@@ -162,20 +171,13 @@ def contest_error(request: HttpRequest, error: ContestError) -> HttpResponse:
 
 
 def guarded(view: Callable[..., HttpResponse], methods: list[str]) -> Callable[..., HttpResponse]:
-    """ninja's view for one path, behind the checks every JSON endpoint made before: 405 (with
-    ``Allow``) for another method, then 401 for an anonymous caller. Not CSRF-exempt: Django's
-    middleware checks a session's POST before this runs, a token's request is exempt."""
+    """ninja's view for one path, behind the checks every JSON endpoint made before (the same
+    decorators the seed protocol's views use): 405 with ``Allow`` for another method, then 401
+    for an anonymous caller. Not CSRF-exempt: Django's middleware checks a session's POST
+    before this runs (a token's request is exempt, ``TokenAuthenticationMiddleware``)."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method not in methods:
-            response = error_response(
-                405, "method_not_allowed", f"Use {' or '.join(methods)} here."
-            )
-            response["Allow"] = ", ".join(methods)
-            return response
-        if not request.user.is_authenticated:
-            return error_from(NotAuthenticated("Sign in first (POST accounts/login/)."))
+    def readable(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.content_type == "multipart/form-data" and not hasattr(request, "_body"):
             # ninja asks for request.body, which Django cannot give once the CSRF check has
             # parsed a multipart stream; BodyParser reads the parsed request.POST instead.
@@ -183,6 +185,8 @@ def guarded(view: Callable[..., HttpResponse], methods: list[str]) -> Callable[.
             request._body = b"multipart/form-data"
         return view(request, *args, **kwargs)
 
+    wrapper = allow_methods(*methods)(json_action(readable))
+    # functools.wraps copied ninja's csrf_exempt = True: Django's CSRF check must run.
     wrapper.csrf_exempt = False  # type: ignore[attr-defined]
     return wrapper
 
@@ -190,7 +194,7 @@ def guarded(view: Callable[..., HttpResponse], methods: list[str]) -> Callable[.
 def path_view_of(view: Callable[..., Any]) -> PathView:
     """ninja's view (or ours around it) is a closure over its PathView, which knows the
     path's operations."""
-    view = getattr(view, "__wrapped__", view)
+    view = inspect.unwrap(view)
     cells = [cell.cell_contents for cell in view.__closure__ or ()]
     return next(cell for cell in cells if isinstance(cell, PathView))
 
