@@ -72,7 +72,7 @@ def test_request_bodies_and_answers_are_components() -> None:
             if "text/csv" not in content:
                 schema = content["application/json"]["schema"]
                 assert "$ref" in schema or schema.get("type") == "array", (method, path)
-    assert bodies == 11
+    assert bodies == 12
 
 
 def test_every_operation_declares_the_error_body_for_401() -> None:
@@ -220,6 +220,7 @@ def test_real_answers_of_every_operation_fit_the_document(contest: Contest) -> N
     check.call(olga, "PATCH", f"{second_url}/", {"description": "Second", "course": course.pk})
     check.call(olga, "POST", f"{second_url}/open/", {})
     check.call(olga, "POST", f"{round_}/close/")  # reveals
+    check.call(olga, "POST", f"{round_}/reveal/", {"all": True})
     for url in (
         f"{round_}/final/",
         f"{round_}/leaderboard/",

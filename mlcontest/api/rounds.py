@@ -19,6 +19,7 @@ from mlcontest.api.schemas.jobs import Job, JobList, JobPage, JobSubmission
 from mlcontest.api.schemas.rounds import (
     FinalChoice,
     FinalChoiceMark,
+    RevealStep,
     Round,
     RoundChanges,
     RoundCreate,
@@ -32,7 +33,9 @@ from mlcontest.contest import (
     groups,
     queue,
     results,
+    reveal_show,
     rounds,
+    split_steps,
     training_data,
     visibility,
 )
@@ -61,8 +64,12 @@ def round_json(round_: RoundModel, user: User) -> dict[str, Any]:
         final_visible=visibility.sees_final(user, round_),
         validation_visible=visibility.sees_validation(user, round_),
         recipes_visible=visibility.sees_recipes(user, round_),
+        reveal_show=round_.reveal_show,
+        reveal=reveal_json(round_),
         course=round_.course_id,
     )
+    if user.is_organizer:
+        described["split_warnings"] = split_steps.dataset_warnings(round_.dataset)
     group = groups.group_of(user)
     if group is not None:
         described["my_group"] = {
@@ -73,6 +80,18 @@ def round_json(round_: RoundModel, user: User) -> dict[str, Any]:
     return described
 
 
+def reveal_json(round_: RoundModel) -> dict[str, Any]:
+    """Where the reveal stands: ``stage`` hidden, show (places revealed one by one, last first)
+    or shown. The same for everyone: how many places are out spoils nothing."""
+    shown = reveal_show.status(round_)
+    return {
+        "stage": shown.stage.value,
+        "places": shown.places,
+        "places_revealed": shown.places_revealed,
+        "ended_at": round_.reveal_ended_at,
+    }
+
+
 def _settings(payload: RoundChanges, creating: bool) -> dict[str, Any]:
     """The round fields the body sent; on creation the name and metric always."""
     sent = payload.model_fields_set | ({"name", "metric"} if creating else set())
@@ -80,8 +99,9 @@ def _settings(payload: RoundChanges, creating: bool) -> dict[str, Any]:
     settings = {name: getattr(payload, name) for name in names if name in sent}
     if "allowed_algorithms" in settings:
         settings["allowed_algorithms"] = settings["allowed_algorithms"] or []
-    if "final_choice_allowed" in sent:
-        settings["final_choice_allowed"] = payload.final_choice_allowed
+    for flag in ("final_choice_allowed", "reveal_show"):
+        if flag in sent:
+            settings[flag] = getattr(payload, flag)
     for name in NUMBERS:
         if name in sent and (getattr(payload, name) is not None or not creating):
             settings[name] = getattr(payload, name)
@@ -166,6 +186,29 @@ def round_close(request: HttpRequest, round_id: int) -> Any:
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return round_json(rounds.close_round(user, round_), user)
+
+
+@router.post(
+    "/rounds/{id:round_id}/reveal/",
+    response=answers(Round, 400, 403, 404, 409),
+    url_name="api_round_reveal",
+)
+def round_reveal(request: HttpRequest, round_id: int, payload: RevealStep | None = None) -> Any:
+    """Reveal the next places of the final ranking during a show (organizers; recorded).
+
+    `{}` reveals the next place (from the last up), `{"places": n}` the last n places (again
+    with the same n: no change), `{"all": true}` ends the show. Revealing the first place ends
+    it too. 409 `not_revealed` before the close."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    step = payload or RevealStep.model_validate({})
+    if step.all:
+        round_ = reveal_show.reveal_places(user, round_, None)
+    elif step.places is not None:
+        round_ = reveal_show.reveal_places(user, round_, step.places)
+    else:
+        round_ = reveal_show.reveal_next(user, round_)
+    return round_json(round_, user)
 
 
 @router.get(

@@ -19,6 +19,9 @@ class Standing(Output):
     score_test: Score
     submitted_at: Moment
     finished_at: Moment
+    tied: bool | None = Field(
+        None, description="the same test score as the line above, whose job was submitted first"
+    )
     algorithm: str | None = Field(None, description="after the reveal, or for organizers")
     params: Params | None = None
     score_validation: float | None = Field(None, description="same visibility")
@@ -39,6 +42,7 @@ class Leaderboard(Output):
     state: str
     metric_split: Literal["test"]
     revealed: bool
+    reveal_stage: Literal["hidden", "show", "shown"] | None = None
     validation_visible: bool
     recipes_visible: bool
     standings: list[Standing]
@@ -67,6 +71,9 @@ class FinalStanding(Output):
     move: int | None = Field(
         None, description="public_rank - rank: positive means the group climbed"
     )
+    tied: bool | None = Field(
+        None, description="the same validation score as the line above, whose job came first"
+    )
 
 
 class FinalRanking(Output):
@@ -76,6 +83,11 @@ class FinalRanking(Output):
     final: bool = Field(description="false: an organizer's preview before the reveal")
     revealed_at: MaybeMoment
     metric_split: Literal["validation"]
+    complete: bool | None = Field(
+        None, description="false during a show: only the places revealed so far are listed"
+    )
+    places: int | None = None
+    places_revealed: int | None = Field(None, description="counted from the last place")
     standings: list[FinalStanding]
     baselines: list[Baseline]
     unranked: list[str]

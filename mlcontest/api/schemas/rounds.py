@@ -27,6 +27,16 @@ class MyGroup(Quota):
     final_job: int | None
 
 
+class Reveal(Output):
+    stage: Literal["hidden", "show", "shown"] = Field(
+        description="hidden: before the first close; show: the organizer is revealing the "
+        "places, last first (students see those and no validation score); shown"
+    )
+    places: int = Field(description="places in the final ranking (0 while hidden)")
+    places_revealed: int = Field(description="counted from the last place")
+    ended_at: MaybeMoment = Field(description="the show's end")
+
+
 class Round(Output):
     id: int
     name: str
@@ -57,6 +67,15 @@ class Round(Output):
     final_visible: bool = Field(description="the viewer may read the final ranking")
     validation_visible: bool = Field(description="the viewer sees validation scores")
     recipes_visible: bool = Field(description="the viewer sees other groups' algorithms")
+    reveal_show: bool = Field(
+        description="the final ranking is revealed place by place (a show) at the close"
+    )
+    reveal: Reveal
+    split_warnings: list[str] | None = Field(
+        None,
+        description="organizers: test or validation splits so small that scores move in big "
+        "steps (expect ties)",
+    )
     my_group: MyGroup | None = Field(None, description="present when the viewer is in a group")
 
 
@@ -79,6 +98,10 @@ class RoundChanges(Input):
     time_limit_seconds: WholeNumber = Field(None, json_schema_extra={"minimum": 1})
     memory_limit_mb: WholeNumber = Field(None, json_schema_extra={"minimum": 1})
     final_choice_allowed: Flag = False
+    reveal_show: Flag = Field(
+        False,
+        description="reveal the final ranking place by place (default false); fixed once revealed",
+    )
     course: WholeNumber = Field(None, description="a course id; null: in no course")
 
 
@@ -88,13 +111,21 @@ class RoundCreate(RoundChanges):
     dataset: WholeNumber
 
 
+class RevealStep(Input):
+    places: WholeNumber = Field(None, json_schema_extra={"minimum": 1})
+    all: Flag = False
+
+
 class RoundOpen(Input):
     ends_at: When = None
 
 
 class RoundEvent(Output):
     # A plain string: a new kind of event must not turn the audit trail into a 500.
-    action: str = Field(description="created, opened, closed, reopened, edited, final_choice, ...")
+    action: str = Field(
+        description="created, opened, closed, reopened, edited, final_choice, place_revealed, "
+        "reveal_ended, ..."
+    )
     by: str | None = Field(description="null: the schedule")
     at: Moment
     details: dict[str, Any]
