@@ -29,6 +29,7 @@ from mlcontest.contest.datasets import (
 )
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
+from mlcontest.marks import gettext_noop
 
 SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
 GENERATORS = ("moons", "circles", "blobs", "xor", "spirals")
@@ -104,17 +105,25 @@ def from_csv(
         assert split_column is not None
         split_index = header.index(split_column)
         splits = [_split_value(row[split_index], line, split_column) for line, row in rows]
-        how_split = f"splits from column {split_column!r}"
+        how_split = gettext("splits from column %(column)s") % {"column": repr(split_column)}
     else:
         splits = datasets.assign_splits(labels, seed, fractions)
         how_split = _split_words(seed, fractions)
-    where = f"CSV file {file_name}" if file_name else "CSV text"
-    description = (
-        f"Imported from {where}: {_size_words(len(labels), features, labels)}, label column "
-        f"{label_column!r}, {how_split}."
-    )
+    where = f"CSV file {file_name}" if file_name else "CSV text"  # the source: a code
+    shown = gettext("CSV file %(name)s") % {"name": file_name} if file_name else gettext("CSV text")
+    # Descriptions are written in the language of the organizer's page (English on the CLI).
+    description = gettext(
+        "Imported from %(where)s: %(size)s, label column %(column)s, %(split)s."
+    ) % {
+        "where": shown,
+        "size": _size_words(len(labels), features, labels),
+        "column": repr(label_column),
+        "split": how_split,
+    }
     if ignored:
-        description += f" Columns without numbers, left out: {', '.join(ignored)}."
+        description += " " + gettext("Columns without numbers, left out: %(names)s.") % {
+            "names": ", ".join(ignored)
+        }
     return _finish(features, values, labels, splits, description, where)
 
 
@@ -334,10 +343,12 @@ def from_sklearn(
         labels = [str(target) for target in bunch.target]
     features = [str(feature) for feature in bunch.feature_names]
     title = _title(bunch.DESCR) or name
-    description = (
-        f"{title} (scikit-learn's {loader_name}): {_size_words(len(labels), features, labels)}, "
-        f"{_split_words(seed, fractions)}."
-    )
+    description = gettext("%(title)s (scikit-learn's %(loader)s): %(size)s, %(split)s.") % {
+        "title": title,
+        "loader": loader_name,
+        "size": _size_words(len(labels), features, labels),
+        "split": _split_words(seed, fractions),
+    }
     return _finish(
         features,
         bunch.data.tolist(),
@@ -359,11 +370,11 @@ def _title(descr: str) -> str:
 # --- generators ------------------------------------------------------------------------------
 
 GENERATOR_WORDS = {
-    "moons": "Two interleaving half circles",
-    "circles": "A small circle inside a large one",
-    "blobs": "Gaussian blobs",
-    "xor": "Four squares, opposite corners of one class (XOR)",
-    "spirals": "Interleaved spiral arms",
+    "moons": gettext_noop("Two interleaving half circles"),
+    "circles": gettext_noop("A small circle inside a large one"),
+    "blobs": gettext_noop("Gaussian blobs"),
+    "xor": gettext_noop("Four squares, opposite corners of one class (XOR)"),
+    "spirals": gettext_noop("Interleaved spiral arms"),
 }
 
 
@@ -388,9 +399,16 @@ def generate(
     settings = f"{n_points} points, noise {noise:g}, seed {seed}"
     if kind in MULTI_CLASS_GENERATORS:
         settings += f", {classes} classes"
-    description = (
-        f"{GENERATOR_WORDS[kind]}: {settings}; {_split_words(seed, fractions)}. Generated."
-    )
+    if kind in MULTI_CLASS_GENERATORS:
+        shown = gettext("%(n)s points, noise %(noise)s, seed %(seed)s, %(classes)s classes")
+    else:
+        shown = gettext("%(n)s points, noise %(noise)s, seed %(seed)s")
+    shown %= {"n": n_points, "noise": f"{noise:g}", "seed": seed, "classes": classes}
+    description = gettext("%(kind)s: %(settings)s; %(split)s. Generated.") % {
+        "kind": gettext(GENERATOR_WORDS[kind]),
+        "settings": shown,
+        "split": _split_words(seed, fractions),
+    }
     source = f"generated {kind} ({settings})"
     return _finish(
         ["x", "y"],
@@ -514,9 +532,16 @@ def _finish(
 
 
 def _size_words(n_points: int, features: list[str], labels: list[str]) -> str:
-    return f"{n_points} points, {len(features)} features, {len(set(labels))} classes"
+    return gettext("%(n)s points, %(features)s features, %(classes)s classes") % {
+        "n": n_points,
+        "features": len(features),
+        "classes": len(set(labels)),
+    }
 
 
 def _split_words(seed: int, fractions: Fractions) -> str:
     shares = "/".join(f"{round(100 * share):g}" for share in fractions)
-    return f"split {shares} (training/test/validation) with seed {seed}"
+    return gettext("split %(shares)s (training/test/validation) with seed %(seed)s") % {
+        "shares": shares,
+        "seed": seed,
+    }

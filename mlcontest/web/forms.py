@@ -49,6 +49,8 @@ def param_help(param: Param, training_points: int | None = None) -> str:
         default = gettext("empty (%(empty)s)") % {"empty": empty}
     elif param.kind == "bool":
         default = gettext("on") if param.default else gettext("off")
+    elif param.kind == "choice" and param.default == "none":
+        default = gettext("none")  # as the choice's label says it
     else:
         default = str(param.default)
     parts.append(gettext("Default: %(default)s.") % {"default": default})

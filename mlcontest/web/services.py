@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from mlcontest.contest import datasets, groups, visibility
@@ -127,7 +128,10 @@ def dataset_card(dataset: Dataset, all_labels: bool) -> dict[str, Any]:
         keep = [i for i, split in enumerate(loaded.splits) if split == datasets.SPLITS[0]]
         features = [loaded.features[i] for i in keep]
         labels = [loaded.labels[i] for i in keep]
-    title = f"{dataset.name} ({'all' if all_labels else 'training'} points)"
+    if all_labels:
+        title = gettext("%(name)s (all points)") % {"name": dataset.name}
+    else:
+        title = gettext("%(name)s (training points)") % {"name": dataset.name}
     return {
         "dataset": dataset,
         "size": len(loaded.positions),
@@ -145,7 +149,9 @@ def table_preview(table: datasets.DatasetTable, name: str) -> dict[str, Any]:
         "splits": counts,
         "features": table.feature_names,
         "classes": sorted(set(table.labels)),
-        "plot": plots.scatter(table.features, table.labels, table.feature_names, name or "preview"),
+        "plot": plots.scatter(
+            table.features, table.labels, table.feature_names, name or gettext("preview")
+        ),
     }
 
 
