@@ -432,3 +432,36 @@ def test_the_switch_turns_the_round_page_german(contest: Contest, rich: dict[str
     assert english_words(" ".join(words.values())) == set()
     # The database is untouched by the language: the same jobs, the same states.
     assert Job.objects.filter(round=rich["open"], state=JobState.DONE).count() == 3
+
+
+def test_the_error_pages_outside_the_layout_are_german(contest: Contest) -> None:
+    """The 500 and 400 pages, the database outage page and the plain-text refusals that come
+    before any view (a body too large for a page's form)."""
+    from mlcontest import db_outage
+
+    request = RequestFactory().get("/rounds/", HTTP_ACCEPT_LANGUAGE="de")
+    request.user = contest.alice
+    with translation.override("de"):
+        pages = [
+            guards.server_error(request),
+            guards.bad_request(request, ValueError("broken")),
+        ]
+    pages.append(db_outage.outage_response(request))  # it chooses the language itself
+    for page in pages:
+        html = page.content.decode()
+        assert '<html lang="de">' in html
+        assert english_words(visible_text(html)) == set(), html
+    assert "Die Datenbank antwortet nicht" in pages[2].content.decode()
+
+    with override_settings(MAX_BODY_BYTES=1000):
+        big = german(Client()).post(
+            reverse("web:signup"), {"username": "x" * 2000}, HTTP_ACCEPT_LANGUAGE="de"
+        )
+    assert big.status_code == 413
+    text = big.content.decode()
+    assert text.startswith("Der Inhalt hat ") and english_words(text) == set(), text
+    # The same refusal on the API stays English.
+    with override_settings(MAX_BODY_BYTES=1000):
+        api = Client().post("/api/groups/", {"name": "x" * 2000}, HTTP_ACCEPT_LANGUAGE="de")
+    assert api.status_code == 413
+    assert api.json()["message"].startswith("The body has ")
