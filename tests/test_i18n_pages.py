@@ -111,8 +111,9 @@ def english_words(text: str, names: Iterable[str] = ()) -> set[str]:
     for name in sorted({*names, *ALWAYS_NAMES}, key=len, reverse=True):
         if name:  # as a whole word: the parameter "p" is no part of "Backpropagation"
             text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text)
-    # Codes a German sentence quotes („label“) and the live script's placeholders ({score}).
-    text = re.sub(r"„[^“]*“|\{\w+\}", " ", text)
+    # Codes: what a German sentence quotes („label“), the live script's placeholders ({score}),
+    # identifiers (class_0, n_neighbors) and a job's parameters (scaling=none).
+    text = re.sub(r"„[^“]*“|\{\w+\}|\S+=\S+|\w*_\w*", " ", text)
     words = re.findall(r"[A-Za-zÄÖÜäöüß]+", text)
     return {word for word in words if word.lower() in ENGLISH}
 
