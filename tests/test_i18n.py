@@ -26,6 +26,25 @@ def test_an_entry_in_twice_is_found() -> None:
     assert translations.duplicates(text) == ['"Round"']
     with_context = 'msgctxt "a"\nmsgid "Round"\nmsgstr "R"\n\nmsgid "Round"\nmsgstr "Runde"\n'
     assert translations.duplicates(with_context) == []
+    # Both branches changed one translation: the union keeps both lines.
+    changed = 'msgid "Round"\nmsgstr "Runde"\nmsgstr "Spielrunde"\n\nmsgid "Job"\nmsgstr "A"\n'
+    assert translations.duplicates(changed) == ['"Round" (msgstr twice)']
+    plural = 'msgid "a"\nmsgid_plural "as"\nmsgstr[0] "x"\nmsgstr[1] "y"\n'
+    assert translations.duplicates(plural) == []
+    # The committed file itself reads clean.
+    assert translations.duplicates(translations.PO_FILE.read_text(encoding="utf-8")) == []
+
+
+def test_a_merge_left_twice_is_mended_or_named() -> None:
+    same = 'msgid "Round"\nmsgstr "Runde"'
+    text = f'msgid ""\nmsgstr ""\n\n{same}\n\nmsgid "Job"\nmsgstr "Auftrag"\n\n{same}\n'
+    mended, unsettled = translations.mend(text)
+    assert unsettled == []
+    assert mended.count('msgid "Round"') == 1 and 'msgid "Job"' in mended
+    different = text.replace('msgstr "Runde"\n', 'msgstr "Spielrunde"\n', 1)
+    assert len(translations.mend(different)[1]) == 1
+    doubled = 'msgid "Round"\nmsgstr "Runde"\nmsgstr "Spielrunde"\n'
+    assert translations.mend(doubled)[1][0].startswith("two translations in one entry")
 
 
 def test_a_string_without_german_is_found() -> None:
