@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from django.test import Client
+from django.test import Client, override_settings
 
 from mlcontest import translations
 from tests.conftest import Contest
@@ -118,3 +118,24 @@ def test_the_api_and_the_seed_protocol_stay_english(contest: Contest) -> None:
     anonymous = Client().post("/actions/join_group", {}, HTTP_ACCEPT_LANGUAGE="de")
     assert "Accept-Language" not in anonymous.get("Vary", "")
     assert anonymous.json() == Client().post("/actions/join_group", {}).json()
+
+
+@override_settings(LOGIN_FAILURES_PER_NAME=1)
+def test_a_locked_sign_in_is_german_on_the_page_and_english_for_a_script(
+    contest: Contest,
+) -> None:
+    client = Client()
+    client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    page = client.post(
+        "/accounts/login/", {"username": "alice", "password": "pw"}, HTTP_ACCEPT_LANGUAGE="de"
+    )
+    assert page.status_code == 429
+    assert "Zu viele fehlgeschlagene Anmeldungen für diesen Benutzernamen" in page.content.decode()
+    script = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "pw", "api": "1"},
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert script.status_code == 429
+    assert script.json()["code"] == "login_throttled"
+    assert script.json()["message"].startswith("Too many failed sign-ins for this user name.")
