@@ -104,11 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Sub-commands that live in their own modules."""
+    from mlcontest.announce_cli import register_announcement_commands
     from mlcontest.demo import register_demo_command
     from mlcontest.setup_cli import register_setup_commands
     from mlcontest.worker.cli import register_worker_command
 
-    return [register_setup_commands, register_worker_command, register_demo_command]
+    return [
+        register_setup_commands,
+        register_announcement_commands,
+        register_worker_command,
+        register_demo_command,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

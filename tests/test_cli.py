@@ -311,6 +311,10 @@ def test_roster_import_creates_users_and_groups(run: Run, tmp_path: Path) -> Non
     ]
     ana = User.objects.get(username="ana")
     assert ana.check_password("pw-ana") and ana.email == "ana@example.org"
+    # The new users' passwords are hashed in parallel: each row keeps its own.
+    for name in ("ana", "ben", "cem"):
+        assert User.objects.get(username=name).check_password(f"pw-{name}"), name
+    assert not User.objects.get(username="ben").check_password("pw-ana")
     assert User.objects.get(username="cem").role == Role.WORKER
     assert Group.objects.get(name="Grüne Gruppe").public
     assert sorted(Membership.objects.values_list("user__username", flat=True)) == ["ana", "ben"]

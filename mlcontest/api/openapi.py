@@ -560,6 +560,12 @@ PATHS: dict[str, Schema] = {
     },
 }
 
+# Announcements live in their own module (it uses the helpers above).
+from mlcontest.api import openapi_announcements  # noqa: E402
+
+PATHS.update(openapi_announcements.PATHS)
+SCHEMAS.update(openapi_announcements.SCHEMAS)
+
 DESCRIPTION = """\
 The JSON API of mlcontest: everything the web pages do. Guide: docs/api.md.
 

@@ -4,7 +4,16 @@ functions as the seed protocol."""
 from django.urls import path
 
 import mlcontest.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.api import datasets, docs, groups, leaderboards, openapi, rounds, views
+from mlcontest.api import (
+    announcements,
+    datasets,
+    docs,
+    groups,
+    leaderboards,
+    openapi,
+    rounds,
+    views,
+)
 from mlcontest.contest import training_data
 
 urlpatterns = [
@@ -13,6 +22,12 @@ urlpatterns = [
     path("docs/", docs.docs, name="api_docs"),
     path("me/", views.me, name="api_me"),
     path("algorithms/", views.algorithms, name="api_algorithms"),
+    path("announcements/", announcements.announcement_list, name="api_announcements"),
+    path(
+        "announcements/<id:announcement_id>/end/",
+        announcements.announcement_end,
+        name="api_announcement_end",
+    ),
     path("groups/", groups.group_list, name="api_groups"),
     path("groups/<id:group_id>/", groups.group_detail, name="api_group"),
     path("groups/<id:group_id>/join/", groups.group_join, name="api_group_join"),

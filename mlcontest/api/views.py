@@ -24,6 +24,7 @@ def index(request: HttpRequest) -> dict[str, Any]:
         "groups": "/api/groups/",
         "datasets": "/api/datasets/",
         "rounds": "/api/rounds/",
+        "announcements": "/api/announcements/",
     }
 
 

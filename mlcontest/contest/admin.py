@@ -151,3 +151,12 @@ class RoundEventAdmin(admin.ModelAdmin):
 @admin.register(models.WorkerSeen)
 class WorkerSeenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "worker_key", "first_seen_at", "last_seen_at")
+
+
+@admin.register(models.Announcement)
+class AnnouncementAdmin(admin.ModelAdmin):
+    """Edits here reach the pages within ``announcements.CACHE_SECONDS`` (a per-process cache)."""
+
+    list_display = ("text", "round", "author", "created_at", "ends_at")
+    list_filter = ("round",)
+    search_fields = ("text",)

@@ -427,3 +427,33 @@ class LoginAttempt(models.Model):
             models.Index(fields=["address", "at"], name="login_attempt_address"),
             models.Index(fields=["at"], name="login_attempt_at"),
         ]
+
+
+class Announcement(models.Model):
+    """A short message from an organizer ("5 minutes left") shown on every page, or on one
+    round's pages, until it ends (``contest/announcements.py``)."""
+
+    text = models.CharField(max_length=280)
+    round = models.ForeignKey(
+        Round,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="announcements",
+        help_text="Empty: every page of the site; else the round's pages only.",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Shown until then; empty: until an organizer takes it down (which sets it).",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text

@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 import mlcontest.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.web import downloads, live, manage, views
+from mlcontest.web import announce, downloads, live, manage, views
 
 app_name = "web"
 
@@ -25,7 +25,19 @@ urlpatterns = [
     path("jobs/<id:job_id>/", views.job_detail, name="job"),
     path("jobs/<id:job_id>/live/", live.job_live, name="job_live"),
     path("jobs/<id:job_id>/final/", views.job_mark_final, name="job_final"),
+    path("live/announcements/", announce.announcements_live, name="announcements_live"),
+    path(
+        "live/announcements/<id:round_id>/",
+        announce.announcements_live,
+        name="announcements_round_live",
+    ),
     path("manage/", manage.overview, name="overview"),
+    path("manage/announcements/", announce.announcement_list, name="announcements"),
+    path(
+        "manage/announcements/<id:announcement_id>/end/",
+        announce.announcement_end,
+        name="announcement_end",
+    ),
     path("manage/datasets/", manage.dataset_list, name="datasets"),
     path("manage/datasets/new/", manage.dataset_new, name="dataset_new"),
     path("manage/rounds/new/", manage.round_new, name="round_new"),
