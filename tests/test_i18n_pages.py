@@ -164,6 +164,13 @@ def rich(contest: Contest) -> dict[str, Any]:
     base = queue.submit_job(contest.olga, contest.round, baseline, {}, baseline=True)
     finish(base, 0.5, 0.5)
     WorkerSeen.objects.create(worker_key="w-key", user=contest.walter, name="w1")
+    from mlcontest.contest import announcements
+
+    announcements.post(contest.olga, "Noch fünf Minuten!", minutes=30)
+    announcements.post(contest.olga, "Tipp: skalieren", round_=contest.round)
+    announcements.take_down(
+        contest.olga, announcements.post(contest.olga, "Vorbei", round_=contest.round)
+    )
     Group.objects.create(name="Gamma", public=True, created_by=contest.olga)
 
     closed = rounds.create_round(
@@ -202,6 +209,9 @@ def rich(contest: Contest) -> dict[str, Any]:
         "Runde Drei",
         "w1",
         "w-key",
+        "Noch fünf Minuten!",
+        "Tipp: skalieren",
+        "Vorbei",
         *contest.dataset.feature_names,
         *METRICS,
         *NAMES_OF_ALGORITHMS,
@@ -280,6 +290,7 @@ def test_a_students_pages_are_german(contest: Contest, rich: dict[str, Any]) -> 
         checked(client.get(reverse(name, args=args)), names)
     text = checked(client.get(reverse("web:round", args=[rich["open"].pk])), names)
     assert "Einen Auftrag einreichen" in text and "Bestenliste" in text
+    assert "Noch fünf Minuten!" in text and "Tipp: skalieren" in text  # the announcements
     assert "0,750" in text  # the page's decimal comma
     text = checked(client.get(reverse("web:round", args=[rich["closed"].pk])), names)
     assert "Endwertung" in text
@@ -296,6 +307,10 @@ def test_a_students_pages_are_german(contest: Contest, rich: dict[str, Any]) -> 
     checked_parts(client.get(reverse("web:round_live", args=[rich["open"].pk])), names)
     checked_parts(client.get(reverse("web:round_live", args=[rich["closed"].pk])), names)
     checked_parts(client.get(reverse("web:job_live", args=[rich["done"].pk])), names)
+    checked_parts(client.get(reverse("web:announcements_live")), names)
+    checked_parts(
+        client.get(reverse("web:announcements_round_live", args=[rich["open"].pk])), names
+    )
 
 
 def test_a_students_messages_and_form_errors_are_german(
@@ -359,6 +374,7 @@ def test_an_organizers_pages_are_german(contest: Contest, rich: dict[str, Any]) 
         reverse("web:datasets"),
         reverse("web:dataset_new"),
         reverse("web:round_new"),
+        reverse("web:announcements"),
         reverse("web:rounds"),
         reverse("web:groups"),
         reverse("web:help"),
@@ -392,6 +408,13 @@ def test_an_organizers_pages_are_german(contest: Contest, rich: dict[str, Any]) 
     refused = client.post(reverse("web:dataset_new"), {"name": "Leer", "source": "csv"})
     text = checked(refused, [*names, "Leer"])
     assert "Wählen Sie eine CSV-Datei." in text
+    # An announcement refused, then posted.
+    refused = client.post(reverse("web:announcements"), {"text": "x", "minutes": "0"})
+    text = checked(refused, names, status=400)
+    assert "ist keine gültige Auswahl" in text
+    posted = client.post(reverse("web:announcements"), {"text": "Pause", "minutes": "5"})
+    assert posted.status_code == 302
+    checked(client.get(posted["Location"]), [*names, "Pause"])
     # Flashed messages of the round's actions.
     answer = client.post(reverse("web:round_action", args=[rich["draft"].pk, "open"]))
     text = checked(client.get(answer["Location"]), names)
