@@ -525,3 +525,18 @@ class API:
     def get_final_ranking(self, round_id: int) -> dict[str, Any]:
         """A closed round's ranking by validation score, with each group's move."""
         return self.api_get(f"rounds/{int(round_id)}/final/")
+
+    def get_courses(self) -> list[dict[str, Any]]:
+        """Every course, with the rounds you may see in it."""
+        return list(self.api_get("courses/")["courses"])
+
+    def create_course(self, name: str, points: list[int] | None = None) -> dict[str, Any]:
+        """Organizers: a new course; ``points`` per final rank (default 10, 8, 6, 5, 4, 3, 2, 1)."""
+        body: dict[str, Any] = {"name": name}
+        if points is not None:
+            body["points"] = list(points)
+        return self.api_post("courses/", body)
+
+    def get_course_standings(self, course_id: int) -> dict[str, Any]:
+        """The standings across a course's revealed rounds: the groups and your own line."""
+        return self.api_get(f"courses/{int(course_id)}/standings/")

@@ -42,6 +42,7 @@ BOTS = {
 MOONS_ROUND = "Demo: two moons"
 WINE_ROUND = "Demo: wine (scale or not?)"
 LATER_ROUND = "Demo: circles (opens in an hour)"
+COURSE = "Demo: machine learning"
 START_TIMEOUT = 90.0
 
 
@@ -87,7 +88,7 @@ def seed() -> list[Login]:
     from django.utils import timezone
 
     from mlcontest.contest import dataset_sources, rounds
-    from mlcontest.contest.models import Dataset, Group, Membership, Role, Round, User
+    from mlcontest.contest.models import Course, Dataset, Group, Membership, Role, Round, User
 
     def user(name: str, role: str, group: Group | None = None) -> User:
         found = User.objects.filter(username=name).first()
@@ -162,6 +163,13 @@ def seed() -> list[Login]:
                 starts_at=timezone.now() + timedelta(hours=1),
                 ends_at=timezone.now() + timedelta(hours=2),
             )
+        # The demo's rounds are one course: close a round and its points show on the course
+        # page. A round the organizer has moved out of the course stays out.
+        if not Course.objects.filter(name=COURSE).exists():
+            course = Course.objects.create(name=COURSE, description="The demo's three rounds.")
+            Round.objects.filter(
+                name__in=[MOONS_ROUND, WINE_ROUND, LATER_ROUND], course__isnull=True
+            ).update(course=course)
     logins = [Login(ORGANIZER, PASSWORD, "organizer: datasets, rounds, projector view")]
     for student, group_name in STUDENTS.items():
         where = "public" if group_name in PUBLIC_GROUPS else "private"
@@ -303,6 +311,7 @@ def print_banner(url: str, logins: list[Login], data: Path, args: argparse.Names
         *(f"  {login.username.ljust(width)}  {login.what}" for login in logins),
         "",
         f"Projector view: sign in as {ORGANIZER}, open a round, then 'Projector view'.",
+        f"Course standings: Rounds, then {COURSE!r}; a round counts once it is closed.",
         f"{args.workers} worker(s) running"
         + (", bot students submitting jobs." if args.simulate else "."),
         f"Data and logs: {data}",

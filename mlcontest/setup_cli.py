@@ -38,12 +38,14 @@ Subcommands = argparse._SubParsersAction
 
 
 def register_setup_commands(commands: Subcommands) -> None:
+    from mlcontest.course_cli import register_course_commands
     from mlcontest.setup_users import register_user_commands
 
     _register_dataset(commands)
     _register_group(commands)
     register_user_commands(commands)
     _register_round(commands)
+    register_course_commands(commands)
 
 
 # --- running a command -----------------------------------------------------------------------
@@ -377,6 +379,7 @@ def _register_round(commands: Subcommands) -> None:
     create.add_argument("--memory-limit", type=int, default=2048, help="MB per job")
     create.add_argument("--description", default="")
     create.add_argument("--open", action="store_true", help="open the round at once")
+    create.add_argument("--course", help="the course it counts in (its id or name)")
     create.set_defaults(handler=cmd_round_create)
 
     for name, handler in (("open", cmd_round_open), ("close", cmd_round_close)):
@@ -396,6 +399,11 @@ def cmd_round_create(args: argparse.Namespace) -> None:
     dataset = Dataset.objects.filter(name=args.dataset).first()
     if dataset is None:
         raise NotFound(f"No dataset named {args.dataset!r}.", fields={"dataset": "unknown"})
+    course = None
+    if args.course is not None:
+        from mlcontest.contest.courses import find_course_by_name_or_id
+
+        course = find_course_by_name_or_id(args.course)
     organizer = cli_organizer()
     round_ = rounds.create_round(
         organizer,
@@ -412,6 +420,11 @@ def cmd_round_create(args: argparse.Namespace) -> None:
         description=args.description,
     )
     round_ = rounds.get_round(round_.pk)  # a start time that has passed opens it at once
+    if course is not None:
+        from mlcontest.contest.courses import assign_round
+
+        assign_round(organizer, round_, course)
+        print(f"round {round_.pk} {round_.name!r} counts in course {course.name!r}")
     algorithms = ", ".join(rounds.allowed_algorithms(round_))
     print(
         f"created round {round_.pk} {round_.name!r} on dataset {dataset.name!r}: "

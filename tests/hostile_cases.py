@@ -127,6 +127,8 @@ def nul_and_surrogate_cases() -> Iterator[Case]:
         ("carol", "POST", "/api/groups/{group}/join/", lambda t: {"invite_code": t}),
         ("olga", "POST", "/api/groups/{group}/members/", lambda t: {"username": t}),
         ("olga", "POST", "/api/rounds/{round}/open/", lambda t: {"ends_at": t}),
+        ("olga", "POST", "/api/courses/", lambda t: {"name": t}),
+        ("olga", "POST", "/api/courses/", lambda t: {"name": "C", "points": t}),
     ]
     for index, (who, method, path, make) in enumerate(bodies):
         for label, text in (("nul", NUL), ("high", HIGH), ("low", LOW)):
@@ -322,6 +324,13 @@ def huge_id_cases() -> Iterator[Case]:
         "/jobs/{id}/live/",
         "/manage/rounds/{id}/",
         "/manage/rounds/{id}/export.csv",
+        "/api/courses/{id}/",
+        "/api/courses/{id}/standings/",
+        "/api/courses/{id}/grades.csv",
+        "/courses/{id}/",
+        "/courses/{id}/projector/",
+        "/manage/courses/{id}/",
+        "/manage/courses/{id}/grades.csv",
     ]
     posts = [
         "/api/groups/{id}/join/",
@@ -349,6 +358,7 @@ def huge_id_cases() -> Iterator[Case]:
     for path in posts[5:9]:  # the seed's paths take any text as an id
         yield Case(f"id-long-{path}", "olga", "POST", path.replace("{id}", "9" * 400), status=404)
     yield Case("id-patch-round", "olga", "PATCH", f"/api/rounds/{big}/", status=404, body="{}")
+    yield Case("id-patch-course", "olga", "PATCH", f"/api/courses/{big}/", status=404, body="{}")
 
 
 def method_and_size_cases() -> Iterator[Case]:

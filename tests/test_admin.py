@@ -54,3 +54,27 @@ def test_renaming_a_group_in_the_admin_renews_its_rounds_boards(contest: Contest
     group_admin.save_model(None, contest.alpha, SimpleNamespace(changed_data=["name"]), True)
     assert Group.objects.get(pk=contest.alpha.pk).name == "Alpha Centauri"
     assert Round.objects.get(pk=contest.round.pk).leaderboard_version == before + 1
+
+
+@pytest.mark.django_db
+def test_a_course_in_the_admin_keeps_the_points_rule(contest: Contest) -> None:
+    from mlcontest.contest.models import Course
+
+    contest.olga.is_staff = True
+    contest.olga.is_superuser = True
+    contest.olga.save()
+    client = contest.client(contest.olga)
+    form = {
+        "name": "ML 1",
+        "description": "",
+        "created_at_0": "2026-01-01",
+        "created_at_1": "10:00:00",
+        "rounds-TOTAL_FORMS": "0",
+        "rounds-INITIAL_FORMS": "0",
+    }
+    refused = client.post("/admin/contest/course/add/", {**form, "points": "[1, 5]"})
+    assert refused.status_code == 200
+    assert "a worse place may not earn more points" in refused.content.decode()
+    assert not Course.objects.exists()
+    saved = client.post("/admin/contest/course/add/", {**form, "points": "[5, 1]"})
+    assert saved.status_code == 302 and Course.objects.get().points == [5, 1]

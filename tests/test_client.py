@@ -135,7 +135,7 @@ def test_json_api_methods(server: LiveServer, contest: dict[str, int]) -> None:
     assert "Alpha" in json.dumps(alice.get_leaderboard(contest["round"]))
 
 
-def test_organizer_methods(server: LiveServer) -> None:
+def test_organizer_methods(server: LiveServer, contest: dict[str, int]) -> None:
     olga = API("olga", "pw", server.url)
     other = setup_round(server, "moons", "moons", n=100)["round"]
     assert olga.close_round(other)["state"] == "closed"
@@ -143,6 +143,14 @@ def test_organizer_methods(server: LiveServer) -> None:
     assert olga.open_round(other)["state"] == "open"
     with pytest.raises(Forbidden):
         API("alice", "pw", server.url).close_round(other)
+    course = olga.create_course("ML 1", [3, 1])
+    assert course["points"] == [3, 1] and course["rounds"] == []
+    alice = API("alice", "pw", server.url)
+    assert [c["name"] for c in alice.get_courses()] == ["ML 1"]
+    standings = alice.get_course_standings(course["id"])
+    assert standings["groups"] == [] and standings["me"]["total"] == 0
+    with pytest.raises(Forbidden):
+        alice.create_course("Mine")
 
 
 def test_a_worker_token_needs_no_login(server: LiveServer, contest: dict[str, int]) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from mlcontest.contest.exports import ROUND_COLUMNS as EXPORT_COLUMNS
 from mlcontest.contest.models import ApiToken, Job, User
-from mlcontest.web.services import EXPORT_COLUMNS
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.protocol_helpers import logged_in, ok_json, ping
 
@@ -112,7 +112,7 @@ def test_the_organizers_export_holds_scores_not_labels(contest: Contest) -> None
     get, _ = as_role(contest, "organizer")
     response = get(f"/manage/rounds/{contest.round.pk}/export.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
     assert tuple(rows[0]) == EXPORT_COLUMNS and not [c for c in rows[0] if "label" in c]
     assert [row[0] for row in rows[1:]] == [str(job.pk)]
 

@@ -18,7 +18,16 @@ import requests
 
 from mlcontest import demo
 from mlcontest.algorithms import REGISTRY, validate_params
-from mlcontest.contest.models import Dataset, Group, Job, Membership, Round, RoundState, User
+from mlcontest.contest.models import (
+    Course,
+    Dataset,
+    Group,
+    Job,
+    Membership,
+    Round,
+    RoundState,
+    User,
+)
 from tests.live import REPO, free_port
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "fresh_auth_cache")
@@ -50,6 +59,14 @@ def test_seed_makes_a_class_and_is_idempotent(db: Any) -> None:
     assert {r.name for r in open_rounds} == {demo.MOONS_ROUND, demo.WINE_ROUND}
     later = Round.objects.get(name=demo.LATER_ROUND)
     assert later.state == RoundState.DRAFT and later.starts_at is not None
+    # The demo's rounds are one course, made once.
+    course = Course.objects.get()
+    assert course.name == demo.COURSE
+    assert {r.name for r in course.rounds.all()} == {
+        demo.MOONS_ROUND,
+        demo.WINE_ROUND,
+        demo.LATER_ROUND,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

@@ -222,7 +222,7 @@ def test_export_csv(contest: Contest) -> None:
         reverse("web:round_export", args=[contest.round.pk])
     )
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
     assert len(rows) == 2
     first = rows[0]
     assert first["group"] == "Alpha" and first["score_test"] == "0.9"

@@ -106,6 +106,7 @@ SCHEMAS: dict[str, Schema] = {
         memory_limit_mb=INTEGER,
         groups={"type": "array", "items": STRING},
         final_choice_allowed=BOOLEAN,
+        course={**nullable("integer"), "description": "the course the round counts in"},
         leaderboard_version=INTEGER,
         accepting_jobs=BOOLEAN,
         final_revealed={**BOOLEAN, "description": "revealed_at is set (also when reopened)"},
@@ -131,6 +132,7 @@ SCHEMAS: dict[str, Schema] = {
         time_limit_seconds={**INTEGER, "minimum": 1},
         memory_limit_mb={**INTEGER, "minimum": 1},
         final_choice_allowed=BOOLEAN,
+        course={**nullable("integer"), "description": "a course id; null: in no course"},
     ),
     "RoundEvent": obj(
         action={"enum": ["created", "opened", "closed", "reopened", "edited", "final_choice"]},
@@ -556,15 +558,18 @@ PATHS: dict[str, Schema] = {
             "jobs",
             query=(("labels", BOOLEAN, "include the predicted labels"),),
             ok=ref("Job"),
+            # A query with a NUL or a lone surrogate is a 400 before the view (mlcontest.guards).
+            errors=("400", "401", "404"),
         ),
     },
 }
 
-# Announcements live in their own module (it uses the helpers above).
-from mlcontest.api import openapi_announcements  # noqa: E402
+# Announcements and courses live in their own modules (they use the helpers above).
+from mlcontest.api import openapi_announcements, openapi_courses  # noqa: E402
 
-PATHS.update(openapi_announcements.PATHS)
-SCHEMAS.update(openapi_announcements.SCHEMAS)
+for _part in (openapi_announcements, openapi_courses):
+    PATHS.update(_part.PATHS)
+    SCHEMAS.update(_part.SCHEMAS)
 
 DESCRIPTION = """\
 The JSON API of mlcontest: everything the web pages do. Guide: docs/api.md.
@@ -595,6 +600,7 @@ def document() -> Schema:
             {"name": "rounds", "description": "games: their life and the organizer's actions"},
             {"name": "jobs", "description": "submissions and their results"},
             {"name": "leaderboards", "description": "rankings, history, the reveal"},
+            {"name": "courses", "description": "rounds of one class, standings and grades"},
         ],
         "paths": PATHS,
         "components": {

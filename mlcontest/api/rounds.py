@@ -10,7 +10,17 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from mlcontest.api.common import Body, only_fields, viewer
-from mlcontest.contest import datasets, groups, queue, results, rounds, training_data, visibility
+from mlcontest.api.courses import course_field
+from mlcontest.contest import (
+    courses,
+    datasets,
+    groups,
+    queue,
+    results,
+    rounds,
+    training_data,
+    visibility,
+)
 from mlcontest.contest.errors import InvalidInput, NotFound
 from mlcontest.contest.models import Job, Round, User
 from mlcontest.http import allow_methods, attachment, json_action, json_answer, parse_json_body
@@ -31,6 +41,7 @@ def round_json(round_: Round, user: User) -> dict[str, Any]:
         final_visible=visibility.sees_final(user, round_),
         validation_visible=visibility.sees_validation(user, round_),
         recipes_visible=visibility.sees_recipes(user, round_),
+        course=round_.course_id,
     )
     group = groups.group_of(user)
     if group is not None:
@@ -91,6 +102,7 @@ def create_round(request: HttpRequest, user: User) -> Any:
             "starts_at",
             "ends_at",
             "final_choice_allowed",
+            "course",
             *NUMBERS,
         },
     )
@@ -107,7 +119,10 @@ def create_round(request: HttpRequest, user: User) -> Any:
             f"No dataset {dataset_id}.", fields={"dataset": "no such dataset"}
         ) from None
     numbers = {name: settings.pop(name) for name in NUMBERS if settings.get(name) is not None}
+    _, course = course_field(body)
     round_ = rounds.create_round(user, dataset=dataset, **settings, **numbers)
+    if course is not None:
+        courses.assign_round(user, round_, course)
     round_ = rounds.get_round(round_.pk, user)  # a start time that has passed opens it at once
     return json_answer(round_json(round_, user), status=201)
 
@@ -120,10 +135,13 @@ def round_detail(request: HttpRequest, round_id: int) -> Any:
     round_ = rounds.find_round(round_id, user)
     if request.method == "PATCH":
         body = Body(parse_json_body(request))
-        only_fields(body, set(rounds.EDITABLE))
+        only_fields(body, {*rounds.EDITABLE, "course"})
         changes = _round_settings(body, creating=False)
         body.check("The round is not valid.")
+        sent, course = course_field(body)
         round_ = rounds.update_round(user, round_, **changes)
+        if sent:
+            courses.assign_round(user, round_, course)
     return round_json(round_, user)
 
 

@@ -6,6 +6,7 @@ from django.urls import path
 import mlcontest.converters  # noqa: F401  (registers <id:...>)
 from mlcontest.api import (
     announcements,
+    courses,
     datasets,
     docs,
     groups,
@@ -63,4 +64,12 @@ urlpatterns = [
     path("rounds/<id:round_id>/history/", leaderboards.round_history, name="api_round_history"),
     path("rounds/<id:round_id>/final/", leaderboards.round_final, name="api_round_final"),
     path("jobs/<id:job_id>/", views.job_detail, name="api_job"),
+    path("courses/", courses.course_list, name="api_courses"),
+    path("courses/<id:course_id>/", courses.course_detail, name="api_course"),
+    path(
+        "courses/<id:course_id>/standings/",
+        courses.course_standings_view,
+        name="api_course_standings",
+    ),
+    path("courses/<id:course_id>/grades.csv", courses.course_grades, name="api_course_grades"),
 ]

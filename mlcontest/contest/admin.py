@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from mlcontest.contest import leaderboard, models
+from mlcontest.contest.courses import check_points
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.groups import clean_group_name
 
@@ -109,9 +110,41 @@ class RoundEntryInline(admin.TabularInline):
 
 @admin.register(models.Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = ("name", "dataset", "metric", "state", "starts_at", "ends_at")
-    list_filter = ("state", "metric")
+    list_display = ("name", "dataset", "metric", "state", "course", "starts_at", "ends_at")
+    list_filter = ("state", "metric", "course")
     inlines = [RoundEntryInline]
+
+
+class CourseAdminForm(forms.ModelForm):
+    def clean_points(self) -> list[int]:
+        # The same rule as the course pages, the API and the command line.
+        try:
+            return check_points(self.cleaned_data["points"])
+        except InvalidInput as error:
+            raise forms.ValidationError(error.message) from None
+
+
+class CourseRoundInline(admin.TabularInline):
+    """The course's rounds, to read; a round is put in a course on the round (or the course
+    page), where its other settings are."""
+
+    model = models.Round
+    fields = ("name", "state", "revealed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(models.Course)
+class CourseAdmin(admin.ModelAdmin):
+    form = CourseAdminForm
+    list_display = ("name", "points", "created_at")
+    search_fields = ("name",)
+    inlines = [CourseRoundInline]
 
 
 class JobPictureInline(admin.TabularInline):

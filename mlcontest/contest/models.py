@@ -191,6 +191,31 @@ class Point(models.Model):
         return f"{self.dataset} #{self.position}"
 
 
+def default_points() -> list[int]:
+    """Points per final rank, first place first; a rank beyond the list earns 0."""
+    return [10, 8, 6, 5, 4, 3, 2, 1]
+
+
+class Course(models.Model):
+    """Rounds one class plays one after another, with standings across them: each revealed
+    round gives points per final rank (``contest.course_standings``, docs/rules.md)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    points = models.JSONField(
+        default=default_points,
+        help_text="Points per final rank: the first number for rank 1, the second for rank 2, "
+        "...; a rank beyond the list earns 0.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RoundState(models.TextChoices):
     DRAFT = "draft", pgettext_lazy("round state", "Draft")
     OPEN = "open", pgettext_lazy("round state", "Open")
@@ -233,6 +258,14 @@ class Round(models.Model):
         default=0, help_text="Grows whenever the leaderboard may have changed (cheap polling)."
     )
     groups = models.ManyToManyField(Group, through="RoundEntry", related_name="rounds", blank=True)
+    course = models.ForeignKey(
+        Course,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rounds",
+        help_text="The course whose standings this round counts in (none: a round on its own).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -271,7 +271,7 @@ def get_round(round_id: int, viewer: User | None = None) -> Round:
 
 def visible_rounds(viewer: User) -> QuerySet[Round]:
     apply_schedule()
-    rounds = Round.objects.select_related("dataset")
+    rounds = Round.objects.select_related("dataset", "course")
     return rounds if sees_drafts(viewer) else rounds.exclude(state=RoundState.DRAFT)
 
 

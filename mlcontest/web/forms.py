@@ -11,12 +11,12 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.functional import lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
 from mlcontest.algorithms import validate_params as registry_validate
-from mlcontest.contest.models import Dataset, Job, User
+from mlcontest.contest.models import Course, Dataset, Job, Round, User
 from mlcontest.contest.rounds import ROUND_NUMBER_LIMITS
 
 
@@ -276,6 +276,15 @@ class RoundForm(forms.Form):
             "otherwise their job with the best test score counts."
         ),
     )
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.all(),
+        required=False,
+        label=gettext_lazy("Course"),
+        empty_label=gettext_lazy("none: a round on its own"),
+        help_text=gettext_lazy(
+            "The course whose standings the round counts in (points per final rank)."
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -384,3 +393,34 @@ class BaselineForm(forms.Form):
 def job_values(job: Job) -> dict[str, Any]:
     """A job's parameters as the form's starting values ("submit again with changes")."""
     return dict(job.params)
+
+
+class CourseForm(forms.Form):
+    """A course's name, description, points table and rounds; the domain checks the table
+    (``courses.check_points``) and the form puts its refusal next to the field."""
+
+    name = forms.CharField(max_length=100, label=gettext_lazy("Name"))
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label=gettext_lazy("Description"),
+    )
+    points = forms.CharField(
+        max_length=1000,
+        initial="10, 8, 6, 5, 4, 3, 2, 1",
+        label=gettext_lazy("Points per final rank"),
+        help_text=gettext_lazy(
+            "The first number for the winner of a round, the second for the runner-up, and so "
+            "on; a place beyond the list earns 0. Never more for a worse place."
+        ),
+    )
+    rounds = forms.ModelMultipleChoiceField(
+        queryset=Round.objects.order_by("created_at", "id"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Rounds"),
+        help_text=gettext_lazy(
+            "The rounds that count in this course. A round counts in one course at most: "
+            "ticking it here takes it out of another."
+        ),
+    )

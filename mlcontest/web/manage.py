@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import dataset_sources, datasets, queue, rounds
+from mlcontest.contest import courses, dataset_sources, datasets, exports, queue, rounds
 from mlcontest.contest.errors import ContestError, NotFound
 from mlcontest.contest.models import Dataset, Round
+from mlcontest.http import attachment
 from mlcontest.web import forms, services
 from mlcontest.web.live import projector_context
 from mlcontest.web.views import _history_json, viewer
@@ -137,6 +138,8 @@ def round_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error.message)
         else:
             services.allow_final_choice(round_, data["final_choice_allowed"])
+            if data["course"] is not None:
+                courses.assign_round(viewer(request), round_, data["course"])
             messages.success(
                 request, _("Round %(name)s created as a draft.") % {"name": round_.name}
             )
@@ -217,9 +220,8 @@ def round_baseline(request: HttpRequest, round_id: int) -> HttpResponse:
 @organizer_required
 def round_export(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = _round(round_id, request)
-    response = HttpResponse(services.export_csv(round_), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="round-{round_.pk}-jobs.csv"'
-    return response
+    download = exports.round_jobs_download(viewer(request), round_)
+    return attachment(download.content, download.filename, download.content_type)
 
 
 @organizer_required

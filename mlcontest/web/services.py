@@ -1,14 +1,11 @@
-"""What the pages read and do beyond single domain calls: the class overview, the export, the
+"""What the pages read and do beyond single domain calls: the class overview, the
 dataset card, sign-up and the students' own groups. Kept out of the views so that the views
 stay thin and these can be tested without HTTP."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -208,66 +205,6 @@ def class_overview(round_: Round | None) -> dict[str, Any]:
             "running": Job.objects.filter(state=JobState.RUNNING).count(),
         },
     }
-
-
-EXPORT_COLUMNS = (
-    "job",
-    "group",
-    "user",
-    "baseline",
-    "algorithm",
-    "params",
-    "state",
-    "success",
-    "score_test",
-    "score_validation",
-    "extra_scores_test",
-    "extra_scores_validation",
-    "message",
-    "worker",
-    "created_at",
-    "claimed_at",
-    "finished_at",
-)
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
-
-
-def export_csv(round_: Round) -> str:
-    """Every job of the round with its scores, one row each, oldest first."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    jobs = (
-        Job.objects.filter(round=round_)
-        .select_related("group", "user")
-        .order_by("created_at", "id")
-    )
-    for job in jobs:
-        writer.writerow(
-            [
-                job.pk,
-                job.group.name if job.group else "",
-                job.user.username if job.user else "",
-                job.is_baseline,
-                job.algorithm,
-                json.dumps(job.params, sort_keys=True),
-                job.state,
-                "" if job.success is None else job.success,
-                "" if job.score_test is None else job.score_test,
-                "" if job.score_validation is None else job.score_validation,
-                json.dumps(job.extra_scores_test) if job.extra_scores_test else "",
-                json.dumps(job.extra_scores_validation) if job.extra_scores_validation else "",
-                job.message,
-                job.worker_name,
-                _iso(job.created_at),
-                _iso(job.claimed_at),
-                _iso(job.finished_at),
-            ]
-        )
-    return out.getvalue()
 
 
 def worker_active() -> bool:

@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 import mlcontest.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.web import announce, downloads, live, manage, views
+from mlcontest.web import announce, courses, downloads, live, manage, views
 
 app_name = "web"
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path("rounds/<id:round_id>/data/<slug:part>.csv", downloads.round_data, name="round_data"),
     path("rounds/<id:round_id>/projector/", manage.projector, name="projector"),
     path("rounds/<id:round_id>/projector/live/", live.projector_live, name="projector_live"),
+    path("courses/<id:course_id>/", courses.course_detail, name="course"),
+    path("courses/<id:course_id>/projector/", courses.course_projector, name="course_projector"),
     path("jobs/<id:job_id>/", views.job_detail, name="job"),
     path("jobs/<id:job_id>/live/", live.job_live, name="job_live"),
     path("jobs/<id:job_id>/final/", views.job_mark_final, name="job_final"),
@@ -40,6 +42,9 @@ urlpatterns = [
     ),
     path("manage/datasets/", manage.dataset_list, name="datasets"),
     path("manage/datasets/new/", manage.dataset_new, name="dataset_new"),
+    path("manage/courses/", courses.course_list, name="courses"),
+    path("manage/courses/<id:course_id>/", courses.course_edit, name="course_edit"),
+    path("manage/courses/<id:course_id>/grades.csv", courses.course_grades, name="course_grades"),
     path("manage/rounds/new/", manage.round_new, name="round_new"),
     path("manage/rounds/<id:round_id>/", manage.manage_round, name="manage_round"),
     path("manage/rounds/<id:round_id>/baseline/", manage.round_baseline, name="round_baseline"),

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
+from mlcontest.contest import courses, datasets, groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Job, JobState, Round, RoundState, User
 from mlcontest.contest.permissions import sees_hidden_labels
@@ -157,8 +157,19 @@ def group_join(request: HttpRequest) -> HttpResponse:
 @login_required
 def round_list(request: HttpRequest) -> HttpResponse:
     user = viewer(request)
-    lists = services.split_rounds(list(rounds.visible_rounds(user)), user)
-    return render(request, "web/rounds.html", {"lists": lists, "mine": groups.group_of(user)})
+    visible = list(rounds.visible_rounds(user))
+    lists = services.split_rounds(visible, user)
+    # The courses of the rounds the viewer sees (organizers: every course, also an empty one).
+    listed = courses.all_courses() if user.is_organizer else {r.course for r in visible if r.course}
+    return render(
+        request,
+        "web/rounds.html",
+        {
+            "lists": lists,
+            "mine": groups.group_of(user),
+            "courses": sorted(listed, key=lambda course: course.name.casefold()),
+        },
+    )
 
 
 def _start_values(request: HttpRequest, user: User, round_: Round) -> tuple[str | None, dict]:
