@@ -187,6 +187,10 @@ def rich(contest: Contest) -> dict[str, Any]:
     bob_job = queue.submit_job(contest.bob, closed, "knn", {})
     finish(bob_job, 0.5, 1.0)
     rounds.close_round(contest.olga, closed)
+    from mlcontest.contest import courses
+
+    course = courses.create_course(contest.olga, "Kurs ML", "Ein Semester.", [10, 6, 3])
+    courses.set_rounds(contest.olga, course, [contest.round, closed])
     draft = rounds.create_round(
         contest.olga,
         name="Runde Drei",
@@ -212,6 +216,8 @@ def rich(contest: Contest) -> dict[str, Any]:
         "Noch fünf Minuten!",
         "Tipp: skalieren",
         "Vorbei",
+        "Kurs ML",
+        "Ein Semester.",
         *contest.dataset.feature_names,
         *METRICS,
         *NAMES_OF_ALGORITHMS,
@@ -225,6 +231,7 @@ def rich(contest: Contest) -> dict[str, Any]:
         "queued": queued,
         "baseline": base,
         "names": names,
+        "course": course,
     }
 
 
@@ -296,6 +303,8 @@ def test_a_students_pages_are_german(contest: Contest, rich: dict[str, Any]) -> 
     assert "Endwertung" in text
     for job in ("done", "failed", "queued"):
         checked(client.get(reverse("web:job", args=[rich[job].pk])), names)
+    text = checked(client.get(reverse("web:course", args=[rich["course"].pk])), names)
+    assert "Kurs ML" in text
     checked(client.get(reverse("web:group", args=[contest.alpha.pk])), names)
     checked(client.get(reverse("web:group", args=[Group.objects.get(name="Gamma").pk])), names)
     # Another group's job: the 404 page; an organizer's page: organizers only.
@@ -375,6 +384,10 @@ def test_an_organizers_pages_are_german(contest: Contest, rich: dict[str, Any]) 
         reverse("web:dataset_new"),
         reverse("web:round_new"),
         reverse("web:announcements"),
+        reverse("web:courses"),
+        reverse("web:course", args=[rich["course"].pk]),
+        reverse("web:course_projector", args=[rich["course"].pk]),
+        reverse("web:course_edit", args=[rich["course"].pk]),
         reverse("web:rounds"),
         reverse("web:groups"),
         reverse("web:help"),
@@ -408,6 +421,12 @@ def test_an_organizers_pages_are_german(contest: Contest, rich: dict[str, Any]) 
     refused = client.post(reverse("web:dataset_new"), {"name": "Leer", "source": "csv"})
     text = checked(refused, [*names, "Leer"])
     assert "Wählen Sie eine CSV-Datei." in text
+    # A course refused (its name is taken), then created.
+    refused = client.post(reverse("web:courses"), {"name": "Kurs ML", "points": "3, 2, 1"})
+    text = checked(refused, names, status=400)
+    assert "Es gibt bereits einen Kurs namens" in text
+    created = client.post(reverse("web:courses"), {"name": "Kurs Zwei", "points": "x"})
+    text = checked(created, [*names, "Kurs Zwei"], status=created.status_code)
     # An announcement refused, then posted.
     refused = client.post(reverse("web:announcements"), {"text": "x", "minutes": "0"})
     text = checked(refused, names, status=400)
