@@ -187,6 +187,18 @@ def rich(contest: Contest) -> dict[str, Any]:
     bob_job = queue.submit_job(contest.bob, closed, "knn", {})
     finish(bob_job, 0.5, 1.0)
     rounds.close_round(contest.olga, closed)
+    # A round revealed as a show, one place out so far.
+    from mlcontest.contest import reveal_show
+
+    shown = rounds.create_round(
+        contest.olga, name="Runde Vier", dataset=contest.dataset, metric="accuracy"
+    )
+    rounds.update_round(contest.olga, shown, reveal_show=True)
+    rounds.open_round(contest.olga, shown)
+    finish(queue.submit_job(contest.alice, shown, "knn", {}), 0.75, 0.75)
+    finish(queue.submit_job(contest.bob, shown, "knn", {}), 0.75, 0.5)
+    rounds.close_round(contest.olga, shown)
+    reveal_show.reveal_places(contest.olga, shown, 1)
     from mlcontest.contest import courses
 
     course = courses.create_course(contest.olga, "Kurs ML", "Ein Semester.", [10, 6, 3])
@@ -211,6 +223,7 @@ def rich(contest: Contest) -> dict[str, Any]:
         "Runde Eins",
         "Runde Zwei",
         "Runde Drei",
+        "Runde Vier",
         "w1",
         "w-key",
         "Noch fünf Minuten!",
@@ -232,6 +245,7 @@ def rich(contest: Contest) -> dict[str, Any]:
         "baseline": base,
         "names": names,
         "course": course,
+        "shown": shown,
     }
 
 
@@ -301,6 +315,9 @@ def test_a_students_pages_are_german(contest: Contest, rich: dict[str, Any]) -> 
     assert "0,750" in text  # the page's decimal comma
     text = checked(client.get(reverse("web:round", args=[rich["closed"].pk])), names)
     assert "Endwertung" in text
+    text = checked(client.get(reverse("web:round", args=[rich["shown"].pk])), names)
+    assert "Platz für Platz" in text  # the show: one place out so far
+    checked_parts(client.get(reverse("web:round_live", args=[rich["shown"].pk])), names)
     for job in ("done", "failed", "queued"):
         checked(client.get(reverse("web:job", args=[rich[job].pk])), names)
     text = checked(client.get(reverse("web:course", args=[rich["course"].pk])), names)
@@ -392,15 +409,20 @@ def test_an_organizers_pages_are_german(contest: Contest, rich: dict[str, Any]) 
         reverse("web:groups"),
         reverse("web:help"),
     ]
-    for key in ("open", "closed", "draft"):
+    for key in ("open", "closed", "draft", "shown"):
         pages.append(reverse("web:manage_round", args=[rich[key].pk]))
         pages.append(reverse("web:projector", args=[rich[key].pk]))
     pages.append(reverse("web:round", args=[rich["open"].pk]))  # with the final ranking preview
     pages.append(reverse("web:job", args=[rich["baseline"].pk]))
     for url in pages:
         checked(client.get(url), names)
-    for key in ("open", "closed"):
+    for key in ("open", "closed", "shown"):
         checked_parts(client.get(reverse("web:projector_live", args=[rich[key].pk])), names)
+    # A refused step of the show (its flashed refusal), then the next place.
+    reveal = reverse("web:round_reveal", args=[rich["shown"].pk])
+    text = checked(client.get(client.post(reveal, {"places": "x"})["Location"]), names)
+    assert "Sagen" in text or "Plätze" in text
+    checked(client.get(client.post(reveal, {"places": "2"})["Location"]), names)
     # Form errors and previews.
     text = checked(client.post(reverse("web:round_new"), {"name": ""}), names, status=400)
     assert "Dieses Feld ist zwingend erforderlich." in text  # Django's own German

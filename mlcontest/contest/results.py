@@ -261,12 +261,18 @@ def _check_labels(job: Job, payload: ResultPayload) -> dict[str, list[str]]:
 # every result is read once.
 _JOB_FOR_RESULT_SQL = """
 SELECT j.id, j.state, j.worker_key, j.result_digest, j.round_id,
-       r.metric, r.dataset_id, r.revealed_at, d.version, d.class_labels
+       r.metric, r.dataset_id, r.revealed_at, r.reveal_show, r.reveal_ended_at,
+       d.version, d.class_labels
   FROM contest_job j
   JOIN contest_round r ON r.id = j.round_id
   JOIN contest_dataset d ON d.id = r.dataset_id
  WHERE j.id = %s
 """
+
+
+def _aware(when: Any) -> Any:
+    """SQLite keeps UTC times bare."""
+    return timezone.make_aware(when, UTC) if when is not None and timezone.is_naive(when) else when
 
 
 def job_for_result(job_id: Any) -> Job:
@@ -281,17 +287,23 @@ def job_for_result(job_id: Any) -> Job:
         row = cursor.fetchone()
     if row is None:
         raise NotFound(f"No job {job_id}.")
-    pk, state, holder, digest, round_pk, metric, dataset_pk, revealed_at, version, class_labels = (
-        row
-    )
+    pk, state, holder, digest, round_pk, metric, dataset_pk, revealed_at = row[:8]
+    reveal_show, reveal_ended_at, version, class_labels = row[8:]
     if isinstance(class_labels, str):  # JSON arrives as text on SQLite and PostgreSQL alike
         class_labels = json.loads(class_labels)
     dataset = _loaded(Dataset, {"id": dataset_pk, "version": version, "class_labels": class_labels})
-    if revealed_at is not None and timezone.is_naive(revealed_at):  # SQLite keeps UTC bare
-        revealed_at = timezone.make_aware(revealed_at, UTC)
+    # The reveal's columns: the answer to a worker shows validation scores only once the
+    # round is revealed and its show is over (``visibility``).
     round_ = _loaded(
         Round,
-        {"id": round_pk, "metric": metric, "dataset_id": dataset_pk, "revealed_at": revealed_at},
+        {
+            "id": round_pk,
+            "metric": metric,
+            "dataset_id": dataset_pk,
+            "revealed_at": _aware(revealed_at),
+            "reveal_show": bool(reveal_show),
+            "reveal_ended_at": _aware(reveal_ended_at),
+        },
     )
     round_.dataset = dataset
     job = _loaded(

@@ -1,6 +1,6 @@
 // The pages' few live parts, in plain JavaScript (no build, no library):
 // polling of [data-live] roots, countdowns, the best-score chart, the job notice, the job form's algorithm
-// switch, the dataset form's source switch, and the projector's staged reveal.
+// switch, the dataset form's source switch, and the buttons of the reveal's show.
 "use strict";
 
 (function () {
@@ -30,7 +30,9 @@
     const interval = Number(root.dataset.interval) || 1000;
     let signature = root.dataset.signature || "";
     let state = root.dataset.state || "";
+    let timer = null;
     async function tick() {
+      window.clearTimeout(timer);
       try {
         const response = await fetch(url + "?since=" + encodeURIComponent(signature), {
           headers: { Accept: "application/json" },
@@ -53,16 +55,16 @@
             }
             if (answer.history) drawCharts(answer.history);
             startCountdowns(root);
-            restoreReveal(root);
             followNotices();
           }
         }
       } catch (error) {
         // A network blip: the next tick tries again.
       }
-      window.setTimeout(tick, document.hidden ? interval * 4 : interval);
+      timer = window.setTimeout(tick, document.hidden ? interval * 4 : interval);
     }
-    window.setTimeout(tick, interval);
+    root.liveTick = tick; // the show's buttons ask at once instead of waiting for the poll
+    timer = window.setTimeout(tick, interval);
   }
 
   // Countdowns -------------------------------------------------------------------------
@@ -201,39 +203,43 @@
     show();
   }
 
-  // The projector's reveal: last place first, one place per step -------------------------
-  let revealed = 0;
-  function revealRows(root) {
-    const rows = Array.from(root.querySelectorAll(".reveal.staged tr[data-rank]"));
-    rows.sort((a, b) => Number(b.dataset.rank) - Number(a.dataset.rank));
-    rows.forEach((row, index) => row.classList.toggle("pending", index >= revealed));
-    const done = revealed >= rows.length;
-    root.querySelectorAll("[data-reveal-next], [data-reveal-all]").forEach((b) => {
-      b.disabled = done;
-    });
-    return rows.length;
-  }
-  function restoreReveal(root) {
-    revealRows(root);
-  }
-  document.addEventListener("click", (event) => {
-    const target = event.target.closest("[data-reveal-next], [data-reveal-all]");
-    if (!target) return;
-    const total = revealRows(document);
-    revealed = target.hasAttribute("data-reveal-all") ? total : Math.min(total, revealed + 1);
-    revealRows(document);
+  // The show's buttons (projector, manage page): the progress lives on the server -----------
+  // Each button's form posts to the server, which every student's page polls; the script
+  // only saves the page a reload and asks its live root for the new parts at once.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-reveal-form]");
+    if (!form) return;
+    const root = form.closest("[data-live]");
+    if (!root || !root.liveTick) return; // no live root: the form's own reload is fine
+    event.preventDefault();
+    form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    try {
+      await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      // The next poll shows where the show stands.
+    }
+    root.liveTick();
   });
   document.addEventListener("keydown", (event) => {
-    if (!document.querySelector(".reveal.staged")) return;
+    // On the projector only (elsewhere Space scrolls): Space or the right arrow reveals the next
+    // place, "a" all of them (a presenter's clicker).
+    if (!document.body.classList.contains("projector")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return; // Ctrl+A selects, not reveals
     if (event.target.closest("input, select, textarea, button, a")) return;
+    let button = null;
     if (event.key === " " || event.key === "ArrowRight") {
-      event.preventDefault();
-      revealed += 1;
-      revealRows(document);
+      button = document.querySelector("[data-reveal-next]");
     } else if (event.key === "a" || event.key === "A") {
-      revealed = revealRows(document);
-      revealRows(document);
+      button = document.querySelector("[data-reveal-all]");
     }
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    button.form.requestSubmit(button);
   });
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -243,7 +249,6 @@
     if (data) drawCharts(JSON.parse(data.textContent));
     startAlgorithmSwitch();
     startSourceSwitch();
-    restoreReveal(document);
     followNotices();
   });
 })();
