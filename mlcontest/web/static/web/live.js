@@ -50,7 +50,7 @@
             state = answer.state || state;
             for (const [name, html] of Object.entries(answer.parts || {})) {
               root.querySelectorAll('[data-part="' + name + '"]').forEach((el) => {
-                el.innerHTML = html;
+                replaceKeepingFocus(el, html);
               });
             }
             if (answer.history) drawCharts(answer.history);
@@ -65,6 +65,28 @@
     }
     root.liveTick = tick; // the show's buttons ask at once instead of waiting for the poll
     timer = window.setTimeout(tick, interval);
+  }
+
+  // A part replaced under the keyboard's focus would drop it to the top of the page: the
+  // same link or button in the new content (by id, href or text, else by position) takes it.
+  const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+  function replaceKeepingFocus(part, html) {
+    const had = document.activeElement;
+    if (!had || had === part || !part.contains(had)) {
+      part.innerHTML = html;
+      return;
+    }
+    const before = Array.from(part.querySelectorAll(FOCUSABLE));
+    const position = before.indexOf(had);
+    const href = had.getAttribute("href");
+    const text = had.textContent.trim();
+    part.innerHTML = html;
+    const after = Array.from(part.querySelectorAll(FOCUSABLE));
+    const same = (had.id && after.find((node) => node.id === had.id))
+      || (href && after.find((node) => node.getAttribute("href") === href))
+      || after.find((node) => node.tagName === had.tagName && node.textContent.trim() === text)
+      || after[Math.min(position, after.length - 1)];
+    if (same) same.focus({ preventScroll: true });
   }
 
   // Countdowns -------------------------------------------------------------------------
@@ -113,7 +135,15 @@
     const span = Math.max(end - start, 1000);
     const x = (t) => L + ((t - start) / span) * (W - L - R);
     const y = (v) => T + (1 - v) * (H - T - B);
-    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history" });
+    // The picture is one image to a screen reader, named by the groups' latest scores; the
+    // legend below stays readable text (inside a role="img" it would be hidden).
+    const latest = names.filter((name) => history.series[name].length).map((name) => {
+      const steps = history.series[name];
+      return name + " " + Number(steps[steps.length - 1][1]).toFixed(3);
+    });
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history", role: "img",
+      "aria-label": latest.length ? t("chart", { scores: latest.join(", ") }) : t("chart_empty"),
+    });
     for (const v of [0, 0.25, 0.5, 0.75, 1]) {
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       svg.appendChild(el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" },
@@ -212,7 +242,12 @@
     const root = form.closest("[data-live]");
     if (!root || !root.liveTick) return; // no live root: the form's own reload is fine
     event.preventDefault();
-    form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    if (form.dataset.pending) return; // one step per press, however fast the clicker
+    // aria-disabled, not disabled: a disabled button drops the keyboard's focus to the top of
+    // the page, and the presenter's next Space would go nowhere.
+    form.dataset.pending = "1";
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => b.setAttribute("aria-disabled", "true"));
     try {
       await fetch(form.action, {
         method: "POST",
@@ -223,7 +258,10 @@
     } catch (error) {
       // The next poll shows where the show stands.
     }
-    root.liveTick();
+    await root.liveTick();
+    // The new parts bring new forms; this one, if it is still there, may be pressed again.
+    delete form.dataset.pending;
+    buttons.forEach((b) => b.removeAttribute("aria-disabled"));
   });
   document.addEventListener("keydown", (event) => {
     // On the projector only (elsewhere Space scrolls): Space or the right arrow reveals the next
@@ -237,7 +275,7 @@
     } else if (event.key === "a" || event.key === "A") {
       button = document.querySelector("[data-reveal-all]");
     }
-    if (!button || button.disabled) return;
+    if (!button || button.disabled || button.form.dataset.pending) return;
     event.preventDefault();
     button.form.requestSubmit(button);
   });
