@@ -88,6 +88,8 @@ def test_a_student_switches_the_round_page_to_german(
             "the countdown's German label",
         )
         window.wait_text(".chart-legend", "Alpha 0,875")  # the script's numbers too
+        chart = window.find("[data-history-chart] svg").get_attribute("aria-label")
+        assert chart == "Bester Testwert im Zeitverlauf: Alpha 0,875", chart
         text = window.driver.execute_script("return document.body.innerText;")
         assert english_words(text, [*NAMES, *ids["names"]]) == set(), text
 

@@ -139,7 +139,7 @@
     // legend below stays readable text (inside a role="img" it would be hidden).
     const latest = names.filter((name) => history.series[name].length).map((name) => {
       const steps = history.series[name];
-      return name + " " + Number(steps[steps.length - 1][1]).toFixed(3);
+      return name + " " + decimals(steps[steps.length - 1][1], 3);
     });
     const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history", role: "img",
       "aria-label": latest.length ? t("chart", { scores: latest.join(", ") }) : t("chart_empty"),
