@@ -1,5 +1,7 @@
 """Schemathesis against ``/api/openapi.json``: generated requests, as a student and as an
-organizer, never get a 500, and every status code answered is one the document lists.
+organizer, never get a 500, every status code answered is one the document lists, and every
+answer's body fits the schema the document gives for its status (the document is generated
+from the same schemas that validate the requests: ``mlcontest.api.schemas``).
 
 The examples per operation are bounded (``MAX_EXAMPLES``) so that the module runs in well under
 a minute; requests go through the WSGI application in this process, on the test database.
@@ -22,7 +24,11 @@ from django.test import Client
 from django.utils.crypto import get_random_string
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
-from schemathesis.checks import not_a_server_error, status_code_conformance
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from mlcontest.api import openapi
 from mlcontest.contest.models import Job, User
@@ -88,7 +94,7 @@ def call_and_check(case: Any, contest: Contest, username: str) -> None:
         }
     case.call_and_validate(
         **signed_in(getattr(contest, username)),
-        checks=[not_a_server_error, status_code_conformance],
+        checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
     )
 
 

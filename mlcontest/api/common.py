@@ -1,6 +1,7 @@
-"""What the API views share: the signed-in user, and reading typed fields from a JSON body.
+"""What the API views share: the signed-in user, and the readers of typed fields.
 
-Every reader raises ``InvalidInput`` naming the field, so a bad request gets the one error body
+The readers decide what a field accepts and word each refusal; the schemas' field types
+(``mlcontest.api.schemas.common``) run them, so that a bad request gets the one error body
 (``mlcontest.http.error_response``) with ``fields`` saying what is wrong where.
 """
 
@@ -17,12 +18,10 @@ from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.inputs import MAX_ID
 from mlcontest.contest.models import User
 
-MISSING = object()
-
 
 def viewer(request: HttpRequest) -> User:
     user = request.user
-    assert isinstance(user, User)  # json_action lets only signed-in users through
+    assert isinstance(user, User)  # mlcontest.api.app.guarded lets only signed-in users through
     return user
 
 
@@ -114,11 +113,3 @@ class Body:
     def check(self, message: str = "Some fields are not valid.") -> None:
         if self.errors:
             raise InvalidInput(message, fields=self.errors)
-
-
-def only_fields(body: Body, allowed: set[str]) -> None:
-    """Refuse fields the endpoint does not know: a typo should not pass silently."""
-    unknown = sorted(set(body.data) - allowed - {"csrfmiddlewaretoken", "api"})
-    if unknown:
-        for name in unknown:
-            body.errors[name] = "unknown field"

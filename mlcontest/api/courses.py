@@ -10,89 +10,107 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from ninja import Router, Status
 
-from mlcontest.api.common import Body, only_fields, viewer
+from mlcontest.api.app import csv_file
+from mlcontest.api.common import viewer
+from mlcontest.api.schemas.common import answers
+from mlcontest.api.schemas.courses import Course, CourseList, CourseSettings, CourseStandings
+from mlcontest.api.schemas.rounds import RoundChanges
 from mlcontest.contest import course_standings, courses, exports
 from mlcontest.contest.errors import InvalidInput, NotFound
-from mlcontest.contest.models import Course
-from mlcontest.http import allow_methods, attachment, json_action, json_answer, parse_json_body
+from mlcontest.contest.models import Course as CourseModel
+from mlcontest.http import attachment
+
+router = Router(tags=["courses"])
 
 
-def _points(body: Body) -> Any:
+def _points(value: Any) -> Any:
     """The points table as sent: a list (checked by the domain) or text like "10, 8, 6"."""
-    value = body.data.get("points")
     if isinstance(value, str):
         return courses.parse_points(value)
     return value
 
 
-@allow_methods("GET", "POST")
-@json_action
+@router.get("/courses/", response=answers(CourseList), url_name="api_courses")
 def course_list(request: HttpRequest) -> Any:
-    """GET: every course, with the rounds the viewer may see. POST (organizers): create one,
-    ``{"name": "ML 1", "points": [10, 8, 6]}`` (points optional: 10, 8, 6, 5, 4, 3, 2, 1)."""
+    """Every course."""
     user = viewer(request)
-    if request.method == "POST":
-        body = Body(parse_json_body(request))
-        only_fields(body, {"name", "description", "points"})
-        name = body.text("name", max_length=200)
-        description = body.text("description")
-        body.check("The course is not valid.")
-        course = courses.create_course(user, name, description, _points(body))
-        return json_answer(courses.describe_course(course, user), status=201)
     return {"courses": [courses.describe_course(c, user) for c in courses.all_courses()]}
 
 
-@allow_methods("GET", "PATCH")
-@json_action
+@router.post("/courses/", response=answers(Course, 400, 403, 409, status=201))
+def course_create(request: HttpRequest, payload: CourseSettings) -> Any:
+    """Create a course (organizers).
+
+    Required: `name`. Put rounds in it with `course` on the round. Points optional: 10, 8, 6,
+    5, 4, 3, 2, 1."""
+    user = viewer(request)
+    points = _points(payload.points)
+    course = courses.create_course(user, payload.name, payload.description, points)
+    return Status(201, courses.describe_course(course, user))
+
+
+@router.get("/courses/{id:course_id}/", response=answers(Course, 404), url_name="api_course")
 def course_detail(request: HttpRequest, course_id: int) -> Any:
-    """GET: one course. PATCH (organizers): change its name, description or points table."""
+    """One course."""
+    user = viewer(request)
+    return courses.describe_course(courses.find_course(course_id, user), user)
+
+
+@router.patch("/courses/{id:course_id}/", response=answers(Course, 400, 403, 404, 409))
+def course_edit(request: HttpRequest, course_id: int, payload: CourseSettings | None = None) -> Any:
+    """Change a course's name, description or points table (organizers)."""
     user = viewer(request)
     course = courses.find_course(course_id, user)
-    if request.method == "PATCH":
-        body = Body(parse_json_body(request))
-        only_fields(body, set(courses.EDITABLE))
-        changes: dict[str, Any] = {}
-        if body.has("name"):
-            changes["name"] = body.text("name", max_length=200)
-        if body.has("description"):
-            changes["description"] = body.text("description")
-        body.check("The course is not valid.")
-        if body.has("points"):
-            changes["points"] = _points(body)
-        course = courses.update_course(user, course, **changes)
+    payload = payload or CourseSettings.model_validate({})
+    changes = {name: getattr(payload, name) for name in payload.model_fields_set}
+    if "points" in changes:
+        changes["points"] = _points(changes["points"])
+    course = courses.update_course(user, course, **changes)
     return courses.describe_course(course, user)
 
 
-@allow_methods("GET")
-@json_action
+@router.get(
+    "/courses/{id:course_id}/standings/",
+    response=answers(CourseStandings, 404),
+    url_name="api_course_standings",
+)
 def course_standings_view(request: HttpRequest, course_id: int) -> Any:
-    """The standings: groups for everyone, the viewer's own line (``me``), every student's
-    for organizers; only revealed rounds count."""
+    """The standings across the course's revealed rounds.
+
+    A group earns the points of its final rank in each revealed round; a student earns their
+    group's points in each round they submitted a job in for it before the reveal. Everyone
+    gets the groups and their own line (`me`); organizers also every student's."""
     user = viewer(request)
     course = courses.find_course(course_id, user)
     return course_standings.standings_json(course_standings.course_standings(course, user), user)
 
 
-@allow_methods("GET")
-@json_action
+@router.get(
+    "/courses/{id:course_id}/grades.csv",
+    response=answers(str, 403, 404),
+    url_name="api_course_grades",
+    openapi_extra=csv_file(),
+)
 def course_grades(request: HttpRequest, course_id: int) -> HttpResponse:
-    """Organizers: the grades as CSV, one row per student."""
+    """The grades as CSV, one row per student (organizers).
+
+    UTF-8 with BOM, RFC 4180, CRLF. Columns: `username`, `full_name`, `group`, per counted
+    round `<round>: group`, `<round>: rank`, `<round>: points`, then `total`, `course_rank`."""
     user = viewer(request)
     download = exports.grades_download(user, courses.find_course(course_id, user))
     return attachment(download.content, download.filename, download.content_type)
 
 
-def course_field(body: Body) -> tuple[bool, Course | None]:
+def course_field(payload: RoundChanges) -> tuple[bool, CourseModel | None]:
     """``"course"`` of a round's body: (whether it was sent, the course or None to take the
     round out of its course). An unknown id is a 400 naming the field."""
-    if not body.has("course"):
-        return False, None
-    course_id = body.integer("course")
-    body.check("The round is not valid.")
-    if course_id is None:
-        return True, None
+    if "course" not in payload.model_fields_set or payload.course is None:
+        return "course" in payload.model_fields_set, None
     try:
-        return True, courses.get_course(course_id)
+        return True, courses.get_course(payload.course)
     except NotFound:
-        raise InvalidInput(f"No course {course_id}.", fields={"course": "no such course"}) from None
+        raise InvalidInput(
+            f"No course {payload.course}.", fields={"course": "no such course"}
+        ) from None

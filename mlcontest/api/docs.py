@@ -1,5 +1,6 @@
-"""The browsable API reference at /api/docs/: the OpenAPI document rendered on the server by a
-self-contained template (the classroom may have no internet: no CDN, no external script)."""
+"""The browsable API reference at /api/docs/: the generated OpenAPI document (ninja's, from the
+schemas) rendered on the server by a self-contained template (the classroom may have no
+internet: no CDN, no external script, so not ninja's Swagger page)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Engine
 
-from mlcontest.api.openapi import ERRORS, PATHS, SCHEMAS, Schema, document
+from mlcontest.api.openapi import Schema, document
+from mlcontest.api.schemas.common import ERRORS
 from mlcontest.http import allow_methods
 
 _ENGINE = Engine(dirs=[str(Path(__file__).resolve().parent / "templates")], autoescape=True)
@@ -18,7 +20,7 @@ _ENGINE = Engine(dirs=[str(Path(__file__).resolve().parent / "templates")], auto
 def operations() -> list[dict[str, Any]]:
     """The document flattened for the page: one entry per method and path, by tag."""
     listed: list[dict[str, Any]] = []
-    for path, item in PATHS.items():
+    for path, item in document()["paths"].items():
         shared = item.get("parameters", [])
         for method in ("get", "post", "patch", "delete"):
             operation = item.get(method)
@@ -52,6 +54,8 @@ def type_text(schema: Schema) -> str:
     """A schema in a few words for the page: ``integer``, ``string or null``, ``[Standing]``."""
     if "$ref" in schema:
         return str(schema["$ref"]).rsplit("/", 1)[-1]
+    if "anyOf" in schema:  # pydantic's X | None
+        return " or ".join(type_text(part) for part in schema["anyOf"])
     if "enum" in schema:
         return " | ".join(str(value) for value in schema["enum"])
     if "const" in schema:
@@ -94,10 +98,17 @@ def docs(request: HttpRequest) -> HttpResponse:
                 for field, sub in schema.get("properties", {}).items()
             ],
         }
-        for name, schema in SCHEMAS.items()
+        for name, schema in spec["components"]["schemas"].items()
     ]
     template = _ENGINE.get_template("api/docs.html")
     html = template.render(
-        Context({"info": spec["info"], "tags": tags, "schemas": schemas, "errors": ERRORS})
+        Context(
+            {
+                "info": spec["info"],
+                "tags": tags,
+                "schemas": schemas,
+                "errors": {str(code): text for code, text in ERRORS.items()},
+            }
+        )
     )
     return HttpResponse(html)

@@ -13,11 +13,21 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from ninja import Router
 
 from mlcontest.api.common import viewer
+from mlcontest.api.schemas.common import answers
+from mlcontest.api.schemas.leaderboards import (
+    FinalRanking,
+    History,
+    Leaderboard,
+    Version,
+    conditional,
+)
 from mlcontest.contest import leaderboard, rounds
 from mlcontest.contest.models import Round, User
-from mlcontest.http import allow_methods, json_action
+
+router = Router(tags=["leaderboards"])
 
 
 def _matches(request: HttpRequest, tag: str) -> bool:
@@ -51,10 +61,18 @@ def _versioned(
     return _tagged(HttpResponse(body(), content_type="application/json"), tag)
 
 
-@allow_methods("GET")
-@json_action
+@router.get(
+    "/rounds/{id:round_id}/leaderboard/",
+    response=answers(Leaderboard, 404),
+    url_name="api_round_leaderboard",
+    openapi_extra=conditional(),
+)
 def round_leaderboard(request: HttpRequest, round_id: int) -> HttpResponse:
-    """Each group's best test score, the baselines as lines to beat; 304 when unchanged."""
+    """The public leaderboard: each group's best test score.
+
+    Ties go to the earlier job; failed jobs never rank; baselines are lines to beat. Poll with
+    `If-None-Match`: an unchanged board answers 304. The answer is the cached bytes, as they
+    are (``contest.leaderboard``)."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return _versioned(
@@ -62,10 +80,13 @@ def round_leaderboard(request: HttpRequest, round_id: int) -> HttpResponse:
     )
 
 
-@allow_methods("GET")
-@json_action
+@router.get(
+    "/rounds/{id:round_id}/version/", response=answers(Version, 404), url_name="api_round_version"
+)
 def round_version(request: HttpRequest, round_id: int) -> dict[str, Any]:
-    """The cheapest poll: the leaderboard's version and the round's state, one small query."""
+    """The leaderboard's version: the cheapest poll.
+
+    The version and the round's state, one small query."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return {
@@ -76,10 +97,16 @@ def round_version(request: HttpRequest, round_id: int) -> dict[str, Any]:
     }
 
 
-@allow_methods("GET")
-@json_action
+@router.get(
+    "/rounds/{id:round_id}/history/",
+    response=answers(History, 404),
+    url_name="api_round_history",
+    openapi_extra=conditional(),
+)
 def round_history(request: HttpRequest, round_id: int) -> HttpResponse:
-    """Every group's best test score over time, for a step chart."""
+    """Every group's best test score over time.
+
+    For a step chart."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return _versioned(
@@ -91,12 +118,18 @@ def round_history(request: HttpRequest, round_id: int) -> HttpResponse:
     )
 
 
-@allow_methods("GET")
-@json_action
+@router.get(
+    "/rounds/{id:round_id}/final/",
+    response=answers(FinalRanking, 403, 404),
+    url_name="api_round_final",
+    openapi_extra=conditional(),
+)
 def round_final(request: HttpRequest, round_id: int) -> HttpResponse:
-    """The reveal: the ranking by validation score with each group's move. Students and
-    workers get 403 ``not_revealed`` until the round first closes; organizers get a preview
-    (``"final": false``). Once revealed it stays as it was, also when the round reopens."""
+    """The reveal: ranking by validation score with each group's move.
+
+    Students and workers get 403 `not_revealed` until the round first closes; organizers get
+    a preview (`final: false`). Once revealed it stays as it was, also when the round
+    reopens."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     leaderboard.require_final_visible(round_, user)

@@ -1,6 +1,7 @@
 """Rounds: list, create, read, edit, open/close/reopen, audit trail, the final choice, jobs.
 
-Thin views: each parses the request, calls ``mlcontest.contest``, and shapes the answer.
+Thin views: each takes the request as its schema parsed it, calls ``mlcontest.contest``, and
+returns what the answer's schema describes.
 """
 
 from __future__ import annotations
@@ -8,9 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Status
 
-from mlcontest.api.common import Body, only_fields, viewer
+from mlcontest.api.app import ORGANIZERS, csv_file, only_known
+from mlcontest.api.common import viewer
 from mlcontest.api.courses import course_field
+from mlcontest.api.schemas.common import answers
+from mlcontest.api.schemas.jobs import Job, JobList, JobPage, JobSubmission
+from mlcontest.api.schemas.rounds import (
+    FinalChoice,
+    FinalChoiceMark,
+    RevealStep,
+    Round,
+    RoundChanges,
+    RoundCreate,
+    RoundEvents,
+    RoundList,
+    RoundOpen,
+)
 from mlcontest.contest import (
     courses,
     datasets,
@@ -24,14 +40,19 @@ from mlcontest.contest import (
     visibility,
 )
 from mlcontest.contest.errors import InvalidInput, NotFound
-from mlcontest.contest.models import Job, Round, User
-from mlcontest.http import allow_methods, attachment, json_action, json_answer, parse_json_body
+from mlcontest.contest.models import Job as JobModel
+from mlcontest.contest.models import Round as RoundModel
+from mlcontest.contest.models import User
+from mlcontest.http import attachment
+
+router = Router(tags=["rounds"])
 
 MAX_JOBS = 1000
 NUMBERS = ("job_quota", "queued_quota", "time_limit_seconds", "memory_limit_mb")
+INVALID = "The round is not valid."
 
 
-def round_json(round_: Round, user: User) -> dict[str, Any]:
+def round_json(round_: RoundModel, user: User) -> dict[str, Any]:
     """The seed's round description plus what the API's pages need."""
     described = rounds.describe_round(round_, user)
     described.update(
@@ -59,7 +80,7 @@ def round_json(round_: Round, user: User) -> dict[str, Any]:
     return described
 
 
-def reveal_json(round_: Round) -> dict[str, Any]:
+def reveal_json(round_: RoundModel) -> dict[str, Any]:
     """Where the reveal stands: ``stage`` hidden, show (places revealed one by one, last first)
     or shown. The same for everyone: how many places are out spoils nothing."""
     shown = reveal_show.status(round_)
@@ -71,222 +92,237 @@ def reveal_json(round_: Round) -> dict[str, Any]:
     }
 
 
-def _round_settings(body: Body, creating: bool) -> dict[str, Any]:
-    """The round fields present in the body, typed; on creation the required ones too."""
-    settings: dict[str, Any] = {}
-    if creating or body.has("name"):
-        settings["name"] = body.text("name", max_length=100)
-    if body.has("description"):
-        settings["description"] = body.text("description")
-    if creating or body.has("metric"):
-        settings["metric"] = body.text("metric")
-    if body.has("allowed_algorithms"):
-        settings["allowed_algorithms"] = body.string_list("allowed_algorithms") or []
-    for when in ("starts_at", "ends_at"):
-        if body.has(when):
-            settings[when] = body.when(when)
-    for name in NUMBERS:
-        if body.has(name):
-            settings[name] = body.integer(name)
+def _settings(payload: RoundChanges, creating: bool) -> dict[str, Any]:
+    """The round fields the body sent; on creation the name and metric always."""
+    sent = payload.model_fields_set | ({"name", "metric"} if creating else set())
+    names = ("name", "description", "metric", "allowed_algorithms", "starts_at", "ends_at")
+    settings = {name: getattr(payload, name) for name in names if name in sent}
+    if "allowed_algorithms" in settings:
+        settings["allowed_algorithms"] = settings["allowed_algorithms"] or []
     for flag in ("final_choice_allowed", "reveal_show"):
-        if body.has(flag):
-            settings[flag] = body.boolean(flag)
+        if flag in sent:
+            settings[flag] = getattr(payload, flag)
+    for name in NUMBERS:
+        if name in sent and (getattr(payload, name) is not None or not creating):
+            settings[name] = getattr(payload, name)
     return settings
 
 
-@allow_methods("GET", "POST")
-@json_action
+@router.get("/rounds/", response=answers(RoundList), url_name="api_rounds")
 def round_list(request: HttpRequest) -> Any:
-    """GET: the rounds the viewer may see (drafts for organizers only: ``visibility``).
-    POST (organizers): create a round, a draft unless its start time has passed."""
+    """Rounds you may see (drafts: organizers only)."""
     user = viewer(request)
-    if request.method == "POST":
-        return create_round(request, user)
     return {"rounds": [round_json(round_, user) for round_ in rounds.visible_rounds(user)]}
 
 
-def create_round(request: HttpRequest, user: User) -> Any:
-    from mlcontest.contest.permissions import require_organizer
+@router.post("/rounds/", response=answers(Round, 400, 403, status=201), auth=ORGANIZERS)
+def round_create(request: HttpRequest, payload: RoundCreate) -> Any:
+    """Create a round (organizers).
 
-    require_organizer(user)
-    body = Body(parse_json_body(request))
-    only_fields(
-        body,
-        {
-            "name",
-            "description",
-            "dataset",
-            "metric",
-            "allowed_algorithms",
-            "starts_at",
-            "ends_at",
-            "final_choice_allowed",
-            "reveal_show",
-            "course",
-            *NUMBERS,
-        },
-    )
-    dataset_id = body.integer("dataset")
-    if dataset_id is None and "dataset" not in body.errors:
-        body.errors["dataset"] = "required: a dataset id"
-    settings = _round_settings(body, creating=True)
-    body.check("The round is not valid.")
-    assert dataset_id is not None
+    Required: `name`, `dataset`, `metric`. A draft until opened or until its `starts_at`
+    passes."""
+    user = viewer(request)
+    if payload.dataset is None:
+        raise InvalidInput(INVALID, fields={"dataset": "required: a dataset id"})
     try:
-        dataset = datasets.get_dataset(dataset_id)
+        dataset = datasets.get_dataset(payload.dataset)
     except NotFound:
         raise InvalidInput(
-            f"No dataset {dataset_id}.", fields={"dataset": "no such dataset"}
+            f"No dataset {payload.dataset}.", fields={"dataset": "no such dataset"}
         ) from None
-    numbers = {name: settings.pop(name) for name in NUMBERS if settings.get(name) is not None}
-    _, course = course_field(body)
-    round_ = rounds.create_round(user, dataset=dataset, **settings, **numbers)
+    _, course = course_field(payload)
+    round_ = rounds.create_round(user, dataset=dataset, **_settings(payload, creating=True))
     if course is not None:
         courses.assign_round(user, round_, course)
     round_ = rounds.get_round(round_.pk, user)  # a start time that has passed opens it at once
-    return json_answer(round_json(round_, user), status=201)
+    return Status(201, round_json(round_, user))
 
 
-@allow_methods("GET", "PATCH")
-@json_action
+@router.get("/rounds/{id:round_id}/", response=answers(Round, 404), url_name="api_round")
 def round_detail(request: HttpRequest, round_id: int) -> Any:
-    """GET: one round. PATCH (organizers): change some of its settings."""
+    """One round, with your group's quota."""
+    user = viewer(request)
+    return round_json(rounds.find_round(round_id, user), user)
+
+
+@router.patch("/rounds/{id:round_id}/", response=answers(Round, 400, 403, 404))
+def round_edit(request: HttpRequest, round_id: int, payload: RoundChanges | None = None) -> Any:
+    """Change a round's settings (organizers; recorded)."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
-    if request.method == "PATCH":
-        body = Body(parse_json_body(request))
-        only_fields(body, {*rounds.EDITABLE, "course"})
-        changes = _round_settings(body, creating=False)
-        body.check("The round is not valid.")
-        sent, course = course_field(body)
-        round_ = rounds.update_round(user, round_, **changes)
-        if sent:
-            courses.assign_round(user, round_, course)
+    payload = payload or RoundChanges.model_validate({})
+    sent, course = course_field(payload)
+    round_ = rounds.update_round(user, round_, **_settings(payload, creating=False))
+    if sent:
+        courses.assign_round(user, round_, course)
     return round_json(round_, user)
 
 
-@allow_methods("POST")
-@json_action
-def round_open(request: HttpRequest, round_id: int) -> Any:
-    """Organizers: open a draft, or reopen a closed round; ``ends_at`` sets a new end."""
+@router.post(
+    "/rounds/{id:round_id}/open/",
+    response=answers(Round, 400, 403, 404),
+    url_name="api_round_open",
+)
+def round_open(request: HttpRequest, round_id: int, payload: RoundOpen | None = None) -> Any:
+    """Open a draft or reopen a closed round (organizers; recorded).
+
+    An end time that has passed is dropped; `ends_at` sets a new one."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
-    body = Body(parse_json_body(request))
-    only_fields(body, {"ends_at"})
-    ends_at = body.when("ends_at")
-    body.check()
+    ends_at = payload.ends_at if payload else None
     return round_json(rounds.open_round(user, round_, ends_at=ends_at), user)
 
 
-@allow_methods("POST")
-@json_action
+@router.post(
+    "/rounds/{id:round_id}/close/",
+    response=answers(Round, 403, 404, 409),
+    url_name="api_round_close",
+)
 def round_close(request: HttpRequest, round_id: int) -> Any:
-    """Organizers: close the round now; jobs already submitted still run and count."""
+    """Close the round now (organizers; recorded).
+
+    Jobs submitted before the close still run and still count. Closing reveals the final
+    ranking."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return round_json(rounds.close_round(user, round_), user)
 
 
-@allow_methods("POST")
-@json_action
-def round_reveal(request: HttpRequest, round_id: int) -> Any:
-    """Organizers, during a round's show: ``{}`` reveals the next place, ``{"places": n}`` the
-    last n places (asking again for the same n changes nothing), ``{"all": true}`` ends the
-    show. The answer is the round."""
+@router.post(
+    "/rounds/{id:round_id}/reveal/",
+    response=answers(Round, 400, 403, 404, 409),
+    url_name="api_round_reveal",
+)
+def round_reveal(request: HttpRequest, round_id: int, payload: RevealStep | None = None) -> Any:
+    """Reveal the next places of the final ranking during a show (organizers; recorded).
+
+    `{}` reveals the next place (from the last up), `{"places": n}` the last n places (again
+    with the same n: no change), `{"all": true}` ends the show. Revealing the first place ends
+    it too. 409 `not_revealed` before the close."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
-    body = Body(parse_json_body(request))
-    only_fields(body, {"places", "all"})
-    places = body.integer("places")
-    everything = body.boolean("all") if body.has("all") else False
-    body.check()
-    if everything:
+    step = payload or RevealStep.model_validate({})
+    if step.all:
         round_ = reveal_show.reveal_places(user, round_, None)
-    elif places is not None:
-        round_ = reveal_show.reveal_places(user, round_, places)
+    elif step.places is not None:
+        round_ = reveal_show.reveal_places(user, round_, step.places)
     else:
         round_ = reveal_show.reveal_next(user, round_)
     return round_json(round_, user)
 
 
-@allow_methods("GET")
-@json_action
+@router.get(
+    "/rounds/{id:round_id}/events/",
+    response=answers(RoundEvents, 403, 404),
+    url_name="api_round_events",
+)
 def round_events(request: HttpRequest, round_id: int) -> Any:
-    """Organizers: who changed the round and when, oldest first."""
+    """Who changed the round and when (organizers), oldest first."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return {"round": round_.pk, "events": rounds.round_events(user, round_)}
 
 
-@allow_methods("GET")
-@json_action
-def round_data(request: HttpRequest, round_id: int, part: str) -> HttpResponse:
-    """The training data as CSV: ``training`` with labels, ``test-validation`` without."""
+def _download(request: HttpRequest, round_id: int, part: str) -> HttpResponse:
     download = training_data.round_data(viewer(request), round_id, part)
     return attachment(download.content, download.filename, download.content_type)
 
 
-@allow_methods("GET", "POST")
-@json_action
+CSV_ABOUT = (
+    "`id` is the point's id in the dataset's point list. Anyone who may see the round; the "
+    "same file for every role, never a hidden label."
+)
+
+
+@router.get(
+    "/rounds/{id:round_id}/data/training.csv",
+    response=answers(str, 404),
+    tags=["datasets"],
+    url_name="api_round_training_data",
+    openapi_extra=csv_file(),
+)
+def round_training_data(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The round's training points with their labels, as CSV.
+
+    Columns: `id`, `split`, the features, `label`."""
+    return _download(request, round_id, training_data.TRAINING)
+
+
+@router.get(
+    "/rounds/{id:round_id}/data/test-validation.csv",
+    response=answers(str, 404),
+    tags=["datasets"],
+    url_name="api_round_test_data",
+    openapi_extra=csv_file(),
+)
+def round_test_data(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The round's test and validation points, features only, as CSV.
+
+    Columns: `id`, `split`, the features (no label column)."""
+    return _download(request, round_id, training_data.UNLABELLED)
+
+
+@router.get(
+    "/rounds/{id:round_id}/final-choice/",
+    response=answers(FinalChoice, 404),
+    url_name="api_final_choice",
+)
 def final_choice(request: HttpRequest, round_id: int) -> Any:
-    """GET: the viewer's group's final choice. POST ``{"job": id}`` marks it, ``{"job": null}``
-    unmarks it; organizers may also name ``"group"`` to unmark for a group."""
+    """Your group's final choice."""
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
-    if request.method == "GET":
-        group = groups.group_of(user)
-        if group is None:
-            return {"round": round_.pk, "group": None, "job": None}
-        return {
-            "round": round_.pk,
-            "group": group.name,
-            "job": rounds.final_choice_of(round_, group),
-        }
-    body = Body(parse_json_body(request))
-    only_fields(body, {"job", "group"})
-    if not body.has("job"):
-        body.errors["job"] = "required: a job id, or null to unmark"
-    job_id = body.integer("job")
-    group_name = body.text("group", max_length=64)
-    body.check()
-    job = _round_job(round_, job_id) if job_id is not None else None
+    group = groups.group_of(user)
+    if group is None:
+        return {"round": round_.pk, "group": None, "job": None}
+    return {"round": round_.pk, "group": group.name, "job": rounds.final_choice_of(round_, group)}
+
+
+@router.post("/rounds/{id:round_id}/final-choice/", response=answers(FinalChoice, 400, 404, 409))
+def final_choice_mark(request: HttpRequest, round_id: int, payload: FinalChoiceMark) -> Any:
+    """Mark (or with null unmark) your group's final choice.
+
+    Only in rounds with `final_choice_allowed`, before the close, and only a finished,
+    successful job of your group. Organizers may mark for any group at any time (`group` to
+    unmark)."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    job = _round_job(round_, payload.job) if payload.job is not None else None
     # Only an organizer names a group (a student's is their own): looking the name up for
     # anyone else would tell a private group from a missing one.
-    group = groups.find_group(group_name) if group_name and user.is_organizer else None
+    group = groups.find_group(payload.group) if payload.group and user.is_organizer else None
     entry = rounds.mark_final_choice(user, round_, job, group=group)
     return {"round": round_.pk, "group": entry.group.name, "job": entry.final_job_id}
 
 
-def _round_job(round_: Round, job_id: int) -> Job:
-    job = Job.objects.filter(pk=job_id, round=round_).select_related("group").first()
+def _round_job(round_: RoundModel, job_id: int) -> JobModel:
+    job = JobModel.objects.filter(pk=job_id, round=round_).select_related("group").first()
     if job is None:
         raise InvalidInput(f"No job {job_id} in this round.", fields={"job": "not in this round"})
     return job
 
 
-@allow_methods("GET", "POST")
-@json_action
-def round_jobs(request: HttpRequest, round_id: int) -> Any:
-    """GET: the jobs of the round the viewer may see (``visibility``: their own and their
-    group's; every job for organizers), newest first; ``?state=done`` filters, ``?limit=``
-    caps (default and most: 1000). POST: submit a job."""
+@router.get(
+    "/rounds/{id:round_id}/jobs/",
+    response=answers(JobPage, 400, 404),
+    tags=["jobs"],
+    url_name="api_round_jobs",
+)
+def round_jobs(request: HttpRequest, round_id: int, query: Query[JobList]) -> Any:
+    """Your group's jobs in the round (workers and organizers: all), newest first.
+
+    ``visibility`` decides: their own and their group's; every job for organizers.
+    ``?state=done`` filters, ``?limit=`` caps (default and most: 1000)."""
+    only_known(request, JobList)
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
-    if request.method == "POST":
-        return submit_job(request, user, round_)
-    query = Body(dict(request.GET.items()))
-    only_fields(query, {"state", "limit"})
-    state = query.text("state", max_length=16)
-    limit = query.integer("limit", MAX_JOBS)
-    query.check()
     jobs = round_.jobs.select_related("round", "group", "user", "worker").prefetch_related(
         "pictures"
     )
-    if state:
-        jobs = jobs.filter(state=state)
+    if query.state:
+        jobs = jobs.filter(state=query.state)
     group = groups.group_of(user)
     jobs = visibility.visible_jobs(user, round_, jobs, group)
-    count = min(max(limit or MAX_JOBS, 1), MAX_JOBS)
+    count = min(max(query.limit or MAX_JOBS, 1), MAX_JOBS)
     page = list(jobs[: count + 1])
     return {
         "jobs": [results.describe_job(job, user, group=group) for job in page[:count]],
@@ -294,23 +330,24 @@ def round_jobs(request: HttpRequest, round_id: int) -> Any:
     }
 
 
-def submit_job(request: HttpRequest, user: User, round_: Round) -> Any:
-    """``{"algorithm": "knn", "params": {"n_neighbors": 5}}`` queues a job for your group;
-    organizers add ``"baseline": true`` for a line to beat. The answer is the job, plus what
-    the group has left (``quota``)."""
-    body = parse_json_body(request)
-    algorithm = body.get("algorithm")
-    if not isinstance(algorithm, str) or not algorithm:
-        raise InvalidInput("Name the algorithm.", fields={"algorithm": "required"})
-    params = body.get("params", {})
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise InvalidInput("params must be an object.", fields={"params": "must be an object"})
-    baseline = body.get("baseline") in (True, "true", "True", "1")
-    job = queue.submit_job(user, round_, algorithm, params, baseline=baseline)
+@router.post(
+    "/rounds/{id:round_id}/jobs/",
+    response=answers(Job, 400, 403, 404, 409, 429, status=201),
+    tags=["jobs"],
+)
+def submit_job(request: HttpRequest, round_id: int, payload: JobSubmission) -> Any:
+    """Submit a job for your group.
+
+    Refused with 409 `round_not_open` unless the round is open, and with 429 `quota_exceeded`
+    when the group has used its jobs or has too many waiting. The answer is the job, plus what
+    the group has left (`quota`)."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    job = queue.submit_job(
+        user, round_, payload.algorithm, payload.params, baseline=payload.baseline
+    )
     # The submitter plays for the job's group: no need to read their group again.
     described = results.describe_job(job, user, group=job.group)
     if job.group is not None:
         described["quota"] = queue.quota_left(round_, job.group)
-    return json_answer(described, status=201)
+    return Status(201, described)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from ninja import Query, Router
 
 from mlcontest.algorithms import METRICS, REGISTRY
 from mlcontest.api.common import viewer
+from mlcontest.api.schemas.common import answers
+from mlcontest.api.schemas.jobs import Job, JobQuery
+from mlcontest.api.schemas.meta import Algorithms, Index, Me
 from mlcontest.contest import groups, queue, results, visibility
 from mlcontest.contest.errors import NotFound
-from mlcontest.http import allow_methods, json_action
+
+router = Router(tags=["meta"])
 
 
-@allow_methods("GET")
-@json_action
-def index(request: HttpRequest) -> dict[str, Any]:
+@router.get("/", response=answers(Index), url_name="api_index")
+def index(request: HttpRequest) -> Any:
+    """Links to the resources."""
     return {
         "openapi": "/api/openapi.json",
         "docs": "/api/docs/",
@@ -28,10 +33,9 @@ def index(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@allow_methods("GET")
-@json_action
-def me(request: HttpRequest) -> dict[str, Any]:
-    """The signed-in user, their role and group: what a page needs to decide what to show."""
+@router.get("/me/", response=answers(Me), url_name="api_me")
+def me(request: HttpRequest) -> Any:
+    """Who am I: role and group (what a page needs to decide what to show)."""
     user = viewer(request)
     group = groups.group_of(user)
     return {
@@ -44,9 +48,9 @@ def me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@allow_methods("GET")
-@json_action
-def algorithms(request: HttpRequest) -> dict[str, Any]:
+@router.get("/algorithms/", response=answers(Algorithms), url_name="api_algorithms")
+def algorithms(request: HttpRequest) -> Any:
+    """Algorithms with their parameter schemas, and the metrics."""
     return {
         "algorithms": [algorithm.schema() for algorithm in REGISTRY.values()],
         "metrics": [
@@ -56,14 +60,17 @@ def algorithms(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@allow_methods("GET")
-@json_action
-def job_detail(request: HttpRequest, job_id: int) -> dict[str, Any]:
-    """One job, to those ``visibility`` lets see it (their own and their group's jobs; every
-    job for organizers); validation scores once the round is revealed."""
+@router.get(
+    "/jobs/{id:job_id}/", response=answers(Job, 400, 404), tags=["jobs"], url_name="api_job"
+)
+def job_detail(request: HttpRequest, job_id: int, query: Query[JobQuery]) -> Any:
+    """One job (students: their group's).
+
+    To those ``visibility`` lets see it (their own and their group's jobs; every job for
+    organizers); validation scores once the round is revealed. A query with a NUL is a 400
+    before the view (``mlcontest.guards``)."""
     user = viewer(request)
     job = queue.get_job(job_id)
     if not visibility.sees_job(user, job):
         raise NotFound(f"No job {job_id}.")
-    with_labels = request.GET.get("labels") in ("1", "true")
-    return results.describe_job(job, user, with_labels=with_labels)
+    return results.describe_job(job, user, with_labels=query.labels)

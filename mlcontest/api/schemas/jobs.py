@@ -1,0 +1,104 @@
+"""Jobs: what a job looks like, the submission, and the queries of the job lists."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from ninja import Schema
+from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from mlcontest.api.schemas.common import (
+    Input,
+    MaybeMoment,
+    Moment,
+    Output,
+    Params,
+    Text16,
+    WholeNumber,
+)
+
+
+class Quota(Output):
+    jobs_used: int
+    jobs_left: int
+    queued: int
+    queue_places_left: int
+
+
+class Picture(Output):
+    filename: str
+    url: str
+
+
+class Job(Output):
+    id: int
+    round: int
+    group: str | None = Field(None, description="when the viewer may see who submitted it")
+    baseline: bool
+    user: str | None = None
+    algorithm: str
+    params: Params
+    state: Literal["queued", "running", "done", "failed"]
+    created_at: Moment
+    claimed_at: MaybeMoment
+    finished_at: MaybeMoment
+    success: bool | None
+    score_test: float | None
+    score_validation: float | None = Field(
+        None, description="absent for students and workers until the round is revealed"
+    )
+    message: str
+    pictures: list[Picture]
+    quota: Quota | None = Field(None, description="in the answer to a submission")
+
+
+class JobPage(Output):
+    jobs: list[Job]
+    more: bool
+
+
+def _algorithm(value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        raise PydanticCustomError("required", "required")
+    return value
+
+
+def _params(value: Any) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PydanticCustomError("object", "must be an object")
+    return value
+
+
+class JobSubmission(Schema):
+    """``{"algorithm": "knn", "params": {"n_neighbors": 5}}``; other fields are ignored, as the
+    seed's submission ignores them."""
+
+    model_config = ConfigDict(extra="ignore")
+    invalid_message: ClassVar[str] = "Name the algorithm."
+
+    algorithm: Annotated[str, BeforeValidator(_algorithm)]
+    params: Annotated[Params, BeforeValidator(_params)] = {}
+    # Anything but true (or "true", "True", "1") is false: a loose flag, as it always was.
+    baseline: Annotated[
+        bool, BeforeValidator(lambda value: value in (True, "true", "True", "1"))
+    ] = Field(False, description="organizers: a line to beat, no group, no quota")
+
+    @classmethod
+    def summary(cls, fields: dict[str, str]) -> str:
+        return cls.invalid_message if "algorithm" in fields else "params must be an object."
+
+
+class JobList(Input):
+    """``?state=done&limit=20``."""
+
+    state: Text16 = Field("", description="only jobs in this state")
+    limit: WholeNumber = Field(None, description="at most this many (default and most: 1000)")
+
+
+class JobQuery(Schema):
+    """``?labels=1``: the predicted labels too (any other value: without)."""
+
+    labels: Annotated[bool, BeforeValidator(lambda value: value in ("1", "true", True))] = False
