@@ -14,6 +14,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponse
+from django.utils import translation
 
 from mlcontest.contest import login_throttle
 from mlcontest.http import error_response
@@ -54,7 +55,9 @@ class LoginView(auth_views.LoginView):
         if self.request.POST.get("api"):
             if throttled is not None:
                 locked = {"username": "too many failed sign-ins"} if throttled.by == "name" else {}
-                response = error_response(429, "login_throttled", throttled.message, locked)
+                with translation.override("en"):  # a script's answer is English, as the API's
+                    english = login_throttle.LoginThrottled(throttled.by, throttled.retry_after)
+                response = error_response(429, "login_throttled", english.message, locked)
             else:
                 response = error_response(
                     400,

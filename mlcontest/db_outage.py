@@ -40,6 +40,8 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connection
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.html import escape
 
 from mlcontest.http import error_response, speaks_json
 
@@ -49,9 +51,9 @@ RETRY_AFTER_SECONDS = 5
 OUTAGE_CODE = "database_unavailable"
 OUTAGE_MESSAGE = "The database is not answering; try again in a few seconds."
 _OUTAGE_PAGE = (
-    "<!doctype html><title>Database unavailable</title>"
-    "<h1>The database is not answering</h1>"
-    "<p>Nothing was lost. Reload this page in a few seconds.</p>"
+    '<!doctype html><html lang="%(lang)s"><title>%(title)s</title>'
+    "<h1>%(heading)s</h1>"
+    "<p>%(text)s</p></html>"
 )
 _MARK = "_mlcontest_database_outage"
 
@@ -78,7 +80,19 @@ def outage_response(request: HttpRequest) -> HttpResponse:
     if speaks_json(request):
         response = error_response(503, OUTAGE_CODE, OUTAGE_MESSAGE)
     else:
-        response = HttpResponse(_OUTAGE_PAGE, status=503, content_type="text/html")
+        # Outside every other middleware: the visitor's language is chosen here (no template,
+        # no database: the session may be what cannot be read).
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            page = _OUTAGE_PAGE % {
+                "lang": language,
+                "title": escape(translation.gettext("Database unavailable")),
+                "heading": escape(translation.gettext("The database is not answering")),
+                "text": escape(
+                    translation.gettext("Nothing was lost. Reload this page in a few seconds.")
+                ),
+            }
+        response = HttpResponse(page, status=503, content_type="text/html")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -20,10 +20,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.utils import translation
 from django.views import defaults
 
 from mlcontest.contest.inputs import bad_text
 from mlcontest.http import error_response, speaks_json
+from mlcontest.marks import gettext_noop
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +48,23 @@ class BodyLimitMiddleware:
                     request,
                     411,
                     "length_required",
-                    "Send the body with a Content-Length; chunked bodies are not accepted.",
+                    gettext_noop(
+                        "Send the body with a Content-Length; chunked bodies are not accepted."
+                    ),
                 )
             return self.get_response(request)
         if not (declared.isascii() and declared.isdigit()):  # isdigit alone takes "²"
-            return refuse(request, 400, "invalid", "The Content-Length header is not a number.")
+            return refuse(
+                request, 400, "invalid", gettext_noop("The Content-Length header is not a number.")
+            )
         if len(declared) > 18 or int(declared) > limit:  # 18: int() of 5,000 digits fails
             return refuse(
                 request,
                 413,
                 "body_too_large",
-                f"The body has {declared} bytes; at most {limit} are accepted.",
+                gettext_noop("The body has %(declared)s bytes; at most %(limit)s are accepted."),
                 {"body": f"at most {limit} bytes"},
+                {"declared": declared, "limit": limit},
             )
         return self.get_response(request)
 
@@ -80,8 +87,9 @@ class CleanTextMiddleware:
                 request,
                 400,
                 "invalid_text",
-                f"{field} contains a NUL character or a lone surrogate.",
+                gettext_noop("%(field)s contains a NUL character or a lone surrogate."),
                 {field: "contains a NUL character or a lone surrogate"},
+                {"field": field},
             )
         return self.get_response(request)
 
@@ -103,14 +111,18 @@ class CleanTextMiddleware:
             return body_late(request)
         if isinstance(exception, DataError):
             logger.warning("DataError on %s: %s", request.path_info, exception)
-            return refuse(request, 400, "invalid", "A value is out of range or not valid.")
+            return refuse(
+                request, 400, "invalid", gettext_noop("A value is out of range or not valid.")
+            )
         return None
 
 
 def body_late(request: HttpRequest) -> HttpResponse:
     """A body that stopped arriving: ``mlcontest serve`` gives up on it after
     MLCONTEST_BODY_TIMEOUT, and reading the request then fails (a 500 without this)."""
-    return refuse(request, 408, "request_timeout", "The request body did not arrive in time.")
+    return refuse(
+        request, 408, "request_timeout", gettext_noop("The request body did not arrive in time.")
+    )
 
 
 def refuse(
@@ -119,10 +131,16 @@ def refuse(
     code: str,
     message: str,
     fields: dict[str, str] | None = None,
+    params: dict[str, object] | None = None,
 ) -> HttpResponse:
+    """``message`` is English with ``%(name)s`` places for ``params``: the JSON body keeps it
+    English, a page's plain text is in the visitor's language (these refusals may come before
+    the locale middleware has chosen it, so it is chosen here)."""
     if speaks_json(request):
-        return error_response(status, code, message, fields)
-    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+        return error_response(status, code, message % (params or {}), fields)
+    with translation.override(translation.get_language_from_request(request)):
+        text = translation.gettext(message) % (params or {})
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

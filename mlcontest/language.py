@@ -9,6 +9,8 @@ there keeps scripts, logs and the seed's clients the same for everyone.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
@@ -18,6 +20,15 @@ from mlcontest.http import speaks_json
 
 
 class PageLocaleMiddleware(LocaleMiddleware):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        try:
+            return cast(HttpResponseBase, super().__call__(request))  # sync only
+        finally:
+            # Django leaves the request's language active in the thread: the next request's
+            # outer middleware, or code run outside a request, would speak German after a
+            # German page. The response is rendered by now (streamed CSVs hold no words).
+            translation.deactivate()
+
     def process_request(self, request: HttpRequest) -> None:
         if speaks_json(request):
             translation.activate(settings.LANGUAGE_CODE)

@@ -116,29 +116,62 @@ def _key(message: Any) -> Key:
     return msgid, message.context
 
 
-ENTRY_LINE = re.compile(r'^(msgctxt|msgid) ("(?:[^"\\]|\\.)*"(?:\n"(?:[^"\\]|\\.)*")*)', re.M)
+ENTRY_LINE = re.compile(
+    r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) ("(?:[^"\\]|\\.)*"(?:\n"(?:[^"\\]|\\.)*")*)',
+    re.M,
+)
 
 
 def duplicates(text: str) -> list[str]:
-    """Entries that appear twice in the .po text (a union merge of two branches that both added
-    one). Babel would silently keep the last; the test names them instead."""
+    """What a union merge of two branches can leave in the .po text, and Babel reads without a
+    word (keeping one of the two): an entry twice (both branches added it), or an entry with two
+    translations (both changed it). The test names them; `tasks.py messages` keeps one."""
     seen: set[tuple[str, str]] = set()
     doubled = []
     context = ""
-    for match in re.finditer(
-        r'^(msgctxt|msgid) ("(?:[^"\\]|\\.)*"(?:\n"(?:[^"\\]|\\.)*")*)', text, re.M
-    ):
-        if match.group(1) == "msgctxt":
-            context = match.group(2)
-            continue
-        key = (context, match.group(2))
-        context = ""
-        if key[1] == '""':
-            continue  # the header
-        if key in seen:
-            doubled.append(key[1])
-        seen.add(key)
+    key = ("", "")
+    keywords: set[str] = set()
+    for match in ENTRY_LINE.finditer(text):
+        keyword, value = match.groups()
+        if keyword == "msgctxt":
+            context = value
+        elif keyword == "msgid":
+            key, context, keywords = (context, value), "", set()
+            if value != '""':  # not the header
+                if key in seen:
+                    doubled.append(value)
+                seen.add(key)
+        elif keyword in keywords:
+            doubled.append(f"{key[1]} ({keyword} twice)")
+        else:
+            keywords.add(keyword)
     return doubled
+
+
+def mend(text: str) -> tuple[str, list[str]]:
+    """The .po text with an entry that a union merge left twice, word for word, kept once; and
+    what only a person can settle: an entry twice with different German, or two translations
+    in one entry (say which one stays)."""
+    blocks = text.split("\n\n")
+    kept: list[str] = []
+    first: dict[str, str] = {}
+    unsettled: list[str] = []
+    for block in blocks:
+        if duplicates(block):
+            unsettled.append(f"two translations in one entry:\n{block}")
+        keys = [m.group(0) for m in ENTRY_LINE.finditer(block) if m.group(1) in MSG_KEYS]
+        key = "\n".join(keys)
+        if key and key in first:
+            if block.strip() != first[key].strip():
+                unsettled.append(f"an entry twice with different German:\n{first[key]}\n\n{block}")
+            continue  # the same entry again: dropped
+        if key:
+            first[key] = block
+        kept.append(block)
+    return "\n\n".join(kept), unsettled
+
+
+MSG_KEYS = {"msgctxt", "msgid", "msgid_plural"}
 
 
 def update(found: dict[Key, list[str]]) -> Any:
@@ -256,6 +289,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in listed:
             print(line)
         return 1 if listed else 0
+    if PO_FILE.exists():
+        mended, unsettled = mend(PO_FILE.read_text(encoding="utf-8"))
+        if unsettled:
+            print(f"{PO_FILE}: a merge left entries only you can settle; keep one of each:")
+            for problem in unsettled:
+                print(f"\n{problem}")
+            return 1
+        PO_FILE.write_text(mended, encoding="utf-8")
     catalog = update(extract())
     write(catalog)
     missing = untranslated(catalog)

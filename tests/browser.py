@@ -133,11 +133,11 @@ class Browser:
         self.get("/accounts/login/")
         self.fill("#id_username", username)
         self.fill("#id_password", password)
-        # The form's own button: the header's first button is the language switch now.
+        # The sign-in form's own button: the header's language switch is a submit button too.
         self.submit_and_wait("main button[type=submit]")
 
     def sign_out(self) -> None:
-        self.submit_and_wait("header form button")
+        self.submit_and_wait("header form[action$='/logout/'] button")
 
     # Waiting ------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from django.test import Client
+from django.test import Client, override_settings
 
 from mlcontest import translations
 from tests.conftest import Contest
@@ -26,6 +26,25 @@ def test_an_entry_in_twice_is_found() -> None:
     assert translations.duplicates(text) == ['"Round"']
     with_context = 'msgctxt "a"\nmsgid "Round"\nmsgstr "R"\n\nmsgid "Round"\nmsgstr "Runde"\n'
     assert translations.duplicates(with_context) == []
+    # Both branches changed one translation: the union keeps both lines.
+    changed = 'msgid "Round"\nmsgstr "Runde"\nmsgstr "Spielrunde"\n\nmsgid "Job"\nmsgstr "A"\n'
+    assert translations.duplicates(changed) == ['"Round" (msgstr twice)']
+    plural = 'msgid "a"\nmsgid_plural "as"\nmsgstr[0] "x"\nmsgstr[1] "y"\n'
+    assert translations.duplicates(plural) == []
+    # The committed file itself reads clean.
+    assert translations.duplicates(translations.PO_FILE.read_text(encoding="utf-8")) == []
+
+
+def test_a_merge_left_twice_is_mended_or_named() -> None:
+    same = 'msgid "Round"\nmsgstr "Runde"'
+    text = f'msgid ""\nmsgstr ""\n\n{same}\n\nmsgid "Job"\nmsgstr "Auftrag"\n\n{same}\n'
+    mended, unsettled = translations.mend(text)
+    assert unsettled == []
+    assert mended.count('msgid "Round"') == 1 and 'msgid "Job"' in mended
+    different = text.replace('msgstr "Runde"\n', 'msgstr "Spielrunde"\n', 1)
+    assert len(translations.mend(different)[1]) == 1
+    doubled = 'msgid "Round"\nmsgstr "Runde"\nmsgstr "Spielrunde"\n'
+    assert translations.mend(doubled)[1][0].startswith("two translations in one entry")
 
 
 def test_a_string_without_german_is_found() -> None:
@@ -99,3 +118,24 @@ def test_the_api_and_the_seed_protocol_stay_english(contest: Contest) -> None:
     anonymous = Client().post("/actions/join_group", {}, HTTP_ACCEPT_LANGUAGE="de")
     assert "Accept-Language" not in anonymous.get("Vary", "")
     assert anonymous.json() == Client().post("/actions/join_group", {}).json()
+
+
+@override_settings(LOGIN_FAILURES_PER_NAME=1)
+def test_a_locked_sign_in_is_german_on_the_page_and_english_for_a_script(
+    contest: Contest,
+) -> None:
+    client = Client()
+    client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    page = client.post(
+        "/accounts/login/", {"username": "alice", "password": "pw"}, HTTP_ACCEPT_LANGUAGE="de"
+    )
+    assert page.status_code == 429
+    assert "Zu viele fehlgeschlagene Anmeldungen für diesen Benutzernamen" in page.content.decode()
+    script = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "pw", "api": "1"},
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert script.status_code == 429
+    assert script.json()["code"] == "login_throttled"
+    assert script.json()["message"].startswith("Too many failed sign-ins for this user name.")

@@ -16,13 +16,16 @@ from __future__ import annotations
 from typing import Any
 
 from mlcontest.algorithms.registry import Algorithm, Builder, Param, register
+from mlcontest.marks import gettext_noop
 
 SCALING = Param(
     "scaling",
     "choice",
     "none",
     choices=("none", "standard", "minmax"),
-    help="Rescale every feature before fitting: standard (mean 0, variance 1) or min-max (0..1).",
+    help=gettext_noop(
+        "Rescale every feature before fitting: standard (mean 0, variance 1) or min-max (0..1)."
+    ),
 )
 SEED = Param(
     "random_state",
@@ -30,7 +33,7 @@ SEED = Param(
     0,
     minimum=0,
     maximum=2**31 - 1,
-    help="Seed for every random choice, so that the job is reproducible.",
+    help=gettext_noop("Seed for every random choice, so that the job is reproducible."),
 )
 
 
@@ -169,13 +172,18 @@ MAX_DEPTH = Param(
     "int",
     None,
     nullable=True,
-    empty="no limit",
+    empty=gettext_noop("no limit"),
     minimum=1,
     maximum=100,
-    help="Deepest split.",
+    help=gettext_noop("Deepest split."),
 )
 MIN_LEAF = Param(
-    "min_samples_leaf", "int", 1, minimum=1, maximum=1000, help="Fewest training points in a leaf."
+    "min_samples_leaf",
+    "int",
+    1,
+    minimum=1,
+    maximum=1000,
+    help=gettext_noop("Fewest training points in a leaf."),
 )
 N_CLUSTERS = Param(
     "n_clusters",
@@ -184,14 +192,14 @@ N_CLUSTERS = Param(
     minimum=1,
     maximum=100,
     per_training_point=True,
-    help="How many clusters; at most one per training point.",
+    help=gettext_noop("How many clusters; at most one per training point."),
 )
 NO_SEED = ("random_state",)  # retired where it changed nothing
 
 register(
     Algorithm(
         "knn",
-        "k-nearest neighbours",
+        gettext_noop("k-nearest neighbours"),
         "classification",
         (
             Param(
@@ -201,27 +209,36 @@ register(
                 minimum=1,
                 maximum=200,
                 per_training_point=True,
-                help="How many neighbours vote; at most the number of training points.",
+                help=gettext_noop(
+                    "How many neighbours vote; at most the number of training points."
+                ),
             ),
             Param(
                 "weights",
                 "choice",
                 "uniform",
                 choices=("uniform", "distance"),
-                help="Equal votes, or votes weighted by closeness.",
+                help=gettext_noop("Equal votes, or votes weighted by closeness."),
             ),
-            Param("p", "int", 2, minimum=1, maximum=2, help="1: Manhattan distance, 2: Euclidean."),
+            Param(
+                "p",
+                "int",
+                2,
+                minimum=1,
+                maximum=2,
+                help=gettext_noop("1: Manhattan distance, 2: Euclidean."),
+            ),
             SCALING,
         ),
         scaled(_knn),
         retired=NO_SEED,
-        help="Labels a point like most of its nearest training points.",
+        help=gettext_noop("Labels a point like most of its nearest training points."),
     )
 )
 register(
     Algorithm(
         "svm",
-        "Support vector machine",
+        gettext_noop("Support vector machine"),
         "classification",
         (
             Param(
@@ -229,7 +246,7 @@ register(
                 "choice",
                 "rbf",
                 choices=("linear", "rbf", "poly", "sigmoid"),
-                help="Shape of the decision boundary.",
+                help=gettext_noop("Shape of the decision boundary."),
             ),
             Param(
                 "C",
@@ -237,7 +254,9 @@ register(
                 1.0,
                 minimum=1e-4,
                 maximum=1e4,
-                help="Penalty for mistakes: large C fits the training points more closely.",
+                help=gettext_noop(
+                    "Penalty for mistakes: large C fits the training points more closely."
+                ),
             ),
             Param(
                 "gamma",
@@ -247,21 +266,32 @@ register(
                 minimum=1e-5,
                 maximum=1e3,
                 empty="'scale'",
-                help="Reach of one training point (rbf, poly, sigmoid). scikit-learn's 'scale' "
-                "is 1 / (number of features * variance of the training points).",
+                help=gettext_noop(
+                    "Reach of one training point (rbf, poly, sigmoid). scikit-learn's 'scale' "
+                    "is 1 / (number of features * variance of the training points)."
+                ),
             ),
-            Param("degree", "int", 3, minimum=1, maximum=10, help="Degree of the poly kernel."),
+            Param(
+                "degree",
+                "int",
+                3,
+                minimum=1,
+                maximum=10,
+                help=gettext_noop("Degree of the poly kernel."),
+            ),
             SCALING,
         ),
         scaled(_svm),
         retired=NO_SEED,
-        help="Separates the classes by the widest margin, in a space chosen by the kernel.",
+        help=gettext_noop(
+            "Separates the classes by the widest margin, in a space chosen by the kernel."
+        ),
     )
 )
 register(
     Algorithm(
         "decision_tree",
-        "Decision tree",
+        gettext_noop("Decision tree"),
         "classification",
         (
             MAX_DEPTH,
@@ -270,36 +300,20 @@ register(
                 "choice",
                 "gini",
                 choices=("gini", "entropy", "log_loss"),
-                help="How a split is judged.",
+                help=gettext_noop("How a split is judged."),
             ),
             MIN_LEAF,
             SCALING,
             SEED,
         ),
         scaled(_tree),
-        help="Splits the space by one feature at a time.",
+        help=gettext_noop("Splits the space by one feature at a time."),
     )
 )
 register(
     Algorithm(
         "random_forest",
-        "Random forest",
-        "classification",
-        (
-            Param("n_estimators", "int", 100, minimum=1, maximum=1000, help="How many trees vote."),
-            MAX_DEPTH,
-            MIN_LEAF,
-            SCALING,
-            SEED,
-        ),
-        scaled(_forest),
-        help="Many decision trees on random samples; the majority decides.",
-    )
-)
-register(
-    Algorithm(
-        "gradient_boosting",
-        "Gradient boosting",
+        gettext_noop("Random forest"),
         "classification",
         (
             Param(
@@ -308,7 +322,30 @@ register(
                 100,
                 minimum=1,
                 maximum=1000,
-                help="How many boosting stages.",
+                help=gettext_noop("How many trees vote."),
+            ),
+            MAX_DEPTH,
+            MIN_LEAF,
+            SCALING,
+            SEED,
+        ),
+        scaled(_forest),
+        help=gettext_noop("Many decision trees on random samples; the majority decides."),
+    )
+)
+register(
+    Algorithm(
+        "gradient_boosting",
+        gettext_noop("Gradient boosting"),
+        "classification",
+        (
+            Param(
+                "n_estimators",
+                "int",
+                100,
+                minimum=1,
+                maximum=1000,
+                help=gettext_noop("How many boosting stages."),
             ),
             Param(
                 "learning_rate",
@@ -316,20 +353,29 @@ register(
                 0.1,
                 minimum=1e-4,
                 maximum=1.0,
-                help="How much each tree corrects the previous ones.",
+                help=gettext_noop("How much each tree corrects the previous ones."),
             ),
-            Param("max_depth", "int", 3, minimum=1, maximum=20, help="Depth of each tree."),
+            Param(
+                "max_depth",
+                "int",
+                3,
+                minimum=1,
+                maximum=20,
+                help=gettext_noop("Depth of each tree."),
+            ),
             SCALING,
             SEED,
         ),
         scaled(_boosting),
-        help="Small trees added one after another, each fixing the last ones' errors.",
+        help=gettext_noop(
+            "Small trees added one after another, each fixing the last ones' errors."
+        ),
     )
 )
 register(
     Algorithm(
         "logistic_regression",
-        "Logistic regression",
+        gettext_noop("Logistic regression"),
         "classification",
         (
             Param(
@@ -338,22 +384,27 @@ register(
                 1.0,
                 minimum=1e-4,
                 maximum=1e4,
-                help="Inverse strength of the regularisation.",
+                help=gettext_noop("Inverse strength of the regularisation."),
             ),
             Param(
-                "max_iter", "int", 200, minimum=10, maximum=10000, help="Most solver iterations."
+                "max_iter",
+                "int",
+                200,
+                minimum=10,
+                maximum=10000,
+                help=gettext_noop("Most solver iterations."),
             ),
             SCALING,
         ),
         scaled(_logistic),
         retired=NO_SEED,
-        help="A linear boundary with class probabilities.",
+        help=gettext_noop("A linear boundary with class probabilities."),
     )
 )
 register(
     Algorithm(
         "naive_bayes",
-        "Gaussian naive Bayes",
+        gettext_noop("Gaussian naive Bayes"),
         "classification",
         (
             Param(
@@ -362,33 +413,47 @@ register(
                 1e-9,
                 minimum=0.0,
                 maximum=1.0,
-                help="Added to every variance for stability.",
+                help=gettext_noop("Added to every variance for stability."),
             ),
             SCALING,
         ),
         scaled(_naive_bayes),
         retired=NO_SEED,
-        help="Assumes independent, normally distributed features per class.",
+        help=gettext_noop("Assumes independent, normally distributed features per class."),
     )
 )
 register(
     Algorithm(
         "mlp",
-        "Neural network (MLP)",
+        gettext_noop("Neural network (MLP)"),
         "classification",
         (
-            Param("hidden_layers", "int", 1, minimum=1, maximum=5, help="How many hidden layers."),
             Param(
-                "hidden_units", "int", 32, minimum=1, maximum=512, help="Neurons per hidden layer."
+                "hidden_layers",
+                "int",
+                1,
+                minimum=1,
+                maximum=5,
+                help=gettext_noop("How many hidden layers."),
+            ),
+            Param(
+                "hidden_units",
+                "int",
+                32,
+                minimum=1,
+                maximum=512,
+                help=gettext_noop("Neurons per hidden layer."),
             ),
             Param(
                 "activation",
                 "choice",
                 "relu",
                 choices=("relu", "tanh", "logistic"),
-                help="The neurons' activation function.",
+                help=gettext_noop("The neurons' activation function."),
             ),
-            Param("alpha", "float", 1e-4, minimum=0.0, maximum=10.0, help="L2 penalty."),
+            Param(
+                "alpha", "float", 1e-4, minimum=0.0, maximum=10.0, help=gettext_noop("L2 penalty.")
+            ),
             # The key stays "learning_rate", as old jobs store it; it is scikit-learn's
             # learning_rate_init (its learning_rate is the schedule, which sgd alone uses).
             Param(
@@ -398,38 +463,52 @@ register(
                 minimum=1e-5,
                 maximum=1.0,
                 label="learning_rate_init",
-                help="Initial step size of the weight updates (scikit-learn's "
-                "learning_rate_init; the parameter is sent as learning_rate).",
+                help=gettext_noop(
+                    "Initial step size of the weight updates (scikit-learn's "
+                    "learning_rate_init; the parameter is sent as learning_rate)."
+                ),
             ),
-            Param("max_iter", "int", 300, minimum=10, maximum=5000, help="Most training epochs."),
+            Param(
+                "max_iter",
+                "int",
+                300,
+                minimum=10,
+                maximum=5000,
+                help=gettext_noop("Most training epochs."),
+            ),
             SCALING,
             SEED,
         ),
         scaled(_mlp),
-        help="Layers of neurons trained by back-propagation.",
+        help=gettext_noop("Layers of neurons trained by back-propagation."),
     )
 )
 register(
     Algorithm(
         "kmeans",
-        "k-means",
+        gettext_noop("k-means"),
         "clustering",
         (
             N_CLUSTERS,
             Param(
-                "n_init", "int", 10, minimum=1, maximum=100, help="Restarts; the best one is kept."
+                "n_init",
+                "int",
+                10,
+                minimum=1,
+                maximum=100,
+                help=gettext_noop("Restarts; the best one is kept."),
             ),
             SCALING,
             SEED,
         ),
         scaled(_kmeans),
-        help="k centres, each point joins the nearest.",
+        help=gettext_noop("k centres, each point joins the nearest."),
     )
 )
 register(
     Algorithm(
         "dbscan",
-        "DBSCAN",
+        gettext_noop("DBSCAN"),
         "clustering",
         (
             Param(
@@ -438,7 +517,7 @@ register(
                 0.5,
                 minimum=1e-5,
                 maximum=1e4,
-                help="Radius of a point's neighbourhood.",
+                help=gettext_noop("Radius of a point's neighbourhood."),
             ),
             Param(
                 "min_samples",
@@ -446,20 +525,20 @@ register(
                 5,
                 minimum=1,
                 maximum=1000,
-                help="Neighbours that make a point a core point.",
+                help=gettext_noop("Neighbours that make a point a core point."),
             ),
             SCALING,
         ),
         scaled(_dbscan),
         retired=NO_SEED,
-        help="Dense regions become clusters; sparse points are noise (-1).",
+        help=gettext_noop("Dense regions become clusters; sparse points are noise (-1)."),
         predicts_new_points=False,
     )
 )
 register(
     Algorithm(
         "agglomerative",
-        "Agglomerative clustering",
+        gettext_noop("Agglomerative clustering"),
         "clustering",
         (
             N_CLUSTERS,
@@ -468,20 +547,20 @@ register(
                 "choice",
                 "ward",
                 choices=("ward", "complete", "average", "single"),
-                help="How the distance between two clusters is measured.",
+                help=gettext_noop("How the distance between two clusters is measured."),
             ),
             SCALING,
         ),
         scaled(_agglomerative),
         retired=NO_SEED,
-        help="Merges the two closest clusters until k are left.",
+        help=gettext_noop("Merges the two closest clusters until k are left."),
         predicts_new_points=False,
     )
 )
 register(
     Algorithm(
         "gaussian_mixture",
-        "Gaussian mixture",
+        gettext_noop("Gaussian mixture"),
         "clustering",
         (
             Param(
@@ -491,19 +570,19 @@ register(
                 minimum=1,
                 maximum=100,
                 per_training_point=True,
-                help="How many Gaussians; at most one per training point.",
+                help=gettext_noop("How many Gaussians; at most one per training point."),
             ),
             Param(
                 "covariance_type",
                 "choice",
                 "full",
                 choices=("full", "tied", "diag", "spherical"),
-                help="Shape of each Gaussian.",
+                help=gettext_noop("Shape of each Gaussian."),
             ),
             SCALING,
             SEED,
         ),
         scaled(_gaussian_mixture),
-        help="Points drawn from a few Gaussians; each point joins the likeliest.",
+        help=gettext_noop("Points drawn from a few Gaussians; each point joins the likeliest."),
     )
 )

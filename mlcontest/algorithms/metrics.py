@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlcontest.marks import gettext_noop
+
 Labels = Sequence[str]
 
 
@@ -87,22 +89,22 @@ class Metric:
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("accuracy", "Accuracy", "classification", of_confusion=_accuracy),
+        Metric("accuracy", gettext_noop("Accuracy"), "classification", of_confusion=_accuracy),
         Metric(
             "balanced_accuracy",
-            "Balanced accuracy",
+            gettext_noop("Balanced accuracy"),
             "classification",
             of_confusion=_balanced_accuracy,
         ),
-        Metric("f1_macro", "Macro F1", "classification", of_confusion=_f1_macro),
-        Metric("nmi", "Normalized mutual information", "clustering", of_labels=_nmi),
+        Metric("f1_macro", gettext_noop("Macro F1"), "classification", of_confusion=_f1_macro),
+        Metric("nmi", gettext_noop("Normalized mutual information"), "clustering", of_labels=_nmi),
         Metric(
             "adjusted_rand",
-            "Adjusted Rand index (clipped to 0..1)",
+            gettext_noop("Adjusted Rand index (clipped to 0..1)"),
             "clustering",
             of_labels=_adjusted_rand,
         ),
-        Metric("v_measure", "V-measure", "clustering", of_labels=_v_measure),
+        Metric("v_measure", gettext_noop("V-measure"), "clustering", of_labels=_v_measure),
     )
 }
 

@@ -11,8 +11,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlcontest.marks import gettext_noop
+
 ParamKind = Literal["int", "float", "choice", "bool"]
+
+
+def _(message: str) -> str:
+    """The message in the request's language on the server (German pages show the registry's
+    refusals in German; the API and the seed protocol are answered in English); unchanged where
+    Django is not set up, as in the worker, which checks parameters with this registry too."""
+    from django.apps import apps
+
+    if not apps.ready:
+        return message
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
 TASKS = ("classification", "clustering")
+# The tasks' names as the web shows them (translated there with gettext).
+TASK_NAMES = (gettext_noop("classification"), gettext_noop("clustering"))
 
 
 @dataclass(frozen=True)
@@ -48,7 +67,7 @@ class Param:
 
     def shown_value(self, value: Any) -> str:
         """A stored value as the job page shows it: an empty one says what it means."""
-        return self.empty if value is None else str(value)
+        return _(self.empty) if value is None else str(value)
 
     def schema(self) -> dict[str, Any]:
         described: dict[str, Any] = {"name": self.name, "type": self.kind, "default": self.default}
@@ -76,19 +95,21 @@ class Param:
         ):
             return None
         if raw is None:
-            raise ValueError("a value is required")
+            raise ValueError(_("a value is required"))
         if self.kind == "bool":
             return _as_bool(raw)
         if self.kind == "choice":
             value = str(raw)
             if value not in self.choices:
-                raise ValueError(f"must be one of {', '.join(self.choices)}")
+                raise ValueError(
+                    _("must be one of %(choices)s") % {"choices": ", ".join(self.choices)}
+                )
             return value
         number = _as_int(raw) if self.kind == "int" else _as_float(raw)
         if self.minimum is not None and number < self.minimum:
-            raise ValueError(f"must be at least {_show(self.minimum)}")
+            raise ValueError(_("must be at least %(bound)s") % {"bound": _show(self.minimum)})
         if self.maximum is not None and number > self.maximum:
-            raise ValueError(f"must be at most {_show(self.maximum)}")
+            raise ValueError(_("must be at most %(bound)s") % {"bound": _show(self.maximum)})
         return number
 
 
@@ -104,33 +125,33 @@ def _as_bool(raw: Any) -> bool:
         return True
     if text in {"false", "0", "no", "off"}:
         return False
-    raise ValueError("must be true or false")
+    raise ValueError(_("must be true or false"))
 
 
 def _as_int(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise ValueError("must be a whole number")
+        raise ValueError(_("must be a whole number"))
     if isinstance(raw, int):
         return raw
     if isinstance(raw, float):
         if raw.is_integer():
             return int(raw)
-        raise ValueError("must be a whole number")
+        raise ValueError(_("must be a whole number"))
     try:
         return int(str(raw).strip())
     except ValueError:
-        raise ValueError("must be a whole number") from None
+        raise ValueError(_("must be a whole number")) from None
 
 
 def _as_float(raw: Any) -> float:
     if isinstance(raw, bool):
-        raise ValueError("must be a number")
+        raise ValueError(_("must be a number"))
     try:
         number = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
     except ValueError:
-        raise ValueError("must be a number") from None
+        raise ValueError(_("must be a number")) from None
     if not math.isfinite(number):
-        raise ValueError("must be a finite number")
+        raise ValueError(_("must be a finite number"))
     return number
 
 
@@ -167,9 +188,15 @@ class Algorithm:
             if param is not None:
                 shown.append((param.shown_name, param.shown_value(value)))
             elif name in self.retired:
-                shown.append((name, f"{value} (changes nothing for {self.label})"))
+                shown.append(
+                    (
+                        name,
+                        _("%(value)s (changes nothing for %(algorithm)s)")
+                        % {"value": value, "algorithm": _(self.label)},
+                    )
+                )
             else:
-                shown.append((name, "none" if value is None else str(value)))
+                shown.append((name, _("none") if value is None else str(value)))
         return shown
 
     def defaults(self) -> dict[str, Any]:
@@ -203,7 +230,7 @@ def validate_params(
     known = {param.name for param in algorithm.params}
     for name in raw:
         if name not in known and name not in algorithm.retired:
-            errors[name] = f"unknown parameter of {algorithm.name}"
+            errors[name] = _("unknown parameter of %(algorithm)s") % {"algorithm": algorithm.name}
     clean: dict[str, Any] = {}
     for param in algorithm.params:
         if param.name not in raw:
@@ -217,10 +244,9 @@ def validate_params(
         if param.per_training_point and training_points is not None:
             value = clean[param.name]
             if value is not None and value > training_points:
-                errors[param.name] = (
-                    f"must be at most {training_points}: this round's dataset has "
-                    f"{training_points} training points"
-                )
+                errors[param.name] = _(
+                    "must be at most %(n)s: this round's dataset has %(n)s training points"
+                ) % {"n": training_points}
     if errors:
         raise ParameterError(errors)
     return clean

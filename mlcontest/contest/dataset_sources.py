@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from django.utils.translation import gettext
 from numpy.typing import NDArray
 
 from mlcontest.contest import datasets
@@ -28,6 +29,7 @@ from mlcontest.contest.datasets import (
 )
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
+from mlcontest.marks import gettext_noop
 
 SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
 GENERATORS = ("moons", "circles", "blobs", "xor", "spirals")
@@ -78,7 +80,8 @@ def from_csv(
     header, rows = _parse_rows(text)
     if label_column not in header:
         raise InvalidInput(
-            f"No label column {label_column!r}: the columns are {', '.join(header)}.",
+            gettext("No label column %(column)s: the columns are %(columns)s.")
+            % {"column": repr(label_column), "columns": ", ".join(header)},
             fields={"label_column": f"no column {label_column!r}"},
         )
     has_split = split_column is not None and split_column in header
@@ -94,24 +97,33 @@ def from_csv(
         label = row[label_index].strip()
         if not label:
             raise InvalidInput(
-                f"Line {line}: the label is empty.", fields={label_column: f"empty on line {line}"}
+                gettext("Line %(line)s: the label is empty.") % {"line": line},
+                fields={label_column: f"empty on line {line}"},
             )
         labels.append(label)
     if has_split:
         assert split_column is not None
         split_index = header.index(split_column)
         splits = [_split_value(row[split_index], line, split_column) for line, row in rows]
-        how_split = f"splits from column {split_column!r}"
+        how_split = gettext("splits from column %(column)s") % {"column": repr(split_column)}
     else:
         splits = datasets.assign_splits(labels, seed, fractions)
         how_split = _split_words(seed, fractions)
-    where = f"CSV file {file_name}" if file_name else "CSV text"
-    description = (
-        f"Imported from {where}: {_size_words(len(labels), features, labels)}, label column "
-        f"{label_column!r}, {how_split}."
-    )
+    where = f"CSV file {file_name}" if file_name else "CSV text"  # the source: a code
+    shown = gettext("CSV file %(name)s") % {"name": file_name} if file_name else gettext("CSV text")
+    # Descriptions are written in the language of the organizer's page (English on the CLI).
+    description = gettext(
+        "Imported from %(where)s: %(size)s, label column %(column)s, %(split)s."
+    ) % {
+        "where": shown,
+        "size": _size_words(len(labels), features, labels),
+        "column": repr(label_column),
+        "split": how_split,
+    }
     if ignored:
-        description += f" Columns without numbers, left out: {', '.join(ignored)}."
+        description += " " + gettext("Columns without numbers, left out: %(names)s.") % {
+            "names": ", ".join(ignored)
+        }
     return _finish(features, values, labels, splits, description, where)
 
 
@@ -129,7 +141,8 @@ def read_csv_text(text_or_path: str | bytes | Path) -> tuple[str, str]:
             raw = text_or_path.read_bytes()
         except OSError as error:
             raise InvalidInput(
-                f"Cannot read {text_or_path}: {error.strerror or error}.",
+                gettext("Cannot read %(file)s: %(error)s.")
+                % {"file": text_or_path, "error": error.strerror or error},
                 fields={"file": "cannot be read"},
             ) from None
         return _decode(raw), text_or_path.name
@@ -144,7 +157,8 @@ def _decode(raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidInput(
-            f"The file is not UTF-8 text (byte {error.start}): save it as UTF-8 CSV.",
+            gettext("The file is not UTF-8 text (byte %(byte)s): save it as UTF-8 CSV.")
+            % {"byte": error.start},
             fields={"file": "not UTF-8"},
         ) from None
 
@@ -152,7 +166,7 @@ def _decode(raw: bytes) -> str:
 def _parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header's column names and the data rows, each with its line number."""
     if not text.strip():
-        raise InvalidInput("The CSV file is empty.", fields={"file": "empty"})
+        raise InvalidInput(gettext("The CSV file is empty."), fields={"file": "empty"})
     reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
@@ -165,13 +179,16 @@ def _parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
             continue
         if len(cells) != len(header):
             raise InvalidInput(
-                f"Line {reader.line_num} has {len(cells)} values, the header has {len(header)}.",
+                gettext("Line %(line)s has %(values)s values, the header has %(header)s.")
+                % {"line": reader.line_num, "values": len(cells), "header": len(header)},
                 fields={"file": f"line {reader.line_num}: wrong number of values"},
             )
         rows.append((reader.line_num, cells))
     assert header is not None
     if not rows:
-        raise InvalidInput("The CSV file has a header but no points.", fields={"file": "no rows"})
+        raise InvalidInput(
+            gettext("The CSV file has a header but no points."), fields={"file": "no rows"}
+        )
     return header, rows
 
 
@@ -189,13 +206,15 @@ def _check_header(header: list[str]) -> None:
     for number, name in enumerate(header, start=1):
         if not name:
             raise InvalidInput(
-                f"Column {number} of the header has no name.", fields={"file": "unnamed column"}
+                gettext("Column %(n)s of the header has no name.") % {"n": number},
+                fields={"file": "unnamed column"},
             )
     seen: set[str] = set()
     for name in header:
         if name in seen:
             raise InvalidInput(
-                f"Column {name!r} appears twice in the header.", fields={name: "duplicate"}
+                gettext("Column %(name)s appears twice in the header.") % {"name": repr(name)},
+                fields={name: "duplicate"},
             )
         seen.add(name)
 
@@ -213,7 +232,8 @@ def _choose_features(
         missing = [name for name in chosen if name not in header]
         if missing:
             raise InvalidInput(
-                f"No column {missing[0]!r}: the columns are {', '.join(header)}.",
+                gettext("No column %(column)s: the columns are %(columns)s.")
+                % {"column": repr(missing[0]), "columns": ", ".join(header)},
                 fields={"feature_columns": f"unknown: {', '.join(missing)}"},
             )
         ignored: list[str] = []
@@ -230,17 +250,22 @@ def _choose_features(
     for name in chosen:
         if name in RESERVED_NAMES:
             raise InvalidInput(
-                f"Column {name!r} cannot be a feature: id, split and label are reserved names.",
+                gettext(
+                    "Column %(name)s cannot be a feature: id, split and label are reserved names."
+                )
+                % {"name": repr(name)},
                 fields={name: "reserved name"},
             )
         if name == label_column:
             raise InvalidInput(
-                f"Column {name!r} is the label column and cannot be a feature too.",
+                gettext("Column %(name)s is the label column and cannot be a feature too.")
+                % {"name": repr(name)},
                 fields={name: "is the label"},
             )
     if not chosen:
         raise InvalidInput(
-            "The CSV file has no numeric feature column.", fields={"feature_columns": "none"}
+            gettext("The CSV file has no numeric feature column."),
+            fields={"feature_columns": "none"},
         )
     return chosen, ignored
 
@@ -257,15 +282,22 @@ def _number(cell: str, line: int, column: str) -> float:
     try:
         value = float(cell)
     except ValueError:
-        shown = repr(cell.strip()) if cell.strip() else "an empty value"
-        hint = " (use a point as the decimal mark)" if "," in cell else ""
+        shown = repr(cell.strip()) if cell.strip() else gettext("an empty value")
+        if "," in cell:
+            text = gettext(
+                "Line %(line)s, column %(column)s: %(value)s is not a number (use a point as "
+                "the decimal mark)."
+            )
+        else:
+            text = gettext("Line %(line)s, column %(column)s: %(value)s is not a number.")
         raise InvalidInput(
-            f"Line {line}, column {column!r}: {shown} is not a number{hint}.",
+            text % {"line": line, "column": repr(column), "value": shown},
             fields={column: f"line {line}: not a number"},
         ) from None
     if not math.isfinite(value):
         raise InvalidInput(
-            f"Line {line}, column {column!r}: {cell.strip()!r} is not a finite number.",
+            gettext("Line %(line)s, column %(column)s: %(value)s is not a finite number.")
+            % {"line": line, "column": repr(column), "value": repr(cell.strip())},
             fields={column: f"line {line}: not finite"},
         )
     return value
@@ -275,8 +307,13 @@ def _split_value(cell: str, line: int, column: str) -> str:
     value = cell.strip().lower()
     if value not in SPLITS:
         raise InvalidInput(
-            f"Line {line}, column {column!r}: unknown split {cell.strip()!r} "
-            f"(use {', '.join(SPLITS)}).",
+            gettext("Line %(line)s, column %(column)s: unknown split %(value)s (use %(splits)s).")
+            % {
+                "line": line,
+                "column": repr(column),
+                "value": repr(cell.strip()),
+                "splits": ", ".join(SPLITS),
+            },
             fields={column: f"line {line}: unknown split"},
         )
     return value
@@ -293,7 +330,8 @@ def from_sklearn(
 
     if name not in SKLEARN_DATASETS:
         raise InvalidInput(
-            f"Unknown scikit-learn dataset {name!r}: use one of {', '.join(SKLEARN_DATASETS)}.",
+            gettext("Unknown scikit-learn dataset %(name)s: use one of %(names)s.")
+            % {"name": repr(name), "names": ", ".join(SKLEARN_DATASETS)},
             fields={"name": f"one of {', '.join(SKLEARN_DATASETS)}"},
         )
     loader_name = f"load_{name}"
@@ -305,10 +343,12 @@ def from_sklearn(
         labels = [str(target) for target in bunch.target]
     features = [str(feature) for feature in bunch.feature_names]
     title = _title(bunch.DESCR) or name
-    description = (
-        f"{title} (scikit-learn's {loader_name}): {_size_words(len(labels), features, labels)}, "
-        f"{_split_words(seed, fractions)}."
-    )
+    description = gettext("%(title)s (scikit-learn's %(loader)s): %(size)s, %(split)s.") % {
+        "title": title,
+        "loader": loader_name,
+        "size": _size_words(len(labels), features, labels),
+        "split": _split_words(seed, fractions),
+    }
     return _finish(
         features,
         bunch.data.tolist(),
@@ -330,11 +370,11 @@ def _title(descr: str) -> str:
 # --- generators ------------------------------------------------------------------------------
 
 GENERATOR_WORDS = {
-    "moons": "Two interleaving half circles",
-    "circles": "A small circle inside a large one",
-    "blobs": "Gaussian blobs",
-    "xor": "Four squares, opposite corners of one class (XOR)",
-    "spirals": "Interleaved spiral arms",
+    "moons": gettext_noop("Two interleaving half circles"),
+    "circles": gettext_noop("A small circle inside a large one"),
+    "blobs": gettext_noop("Gaussian blobs"),
+    "xor": gettext_noop("Four squares, opposite corners of one class (XOR)"),
+    "spirals": gettext_noop("Interleaved spiral arms"),
 }
 
 
@@ -359,9 +399,16 @@ def generate(
     settings = f"{n_points} points, noise {noise:g}, seed {seed}"
     if kind in MULTI_CLASS_GENERATORS:
         settings += f", {classes} classes"
-    description = (
-        f"{GENERATOR_WORDS[kind]}: {settings}; {_split_words(seed, fractions)}. Generated."
-    )
+    if kind in MULTI_CLASS_GENERATORS:
+        shown = gettext("%(n)s points, noise %(noise)s, seed %(seed)s, %(classes)s classes")
+    else:
+        shown = gettext("%(n)s points, noise %(noise)s, seed %(seed)s")
+    shown %= {"n": n_points, "noise": f"{noise:g}", "seed": seed, "classes": classes}
+    description = gettext("%(kind)s: %(settings)s; %(split)s. Generated.") % {
+        "kind": gettext(GENERATOR_WORDS[kind]),
+        "settings": shown,
+        "split": _split_words(seed, fractions),
+    }
     source = f"generated {kind} ({settings})"
     return _finish(
         ["x", "y"],
@@ -377,22 +424,32 @@ def _check_generator_args(kind: str, n_points: int, noise: float, n_classes: int
     """The number of classes, once the arguments are known to be sensible."""
     if kind not in GENERATORS:
         raise InvalidInput(
-            f"Unknown generator {kind!r}: use one of {', '.join(GENERATORS)}.",
+            gettext("Unknown generator %(kind)s: use one of %(kinds)s.")
+            % {"kind": repr(kind), "kinds": ", ".join(GENERATORS)},
             fields={"kind": f"one of {', '.join(GENERATORS)}"},
         )
     fields: dict[str, str] = {}
     if not MIN_POINTS <= n_points <= MAX_POINTS:
-        fields["n_points"] = f"between {MIN_POINTS} and {MAX_POINTS}"
+        fields["n_points"] = gettext("between %(low)s and %(high)s") % {
+            "low": MIN_POINTS,
+            "high": MAX_POINTS,
+        }
     if not (math.isfinite(noise) and noise >= 0):
-        fields["noise"] = "a number of 0 or more"
+        fields["noise"] = gettext("a number of 0 or more")
     classes = DEFAULT_CLASSES.get(kind, 2) if n_classes is None else n_classes
     if kind in MULTI_CLASS_GENERATORS:
         if not 2 <= classes <= MAX_CLASSES:
-            fields["n_classes"] = f"between 2 and {MAX_CLASSES}"
+            fields["n_classes"] = gettext("between %(low)s and %(high)s") % {
+                "low": 2,
+                "high": MAX_CLASSES,
+            }
     elif classes != 2:
-        fields["n_classes"] = f"{kind} always has 2 classes"
+        fields["n_classes"] = gettext("%(kind)s always has 2 classes") % {"kind": kind}
     if fields:
-        raise InvalidInput(f"The {kind} generator's settings are not valid.", fields=fields)
+        raise InvalidInput(
+            gettext("The %(kind)s generator's settings are not valid.") % {"kind": kind},
+            fields=fields,
+        )
     return classes
 
 
@@ -475,9 +532,16 @@ def _finish(
 
 
 def _size_words(n_points: int, features: list[str], labels: list[str]) -> str:
-    return f"{n_points} points, {len(features)} features, {len(set(labels))} classes"
+    return gettext("%(n)s points, %(features)s features, %(classes)s classes") % {
+        "n": n_points,
+        "features": len(features),
+        "classes": len(set(labels)),
+    }
 
 
 def _split_words(seed: int, fractions: Fractions) -> str:
     shares = "/".join(f"{round(100 * share):g}" for share in fractions)
-    return f"split {shares} (training/test/validation) with seed {seed}"
+    return gettext("split %(shares)s (training/test/validation) with seed %(seed)s") % {
+        "shares": shares,
+        "seed": seed,
+    }

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, ngettext
 
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.inputs import as_id
@@ -63,8 +64,10 @@ def check_fractions(fractions: Sequence[float]) -> None:
         or not math.isclose(sum(fractions), 1.0)
     ):
         raise InvalidInput(
-            "Split fractions must be three positive numbers (training, test, validation) that "
-            "add up to 1.",
+            gettext(
+                "Split fractions must be three positive numbers (training, test, validation) "
+                "that add up to 1."
+            ),
             fields={"fractions": "three positive shares that add up to 1"},
         )
 
@@ -163,28 +166,40 @@ def _class_counts(
 def validate_table(table: DatasetTable) -> None:
     names = table.feature_names
     if not names:
-        raise InvalidInput("A dataset needs at least one feature.", fields={"features": "empty"})
+        raise InvalidInput(
+            gettext("A dataset needs at least one feature."), fields={"features": "empty"}
+        )
     if len(set(names)) != len(names):
-        raise InvalidInput("Feature names must be unique.", fields={"features": "duplicates"})
+        raise InvalidInput(
+            gettext("Feature names must be unique."), fields={"features": "duplicates"}
+        )
     clash = RESERVED_NAMES.intersection(names)
     if clash:
         raise InvalidInput(
-            f"Feature names may not be {', '.join(sorted(clash))}.",
+            gettext("Feature names may not be %(names)s.") % {"names": ", ".join(sorted(clash))},
             fields={"features": "reserved name"},
         )
     if not table.labels:
-        raise InvalidInput("A dataset needs at least one point.", fields={"points": "empty"})
+        raise InvalidInput(
+            gettext("A dataset needs at least one point."), fields={"points": "empty"}
+        )
     if not (len(table.features) == len(table.labels) == len(table.splits)):
-        raise InvalidInput("Features, labels and splits differ in length.")
+        raise InvalidInput(gettext("Features, labels and splits differ in length."))
     for row_number, row in enumerate(table.features, start=1):
         if len(row) != len(names):
-            raise InvalidInput(f"Point {row_number} has {len(row)} values, not {len(names)}.")
+            raise InvalidInput(
+                gettext("Point %(n)s has %(values)s values, not %(features)s.")
+                % {"n": row_number, "values": len(row), "features": len(names)}
+            )
         if not all(math.isfinite(value) for value in row):
-            raise InvalidInput(f"Point {row_number} has a value that is not a finite number.")
+            raise InvalidInput(
+                gettext("Point %(n)s has a value that is not a finite number.") % {"n": row_number}
+            )
     unknown = set(table.splits) - set(SPLITS)
     if unknown:
         raise InvalidInput(
-            f"Unknown split {sorted(unknown)[0]!r}: use training, test or validation.",
+            gettext("Unknown split %(split)s: use training, test or validation.")
+            % {"split": repr(sorted(unknown)[0])},
             fields={"split": "unknown value"},
         )
     _check_splits_are_fair(table)
@@ -203,18 +218,30 @@ def _check_splits_are_fair(table: DatasetTable) -> None:
     for split, size in sizes.items():
         if size == 0:
             raise InvalidInput(
-                f"The {split} split would be empty: every dataset needs training, test and "
-                "validation points (more points, or larger shares for the small splits).",
+                gettext(
+                    "The %(split)s split would be empty: every dataset needs training, test and "
+                    "validation points (more points, or larger shares for the small splits)."
+                )
+                % {"split": split},
                 fields={"split": f"no {split} points"},
             )
     untrained = sorted(set(table.labels) - trained, key=_label_order)
     if untrained:
         shown = ", ".join(repr(label) for label in untrained[:5])
-        more = f" and {len(untrained) - 5} more" if len(untrained) > 5 else ""
-        classes = "Class" if len(untrained) == 1 else "Classes"
+        if len(untrained) > 5:
+            shown = gettext("%(shown)s and %(n)s more") % {
+                "shown": shown,
+                "n": len(untrained) - 5,
+            }
         raise InvalidInput(
-            f"{classes} {shown}{more} would have no training point: every class needs at "
-            "least one, or no job could learn it.",
+            ngettext(
+                "Class %(classes)s would have no training point: every class needs at least "
+                "one, or no job could learn it.",
+                "Classes %(classes)s would have no training point: every class needs at least "
+                "one, or no job could learn it.",
+                len(untrained),
+            )
+            % {"classes": shown},
             fields={"split": f"no training point for class {untrained[0]!r}"},
         )
 
@@ -233,17 +260,22 @@ def store_dataset(
     """Save ``table`` as dataset ``name``; with ``replace`` an existing one gets new points."""
     name = name.strip()
     if not name:
-        raise InvalidInput("A dataset needs a name.", fields={"name": "required"})
+        raise InvalidInput(gettext("A dataset needs a name."), fields={"name": "required"})
     validate_table(table)
     with transaction.atomic():
         dataset = Dataset.objects.filter(name=name).first()
         if dataset is not None and not replace:
-            raise Conflict(f"A dataset named {name!r} exists already.", fields={"name": "taken"})
+            raise Conflict(
+                gettext("A dataset named %(name)s exists already.") % {"name": repr(name)},
+                fields={"name": "taken"},
+            )
         if dataset is None:
             try:
                 dataset = Dataset.objects.create(name=name)
             except IntegrityError:
-                raise Conflict(f"A dataset named {name!r} exists already.") from None
+                raise Conflict(
+                    gettext("A dataset named %(name)s exists already.") % {"name": repr(name)}
+                ) from None
         dataset.points.all().delete()
         dataset.description = description
         dataset.source = source
@@ -277,7 +309,7 @@ def get_dataset(dataset_id: int) -> Dataset:
     number = as_id(dataset_id)  # None beyond 64 bits: no such dataset, not an overflow
     dataset = None if number is None else Dataset.objects.filter(pk=number).first()
     if dataset is None:
-        raise NotFound(f"No dataset {dataset_id}.")
+        raise NotFound(gettext("No dataset %(id)s.") % {"id": dataset_id})
     return dataset
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Membership, User
@@ -27,11 +29,11 @@ MAX_NAME_LENGTH = 64
 _DIRECTION = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 _ZERO_WIDTH = {0x180E, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}
 _KINDS = {
-    "Cc": "a control character",
-    "Cf": "an invisible formatting character",
-    "Cn": "not an assigned character",
-    "Co": "a private-use character",
-    "Cs": "a lone surrogate",
+    "Cc": gettext_noop("a control character"),
+    "Cf": gettext_noop("an invisible formatting character"),
+    "Cn": gettext_noop("not an assigned character"),
+    "Co": gettext_noop("a private-use character"),
+    "Cs": gettext_noop("a lone surrogate"),
 }
 
 
@@ -50,13 +52,14 @@ def refused_character(name: str) -> str | None:
             continue
         code = ord(char)
         if code in _DIRECTION:
-            kind = "a text-direction control"
+            kind = gettext_noop("a text-direction control")
         elif code in _ZERO_WIDTH:
-            kind = "a zero-width character"
+            kind = gettext_noop("a zero-width character")
         else:
-            kind = _KINDS.get(category, "not allowed")
+            kind = _KINDS.get(category, gettext_noop("not allowed"))
         label = unicodedata.name(char, "")
-        return f"U+{code:04X}{f' ({label})' if label else ''} is {kind}"
+        shown = f"U+{code:04X}{f' ({label})' if label else ''}"
+        return _("%(char)s is %(kind)s") % {"char": shown, "kind": _(kind)}
     return None
 
 
@@ -64,20 +67,21 @@ def clean_group_name(name: str) -> str:
     problem = refused_character(name)
     if problem:
         raise InvalidInput(
-            f"A group name may hold only visible characters and spaces: {problem}.",
+            _("A group name may hold only visible characters and spaces: %(problem)s.")
+            % {"problem": problem},
             fields={"group_name": problem},
         )
     cleaned = _normal_name(name)
     if not cleaned:
-        raise InvalidInput("A group needs a name.", fields={"group_name": "required"})
+        raise InvalidInput(_("A group needs a name."), fields={"group_name": "required"})
     if len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidInput(
-            "The group name is too long.",
+            _("The group name is too long."),
             fields={"group_name": f"at most {MAX_NAME_LENGTH} characters"},
         )
     if "+" in cleaned or "/" in cleaned:
         raise InvalidInput(
-            "A group name may not contain '+' or '/'.",
+            _("A group name may not contain '+' or '/'."),
             fields={"group_name": "'+' and '/' are not allowed"},
         )
     return cleaned
@@ -96,7 +100,8 @@ def create_group(creator: User, name: str, public: bool = True) -> Group:
             return Group.objects.create(name=cleaned, public=public, created_by=creator)
     except IntegrityError:
         raise Conflict(
-            f"A group named {cleaned!r} exists already.", fields={"group_name": "taken"}
+            _("A group named %(name)s exists already.") % {"name": repr(cleaned)},
+            fields={"group_name": "taken"},
         ) from None
 
 
@@ -105,8 +110,8 @@ def no_such_group(typed: str | int) -> NotFound:
     for a private group to someone who is not in it and lacks its invite code: an outsider
     cannot tell a private group from a missing one."""
     if isinstance(typed, int):
-        return NotFound(f"No group {typed}.")
-    return NotFound(f"No group named {typed!r}.")
+        return NotFound(_("No group %(id)s.") % {"id": typed})
+    return NotFound(_("No group named %(name)s.") % {"name": repr(typed)})
 
 
 def find_group(name: str) -> Group:
@@ -181,8 +186,11 @@ def _enter(user: User, group: Group, *, by_organizer: bool) -> Group:
             and not user.is_organizer
         ):
             raise Conflict(
-                f"An organizer placed you in the group {current.group.name!r}: you cannot leave "
-                "it or switch groups yourself. Ask an organizer to move you.",
+                _(
+                    "An organizer placed you in the group %(name)s: you cannot leave it or "
+                    "switch groups yourself. Ask an organizer to move you."
+                )
+                % {"name": repr(current.group.name)},
                 code="placed_by_organizer",
                 fields={"group": f"placed in {current.group.name!r} by an organizer"},
             )

@@ -41,6 +41,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
+from django.utils.translation import gettext
 
 from mlcontest.contest import visibility
 from mlcontest.contest.board_cache import board_key, cached
@@ -549,7 +550,8 @@ def final_json(ranking: FinalRanking, places_shown: int | None = None) -> dict[s
 def require_final_visible(round_: Round, viewer: User) -> None:
     if not final_visible(round_, viewer):
         raise PermissionDenied(
-            "The final ranking is revealed when the round first closes.", code="not_revealed"
+            gettext("The final ranking is revealed when the round first closes."),
+            code="not_revealed",
         )
 
 

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from mlcontest.contest.models import LoginAttempt
 
@@ -33,17 +35,19 @@ class LoginThrottled(Exception):
     def __init__(self, by: str, retry_after: int) -> None:
         self.by = by
         self.retry_after = retry_after
-        what = "for this user name" if by == "name" else "from your network address"
-        super().__init__(
-            f"Too many failed sign-ins {what}. Try again in {describe_wait(retry_after)}."
-        )
+        if by == "name":
+            text = _("Too many failed sign-ins for this user name. Try again in %(wait)s.")
+        else:
+            text = _("Too many failed sign-ins from your network address. Try again in %(wait)s.")
+        super().__init__(text % {"wait": describe_wait(retry_after)})
         self.message = str(self)
 
 
 def describe_wait(seconds: int) -> str:
     if seconds < 120:
-        return f"{seconds} seconds"
-    return f"{math.ceil(seconds / 60)} minutes"
+        return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
 
 
 def window() -> timedelta:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
@@ -216,9 +217,9 @@ class Course(models.Model):
 
 
 class RoundState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"
+    DRAFT = "draft", pgettext_lazy("round state", "Draft")
+    OPEN = "open", pgettext_lazy("round state", "Open")
+    CLOSED = "closed", pgettext_lazy("round state", "Closed")
 
 
 class Round(models.Model):
@@ -329,10 +330,10 @@ class RoundEvent(models.Model):
 
 
 class JobState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", pgettext_lazy("job state", "Queued")
+    RUNNING = "running", pgettext_lazy("job state", "Running")
+    DONE = "done", pgettext_lazy("job state", "Done")
+    FAILED = "failed", pgettext_lazy("job state", "Failed")
 
 
 class Job(models.Model):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from mlcontest.contest.errors import NotAuthenticated, PermissionDenied
 
 
@@ -21,7 +23,7 @@ def require_worker(user: Any) -> None:
 def require_organizer(user: Any) -> None:
     require_user(user)
     if not user.is_organizer:
-        raise PermissionDenied("Only organizers may do this.")
+        raise PermissionDenied(gettext("Only organizers may do this."))
 
 
 def sees_everything(user: Any) -> bool:

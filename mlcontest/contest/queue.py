@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from mlcontest.algorithms import METRICS, ParameterError, get_algorithm, validate_params
 from mlcontest.contest.datasets import training_points
@@ -59,11 +60,11 @@ def submit_job(
     round_.refresh_from_db()  # the caller's copy may be stale: the state and quotas count
     refresh_schedule(round_)
     if baseline and not user.is_organizer:
-        raise PermissionDenied("Only organizers submit baseline jobs.")
+        raise PermissionDenied(gettext("Only organizers submit baseline jobs."))
     _check_open(round_, baseline)
     if algorithm not in allowed_algorithms(round_):
         raise InvalidInput(
-            f"{algorithm!r} is not allowed in this round.",
+            gettext("%(algorithm)s is not allowed in this round.") % {"algorithm": repr(algorithm)},
             fields={"algorithm": f"one of {', '.join(allowed_algorithms(round_))}"},
         )
     if not isinstance(raw_params, dict):
@@ -74,7 +75,7 @@ def submit_job(
             get_algorithm(algorithm), raw_params, training_points(round_.dataset)
         )
     except ParameterError as error:
-        raise InvalidInput("Some parameters are not valid.", fields=error.errors) from None
+        raise InvalidInput(gettext("Some parameters are not valid."), fields=error.errors) from None
     if baseline:
         with transaction.atomic():
             _reread_open_round(round_, baseline=True)
@@ -83,7 +84,7 @@ def submit_job(
             )
     group = group_of(user)
     if group is None:
-        raise Conflict("Join a group before submitting jobs.", code="no_group")
+        raise Conflict(gettext("Join a group before submitting jobs."), code="no_group")
     return _submit_for_group(user, group, round_, algorithm, params)
 
 
@@ -96,12 +97,23 @@ def _check_open(round_: Round, baseline: bool) -> None:
     if accepts_jobs(round_) or (baseline and round_.state == RoundState.DRAFT):
         return
     if round_.state == RoundState.DRAFT:
-        start = f" (it opens at {_clock(round_.starts_at)})" if round_.starts_at else ""
-        message = f"Round {round_.name!r} has not opened yet{start}."
+        if round_.starts_at:
+            message = gettext("Round %(name)s has not opened yet (it opens at %(at)s).") % {
+                "name": repr(round_.name),
+                "at": _clock(round_.starts_at),
+            }
+        else:
+            message = gettext("Round %(name)s has not opened yet.") % {"name": repr(round_.name)}
     else:
         when = round_.closed_at or round_.ends_at
-        since = f" since {_clock(when)}" if when else ""
-        message = f"Round {round_.name!r} is closed{since}: jobs are accepted while it is open."
+        if when:
+            message = gettext(
+                "Round %(name)s is closed since %(at)s: jobs are accepted while it is open."
+            ) % {"name": repr(round_.name), "at": _clock(when)}
+        else:
+            message = gettext("Round %(name)s is closed: jobs are accepted while it is open.") % {
+                "name": repr(round_.name)
+            }
     raise Conflict(message, code="round_not_open")
 
 
@@ -129,22 +141,34 @@ def _submit_for_group(
             entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
             RoundEntry.objects.select_for_update().get(pk=entry.pk)
         if Job.objects.filter(round=round_, user=user).exclude(group=group).exists():
-            raise Conflict("You already played this round for another group.", code="other_group")
+            raise Conflict(
+                gettext("You already played this round for another group."), code="other_group"
+            )
         jobs = Job.objects.filter(round=round_, group=group)
         used, waiting = jobs_used(round_, group.pk)
         if used >= round_.job_quota:
             raise QuotaExceeded(
-                f"Your group has used all {round_.job_quota} jobs of round {round_.name!r}: "
-                "0 left. Jobs that failed count too.",
+                gettext(
+                    "Your group has used all %(quota)s jobs of round %(name)s: 0 left. Jobs "
+                    "that failed count too."
+                )
+                % {"quota": round_.job_quota, "name": repr(round_.name)},
                 fields={"job_quota": f"0 of {round_.job_quota} jobs left"},
             )
         queued = jobs.filter(state=JobState.QUEUED)
         if waiting >= round_.queued_quota:
             raise QuotaExceeded(
-                f"Your group has {waiting} jobs waiting to start (at most "
-                f"{round_.queued_quota} at once): submit again when one of them has started; "
-                f"the first of them is number {_queue_position(queued)} in the queue. "
-                f"{round_.job_quota - used} jobs left in this round.",
+                gettext(
+                    "Your group has %(waiting)s jobs waiting to start (at most %(most)s at "
+                    "once): submit again when one of them has started; the first of them is "
+                    "number %(position)s in the queue. %(left)s jobs left in this round."
+                )
+                % {
+                    "waiting": waiting,
+                    "most": round_.queued_quota,
+                    "position": _queue_position(queued),
+                    "left": round_.job_quota - used,
+                },
                 fields={"queued_quota": f"{waiting} of {round_.queued_quota} waiting"},
             )
         return Job.objects.create(

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mlcontest.algorithms import METRICS, REGISTRY, algorithms_for
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
@@ -86,7 +87,7 @@ def create_round(
         },
     )
     if fields:
-        raise InvalidInput("The round is not valid.", fields=fields)
+        raise InvalidInput(_("The round is not valid."), fields=fields)
     with transaction.atomic():
         round_ = Round.objects.create(
             name=name.strip(),
@@ -119,33 +120,41 @@ def _check_round_fields(
     """Every problem with a round's settings, by field (empty when they are fine)."""
     fields: dict[str, str] = {}
     if not name.strip():
-        fields["name"] = "required"
+        fields["name"] = _("required")
     elif len(name.strip()) > MAX_ROUND_NAME:
-        fields["name"] = f"at most {MAX_ROUND_NAME} characters"
+        fields["name"] = _("at most %(n)s characters") % {"n": MAX_ROUND_NAME}
     if metric not in METRICS:
-        fields["metric"] = f"one of {', '.join(map(str, METRICS))}"
+        fields["metric"] = _("one of %(names)s") % {"names": ", ".join(map(str, METRICS))}
     # Each algorithm once at most: a list of 100,000 names made every round page crawl.
     if len(allowed) > len(REGISTRY) or len(set(map(str, allowed))) != len(allowed):
-        fields["allowed_algorithms"] = f"each algorithm at most once ({len(REGISTRY)} in all)"
+        fields["allowed_algorithms"] = _("each algorithm at most once (%(n)s in all)") % {
+            "n": len(REGISTRY)
+        }
     elif unknown := [str(name)[:40] for name in allowed if name not in REGISTRY]:
-        fields["allowed_algorithms"] = f"unknown: {', '.join(unknown)}"
+        fields["allowed_algorithms"] = _("unknown: %(names)s") % {"names": ", ".join(unknown)}
     elif metric in METRICS:
         task = METRICS[metric].task
         wrong = [algorithm for algorithm in allowed if REGISTRY[algorithm].task != task]
         if wrong:
-            fields["allowed_algorithms"] = f"not {task} algorithms: {', '.join(wrong)}"
+            fields["allowed_algorithms"] = _("not %(task)s algorithms: %(names)s") % {
+                "task": _(task),
+                "names": ", ".join(wrong),
+            }
     for field_name, when in (("starts_at", starts_at), ("ends_at", ends_at)):
         if when is not None and not _storable_time(when):
-            fields[field_name] = f"must lie between the years {MIN_YEAR} and {MAX_YEAR}"
+            fields[field_name] = _("must lie between the years %(low)s and %(high)s") % {
+                "low": MIN_YEAR,
+                "high": MAX_YEAR,
+            }
     times_valid = "starts_at" not in fields and "ends_at" not in fields
     if times_valid and starts_at and ends_at and ends_at <= starts_at:
-        fields["ends_at"] = "must be after the start"
+        fields["ends_at"] = _("must be after the start")
     for field_name, value in numbers.items():
         highest = ROUND_NUMBER_LIMITS.get(field_name, 2**31 - 1)
         if isinstance(value, bool) or not isinstance(value, int):
-            fields[field_name] = "must be a whole number"
+            fields[field_name] = _("must be a whole number")
         elif not 1 <= value <= highest:
-            fields[field_name] = f"must be between 1 and {highest}"
+            fields[field_name] = _("must be between 1 and %(high)s") % {"high": highest}
     return fields
 
 
@@ -258,7 +267,7 @@ def get_round(round_id: int, viewer: User | None = None) -> Round:
     if round_ is None or (
         round_.state == RoundState.DRAFT and viewer is not None and not sees_drafts(viewer)
     ):
-        raise NotFound(f"No round {round_id}.")
+        raise NotFound(_("No round %(id)s.") % {"id": round_id})
     return round_
 
 
@@ -278,7 +287,9 @@ def open_round(organizer: User, round_: Round, ends_at: datetime | None = None) 
     require_organizer(organizer)
     now = timezone.now()
     if ends_at is not None and ends_at <= now:
-        raise InvalidInput("The new end must be in the future.", fields={"ends_at": "in the past"})
+        raise InvalidInput(
+            _("The new end must be in the future."), fields={"ends_at": "in the past"}
+        )
     refresh_schedule(round_, now)
     if round_.state == RoundState.OPEN and ends_at is None:
         return round_
@@ -313,7 +324,7 @@ def close_round(organizer: User, round_: Round) -> Round:
     if round_.state == RoundState.CLOSED:
         return round_
     if round_.state == RoundState.DRAFT:
-        raise Conflict("A draft round cannot be closed: open it first.", code="round_is_draft")
+        raise Conflict(_("A draft round cannot be closed: open it first."), code="round_is_draft")
     _move(
         round_.pk,
         RoundState.OPEN,
@@ -351,25 +362,26 @@ def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidInput(
-            f"Cannot change {', '.join(unknown)}.", fields=dict.fromkeys(unknown, "not editable")
+            _("Cannot change %(names)s.") % {"names": ", ".join(unknown)},
+            fields=dict.fromkeys(unknown, "not editable"),
         )
     refresh_schedule(round_)
     now = timezone.now()
     fields: dict[str, str] = {}
     if "metric" in changes and round_.state != RoundState.DRAFT:
-        fields["metric"] = "can only change while the round is a draft"
+        fields["metric"] = _("can only change while the round is a draft")
     for fixed in ("final_choice_allowed", "reveal_show"):  # how the reveal went stays so
         if revealed(round_) and fixed in changes and changes[fixed] != getattr(round_, fixed):
-            fields[fixed] = "the final ranking is revealed: it cannot change"
+            fields[fixed] = _("the final ranking is revealed: it cannot change")
     for when in ("starts_at", "ends_at"):
         if when not in changes or changes[when] == getattr(round_, when):
             continue
         if round_.state == RoundState.CLOSED:
-            fields[when] = "the round is closed: reopen it to set new times"
+            fields[when] = _("the round is closed: reopen it to set new times")
         elif when == "starts_at" and round_.state != RoundState.DRAFT:
-            fields[when] = "the round has started"
+            fields[when] = _("the round has started")
         elif changes[when] is not None and changes[when] <= now:
-            fields[when] = "must be in the future"
+            fields[when] = _("must be in the future")
     merged = {name: changes.get(name, getattr(round_, name)) for name in EDITABLE}
     fields.update(
         _check_round_fields(
@@ -385,7 +397,7 @@ def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
         )
     )
     if fields:
-        raise InvalidInput("The round is not valid.", fields=fields)
+        raise InvalidInput(_("The round is not valid."), fields=fields)
     changed = {
         name: (getattr(round_, name), value)
         for name, value in changes.items()
@@ -393,7 +405,7 @@ def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
     }
     if not changed:
         return round_
-    for name, (_, value) in changed.items():
+    for name, (_old, value) in changed.items():
         setattr(round_, name, value.strip() if name == "name" else value)
     with transaction.atomic():
         round_.save(update_fields=list(changed))
@@ -430,34 +442,45 @@ def mark_final_choice(
     refresh_schedule(round_)
     if not round_.final_choice_allowed:
         raise Conflict(
-            "This round ranks each group's best test job: there is no final choice to make.",
+            _("This round ranks each group's best test job: there is no final choice to make."),
             code="final_choice_not_allowed",
         )
     _refuse_if_revealed(round_)
     if user.is_organizer:
         group = job.group if job is not None else group
         if group is None:
-            raise InvalidInput("Name the group.", fields={"group": "required"})
+            raise InvalidInput(_("Name the group."), fields={"group": "required"})
     else:
         if not accepts_jobs(round_):
             raise Conflict(
-                f"Round {round_.name!r} is {round_.state}: the final choice is made while it is "
-                "open.",
+                (
+                    _(
+                        "Round %(name)s has not opened yet: the final choice is made while it "
+                        "is open."
+                    )
+                    if round_.state == RoundState.DRAFT
+                    else _("Round %(name)s is closed: the final choice is made while it is open.")
+                )
+                % {"name": repr(round_.name)},
                 code="round_not_open",
             )
         group = group_of(user)
         if group is None:
-            raise Conflict("Join a group first.", code="no_group")
+            raise Conflict(_("Join a group first."), code="no_group")
     if job is not None:
         if job.round_id != round_.pk or job.group_id != group.pk:
             raise InvalidInput(
-                f"Job {job.pk} is not a job of {group.name!r} in this round.",
+                _("Job %(id)s is not a job of %(group)s in this round.")
+                % {"id": job.pk, "group": repr(group.name)},
                 fields={"job": "not your group's job in this round"},
             )
         if not (job.state == JobState.DONE and job.success and job.score_test is not None):
             raise Conflict(
-                f"Job {job.pk} is {job.state}: only a finished, successful job with a test "
-                "score can be the final choice.",
+                _(
+                    "Job %(id)s is %(state)s: only a finished, successful job with a test score "
+                    "can be the final choice."
+                )
+                % {"id": job.pk, "state": job.get_state_display().lower()},
                 code="job_not_ranked",
             )
     with transaction.atomic():
@@ -469,7 +492,7 @@ def mark_final_choice(
             .first()
         )
         _refuse_if_revealed(round_)
-        entry, _ = RoundEntry.objects.get_or_create(round=round_, group=group)
+        entry, _created = RoundEntry.objects.get_or_create(round=round_, group=group)
         entry.final_job = job
         entry.save(update_fields=["final_job"])
         renew_boards(round_.pk)
@@ -480,8 +503,11 @@ def mark_final_choice(
 def _refuse_if_revealed(round_: Round) -> None:
     if revealed(round_):
         raise Conflict(
-            f"The final ranking of round {round_.name!r} was revealed when it closed: the final "
-            "choices are those that stood then.",
+            _(
+                "The final ranking of round %(name)s was revealed when it closed: the final "
+                "choices are those that stood then."
+            )
+            % {"name": repr(round_.name)},
             code="revealed",
         )
 
@@ -591,5 +617,5 @@ def describe_round(round_: Round, viewer: User) -> dict[str, Any]:
 def find_round(round_id: Any, viewer: User) -> Round:
     number = as_id(round_id)  # None for text or an id beyond 64 bits
     if number is None:
-        raise NotFound(f"No round {str(round_id)[:40]!r}.")
+        raise NotFound(_("No round %(id)s.") % {"id": repr(str(round_id)[:40])})
     return get_round(number, viewer)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.utils.translation import gettext
+
 from mlcontest.contest import rounds
 from mlcontest.contest.datasets import SPLITS, load_points
 from mlcontest.contest.errors import NotFound
@@ -52,7 +54,10 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 def dataset_csv(dataset: Dataset, part: str) -> bytes:
     """One of the two files (``PARTS``) of the dataset, never with a hidden label."""
     if part not in PARTS:
-        raise NotFound(f"No download {part!r}: there are {' and '.join(PARTS)}.")
+        raise NotFound(
+            gettext("No download %(part)s: there are %(parts)s.")
+            % {"part": repr(part), "parts": " and ".join(PARTS)}
+        )
     return _dataset_csv(dataset, dataset.version, part)
 
 

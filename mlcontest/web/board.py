@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count
+from django.utils.translation import gettext
 
 from mlcontest.contest import leaderboard, rounds, visibility
 from mlcontest.contest.models import Group, Job, Round, RoundEntry, User
@@ -79,7 +80,7 @@ def rows(round_: Round, audience: Role, every_group: bool = False) -> list[Row]:
             base.groups_above,
             Row(
                 0,
-                f"baseline: {base.algorithm}",
+                gettext("baseline: %(algorithm)s") % {"algorithm": base.algorithm},
                 base.score_test,
                 1,
                 base.algorithm,

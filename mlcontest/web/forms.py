@@ -11,7 +11,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.functional import lazy
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
 from mlcontest.algorithms import validate_params as registry_validate
@@ -26,20 +27,33 @@ def _bound(value: float) -> str:
 def param_help(param: Param, training_points: int | None = None) -> str:
     """The registry's help plus the range or choices, so that the page explains itself. With
     the round's ``training_points``, the range is the one this round's data allows."""
-    parts = [param.help] if param.help else []
+    parts = [gettext(param.help)] if param.help else []
     maximum = param.upper_bound(training_points)
     if param.minimum is not None and maximum is not None:
-        parts.append(f"From {_bound(param.minimum)} to {_bound(maximum)}.")
+        parts.append(
+            gettext("From %(low)s to %(high)s.")
+            % {"low": _bound(param.minimum), "high": _bound(maximum)}
+        )
     elif param.minimum is not None:
-        parts.append(f"At least {_bound(param.minimum)}.")
+        parts.append(gettext("At least %(low)s.") % {"low": _bound(param.minimum)})
     elif maximum is not None:
-        parts.append(f"At most {_bound(maximum)}.")
+        parts.append(gettext("At most %(high)s.") % {"high": _bound(maximum)})
     if maximum is not None and maximum != param.maximum:
-        parts.append(f"This round's dataset has {training_points} training points.")
+        parts.append(
+            gettext("This round's dataset has %(n)s training points.") % {"n": training_points}
+        )
+    empty = gettext(param.empty)  # 'none', 'scale': a value's name, translated where it is a word
     if param.nullable:
-        parts.append(f"Leave empty for {param.empty}.")
-    default = f"empty ({param.empty})" if param.default is None else param.default
-    parts.append(f"Default: {default}.")
+        parts.append(gettext("Leave empty for %(empty)s.") % {"empty": empty})
+    if param.default is None:
+        default = gettext("empty (%(empty)s)") % {"empty": empty}
+    elif param.kind == "bool":
+        default = gettext("on") if param.default else gettext("off")
+    elif param.kind == "choice" and param.default == "none":
+        default = gettext("none")  # as the choice's label says it
+    else:
+        default = str(param.default)
+    parts.append(gettext("Default: %(default)s.") % {"default": default})
     return " ".join(parts)
 
 
@@ -52,7 +66,11 @@ def param_field(param: Param, training_points: int | None = None) -> forms.Field
         return forms.BooleanField(required=False, initial=bool(param.default), help_text=help_text)
     if param.kind == "choice":
         return forms.ChoiceField(
-            choices=[(choice, choice) for choice in param.choices],
+            # The values are scikit-learn's (what a script sends); only "none" is a word.
+            choices=[
+                (choice, gettext("none") if choice == "none" else choice)
+                for choice in param.choices
+            ],
             initial=param.default,
             help_text=help_text,
         )
@@ -120,37 +138,39 @@ class ParamsForm(forms.Form):
 
 class AlgorithmChoiceForm(forms.Form):
     algorithm = forms.ChoiceField(
-        label="Algorithm", help_text="Pick an algorithm; its parameters appear below."
+        label=_("Algorithm"), help_text=_("Pick an algorithm; its parameters appear below.")
     )
 
     def __init__(self, names: list[str], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["algorithm"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(name, REGISTRY[name].label) for name in names]
+        field.choices = [(name, gettext(REGISTRY[name].label)) for name in names]
 
 
 class SignupForm(forms.Form):
     username = forms.RegexField(
         regex=r"^[\w.@+-]{2,150}$",
         max_length=150,
-        help_text="2 to 150 letters, digits and @ . + - _",
-        error_messages={"invalid": "Use 2 to 150 letters, digits and @ . + - _"},
+        label=_("Username"),
+        help_text=_("2 to 150 letters, digits and @ . + - _"),
+        error_messages={"invalid": _("Use 2 to 150 letters, digits and @ . + - _")},
     )
     password = forms.CharField(
+        label=_("Password"),
         widget=forms.PasswordInput,
         help_text=lazy(
             lambda: " ".join(password_validation.password_validators_help_texts()), str
         )(),
     )
     class_code = forms.CharField(
-        label="Class code", help_text="The code your organizer gave the class."
+        label=_("Class code"), help_text=_("The code your organizer gave the class.")
     )
 
     def clean_class_code(self) -> str:
         code: str = self.cleaned_data["class_code"].strip()
         if not secrets.compare_digest(code.encode(), settings.SIGNUP_CODE.encode()):
-            raise forms.ValidationError("This is not the class code.")
+            raise forms.ValidationError(_("This is not the class code."))
         return code
 
     def clean(self) -> dict[str, Any]:
@@ -168,22 +188,22 @@ class SignupForm(forms.Form):
 
 
 class GroupCreateForm(forms.Form):
-    group_name = forms.CharField(label="Group name", max_length=64)
+    group_name = forms.CharField(label=_("Group name"), max_length=64)
     public = forms.BooleanField(
-        label="Public",
+        label=_("Public"),
         required=False,
         initial=True,
-        help_text="Anyone may join a public group; a private one needs its invite code.",
+        help_text=_("Anyone may join a public group; a private one needs its invite code."),
     )
 
 
 class InviteCodeForm(forms.Form):
-    group_name = forms.CharField(label="Group name", max_length=64)
+    group_name = forms.CharField(label=_("Group name"), max_length=64)
     invite_code = forms.CharField(
-        label="Invite code",
+        label=_("Invite code"),
         max_length=32,
         required=False,
-        help_text="Needed for a private group: ask one of its members.",
+        help_text=_("Needed for a private group: ask one of its members."),
     )
 
 
@@ -192,57 +212,69 @@ class FinalChoiceForm(forms.Form):
 
 
 class RoundForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    dataset = forms.ModelChoiceField(queryset=Dataset.objects.all())
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    dataset = forms.ModelChoiceField(label=_("Dataset"), queryset=Dataset.objects.all())
     metric = forms.ChoiceField(
-        help_text="What the leaderboard ranks by; it also fixes the task (classification or "
-        "clustering)."
+        label=_("Metric"),
+        help_text=_(
+            "What the leaderboard ranks by; it also fixes the task (classification or clustering)."
+        ),
     )
     allowed_algorithms = forms.MultipleChoiceField(
+        label=_("Allowed algorithms"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked allows every algorithm of the metric's task.",
+        help_text=_("None ticked allows every algorithm of the metric's task."),
     )
     # The bounds are the domain's (contest/rounds.py), shown in the form as well.
     job_quota = forms.IntegerField(
         min_value=1,
         max_value=ROUND_NUMBER_LIMITS["job_quota"],
         initial=20,
-        help_text="Jobs per group.",
+        label=_("Job quota"),
+        help_text=_("Jobs per group."),
     )
     queued_quota = forms.IntegerField(
         min_value=1,
         max_value=ROUND_NUMBER_LIMITS["queued_quota"],
         initial=3,
-        help_text="Jobs a group may have waiting at once.",
+        label=_("Queued quota"),
+        help_text=_("Jobs a group may have waiting at once."),
     )
     time_limit_seconds = forms.IntegerField(
         min_value=1,
         max_value=ROUND_NUMBER_LIMITS["time_limit_seconds"],
         initial=60,
-        label="Time limit (s)",
+        label=_("Time limit (s)"),
     )
     memory_limit_mb = forms.IntegerField(
         min_value=1,
         max_value=ROUND_NUMBER_LIMITS["memory_limit_mb"],
         initial=2048,
-        label="Memory limit (MB)",
+        label=_("Memory limit (MB)"),
     )
     starts_at = forms.DateTimeField(
         required=False,
+        label=_("Starts at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="Empty: open it by hand.",
+        help_text=_("Empty: open it by hand."),
     )
     ends_at = forms.DateTimeField(
         required=False,
+        label=_("Ends at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="Empty: close it by hand.",
+        help_text=_("Empty: close it by hand."),
     )
     final_choice_allowed = forms.BooleanField(
         required=False,
-        label="Groups choose their final job",
-        help_text=Round._meta.get_field("final_choice_allowed").help_text,
+        label=_("Groups choose their final job"),
+        help_text=_(
+            "Groups may mark one job as their final choice for the validation ranking; "
+            "otherwise their job with the best test score counts."
+        ),
     )
     # On by default on the web, where a class watches the projector; off for scripts (API, CLI).
     reveal_show = forms.BooleanField(
@@ -269,49 +301,64 @@ class RoundForm(forms.Form):
         super().__init__(*args, **kwargs)
         metric = self.fields["metric"]
         assert isinstance(metric, forms.ChoiceField)
-        metric.choices = [(name, f"{m.label} ({m.task})") for name, m in METRICS.items()]
+        metric.choices = [
+            (name, f"{gettext(m.label)} ({gettext(m.task)})") for name, m in METRICS.items()
+        ]
         algorithms = self.fields["allowed_algorithms"]
         assert isinstance(algorithms, forms.MultipleChoiceField)
-        algorithms.choices = [(name, f"{a.label} ({a.task})") for name, a in REGISTRY.items()]
+        algorithms.choices = [
+            (name, f"{gettext(a.label)} ({gettext(a.task)})") for name, a in REGISTRY.items()
+        ]
 
 
 class DatasetForm(forms.Form):
     """Where the points come from: a CSV file, a bundled scikit-learn dataset or a generator."""
 
     SOURCES = [
-        ("generate", "Generate points"),
-        ("bundled", "A bundled dataset"),
-        ("csv", "Upload a CSV file"),
+        ("generate", _("Generate points")),
+        ("bundled", _("A bundled dataset")),
+        ("csv", _("Upload a CSV file")),
     ]
-    name = forms.CharField(max_length=100)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    source = forms.ChoiceField(choices=SOURCES, widget=forms.RadioSelect, initial="generate")
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    source = forms.ChoiceField(
+        label=_("Source"), choices=SOURCES, widget=forms.RadioSelect, initial="generate"
+    )
     kind = forms.ChoiceField(
-        label="Generator",
+        label=_("Generator"),
         required=False,
         choices=[(k, k) for k in ("moons", "circles", "blobs", "xor", "spirals")],
     )
     n_points = forms.IntegerField(
-        label="Points", min_value=10, max_value=5000, initial=300, required=False
+        label=_("Points"), min_value=10, max_value=5000, initial=300, required=False
     )
-    noise = forms.FloatField(min_value=0.0, max_value=5.0, initial=0.2, required=False)
+    noise = forms.FloatField(
+        label=_("Noise"), min_value=0.0, max_value=5.0, initial=0.2, required=False
+    )
     seed = forms.IntegerField(
+        label=_("Seed"),
         min_value=0,
         initial=0,
         required=False,
-        help_text="The same seed gives the same points and the same split into training, test "
-        "and validation.",
+        help_text=_(
+            "The same seed gives the same points and the same split into training, test "
+            "and validation."
+        ),
     )
     bundled = forms.ChoiceField(
-        label="Bundled dataset",
+        label=_("Bundled dataset"),
         required=False,
         choices=[(k, k) for k in ("iris", "wine", "breast_cancer", "digits")],
     )
     csv_file = forms.FileField(
-        label="CSV file",
+        label=_("CSV file"),
         required=False,
-        help_text="Columns: the features, a 'label' column and optionally 'split' "
-        "(training, test, validation).",
+        help_text=_(
+            "Columns: the features, a 'label' column and optionally 'split' "
+            "(training, test, validation)."
+        ),
     )
     # After a preview the CSV travels back in the page, so that saving needs no second upload.
     csv_text = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -325,31 +372,33 @@ class DatasetForm(forms.Form):
             upload = cleaned.get("csv_file")
             if upload is not None:
                 if upload.size > self.MAX_CSV_BYTES:
-                    self.add_error("csv_file", "The file is larger than 5 MB.")
+                    self.add_error("csv_file", _("The file is larger than 5 MB."))
                     return cleaned
                 try:
                     cleaned["csv_text"] = upload.read().decode("utf-8-sig")
                 except UnicodeDecodeError:
-                    self.add_error("csv_file", "The file is not UTF-8 text.")
+                    self.add_error("csv_file", _("The file is not UTF-8 text."))
             elif not cleaned.get("csv_text"):
-                self.add_error("csv_file", "Choose a CSV file.")
+                self.add_error("csv_file", _("Choose a CSV file."))
         elif source == "generate":
             for name in ("kind", "n_points", "noise"):
                 if cleaned.get(name) in (None, ""):
-                    self.add_error(name, "Required for generated points.")
+                    self.add_error(name, _("Required for generated points."))
         elif source == "bundled" and not cleaned.get("bundled"):
-            self.add_error("bundled", "Pick a dataset.")
+            self.add_error("bundled", _("Pick a dataset."))
         return cleaned
 
 
 class BaselineForm(forms.Form):
-    algorithm = forms.ChoiceField(help_text="Run with its default parameters, as a reference.")
+    algorithm = forms.ChoiceField(
+        label=_("Algorithm"), help_text=_("Run with its default parameters, as a reference.")
+    )
 
     def __init__(self, names: list[str], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["algorithm"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(name, REGISTRY[name].label) for name in names]
+        field.choices = [(name, gettext(REGISTRY[name].label)) for name in names]
 
 
 def job_values(job: Job) -> dict[str, Any]:

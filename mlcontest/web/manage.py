@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
@@ -105,7 +106,9 @@ def dataset_new(request: HttpRequest) -> HttpResponse:
                     form.add_error("name" if "name" in error.fields else None, error.message)
                 else:
                     messages.success(
-                        request, f"Dataset {dataset.name} saved ({len(table)} points)."
+                        request,
+                        _("Dataset %(name)s saved (%(n)s points).")
+                        % {"name": dataset.name, "n": len(table)},
                     )
                     return redirect("web:datasets")
             preview = services.table_preview(table, data.get("name", ""))
@@ -147,7 +150,9 @@ def round_new(request: HttpRequest) -> HttpResponse:
             services.allow_final_choice(round_, data["final_choice_allowed"])
             if data["course"] is not None:
                 courses.assign_round(viewer(request), round_, data["course"])
-            messages.success(request, f"Round {round_.name} created as a draft.")
+            messages.success(
+                request, _("Round %(name)s created as a draft.") % {"name": round_.name}
+            )
             return redirect("web:manage_round", round_id=round_.pk)
     # Reached after a POST only when it was refused: say so in the status too.
     status = 400 if request.method == "POST" else 200
@@ -170,7 +175,7 @@ def manage_round(request: HttpRequest, round_id: int) -> HttpResponse:
             "round": round_,
             "baseline_form": forms.BaselineForm(names),
             "events": round_.events.select_related("by").order_by("-at")[:20],
-            "algorithms": [REGISTRY[name].label for name in names],
+            "algorithms": [gettext(REGISTRY[name].label) for name in names],
             "now": timezone.now(),
             "show": reveal_show.status(round_),
             "split_warnings": split_steps.dataset_warnings(round_.dataset),
@@ -186,15 +191,20 @@ def round_action(request: HttpRequest, round_id: int, action: str) -> HttpRespon
     try:
         if action == "open":
             rounds.open_round(viewer(request), round_)
-            practice = (
-                " for practice: the final ranking stays as it was revealed"
-                if round_.revealed_at
-                else ""
-            )
-            messages.success(request, f"{round_.name} is open{practice}: students can submit jobs.")
+            if round_.revealed_at:
+                opened = _(
+                    "%(name)s is open for practice: the final ranking stays as it was revealed: "
+                    "students can submit jobs."
+                )
+            else:
+                opened = _("%(name)s is open: students can submit jobs.")
+            messages.success(request, opened % {"name": round_.name})
         elif action == "close":
             rounds.close_round(viewer(request), round_)
-            messages.success(request, f"{round_.name} is closed: the final ranking is revealed.")
+            messages.success(
+                request,
+                _("%(name)s is closed: the final ranking is revealed.") % {"name": round_.name},
+            )
         else:
             raise Http404("No such action.")
     except ContestError as error:
@@ -236,7 +246,7 @@ def round_baseline(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = _round(round_id, request)
     form = forms.BaselineForm(rounds.allowed_algorithms(round_), request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick an algorithm for the baseline.")
+        messages.error(request, _("Pick an algorithm for the baseline."))
         return redirect("web:manage_round", round_id=round_.pk)
     algorithm = form.cleaned_data["algorithm"]
     try:
@@ -244,7 +254,11 @@ def round_baseline(request: HttpRequest, round_id: int) -> HttpResponse:
     except ContestError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Baseline job {job.pk} ({algorithm}) is queued.")
+        messages.success(
+            request,
+            _("Baseline job %(id)s (%(algorithm)s) is queued.")
+            % {"id": job.pk, "algorithm": algorithm},
+        )
     return redirect("web:manage_round", round_id=round_.pk)
 
 

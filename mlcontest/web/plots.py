@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 # Okabe-Ito: told apart by people with the common colour-vision deficiencies.
 PALETTE = (
@@ -51,7 +52,11 @@ def project(
     centred = centred / np.where(scale > 0, scale, 1.0)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     coords = centred @ axes[:2].T
-    return [(float(x), float(y)) for x, y in coords], "component 1", "component 2"
+    return (
+        [(float(x), float(y)) for x, y in coords],
+        gettext("component 1"),
+        gettext("component 2"),
+    )
 
 
 def scatter(
@@ -77,7 +82,11 @@ def scatter(
         py = HEIGHT - PAD - (y - y_min) / y_span * (HEIGHT - 2 * PAD)
         colour = colours.get(label, UNLABELLED) if label is not None else UNLABELLED
         circles.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>')
-    summary = f"{title}: {len(coords)} points, {len(known)} classes"
+    summary = gettext("%(title)s: %(points)s points, %(classes)s classes") % {
+        "title": title,
+        "points": len(coords),
+        "classes": len(known),
+    }
     svg = (
         f'<svg class="scatter" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(summary)}" xmlns="http://www.w3.org/2000/svg">'

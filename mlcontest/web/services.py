@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from mlcontest.contest import datasets, groups, visibility
 from mlcontest.contest.errors import Conflict, PermissionDenied
@@ -38,12 +40,12 @@ def signup_open() -> bool:
 def sign_up(username: str, password: str) -> User:
     """A new student account (the form has checked the class code)."""
     if not signup_open():
-        raise PermissionDenied("Sign-up is closed: ask your organizer for an account.")
+        raise PermissionDenied(_("Sign-up is closed: ask your organizer for an account."))
     try:
         with transaction.atomic():
             return User.objects.create_user(username, password=password, role=Role.STUDENT)
     except IntegrityError:
-        raise Conflict("This username is taken.", fields={"username": "taken"}) from None
+        raise Conflict(_("This username is taken."), fields={"username": "taken"}) from None
 
 
 def may_create_group(user: User) -> bool:
@@ -56,7 +58,7 @@ def create_group_for(user: User, name: str, public: bool) -> Group:
     if user.is_organizer:
         return groups.create_group(user, name, public)
     if not settings.STUDENTS_CREATE_GROUPS:
-        raise PermissionDenied("Only organizers create groups in this class.")
+        raise PermissionDenied(_("Only organizers create groups in this class."))
     cleaned = groups.clean_group_name(name)
     try:
         # One transaction: a student an organizer placed elsewhere may not join the new group
@@ -66,7 +68,8 @@ def create_group_for(user: User, name: str, public: bool) -> Group:
             groups.join_group(user, group, group.invite_code)
     except IntegrityError:
         raise Conflict(
-            f"A group named {cleaned!r} exists already.", fields={"group_name": "taken"}
+            _("A group named %(name)s exists already.") % {"name": repr(cleaned)},
+            fields={"group_name": "taken"},
         ) from None
     return group
 
@@ -122,7 +125,10 @@ def dataset_card(dataset: Dataset, all_labels: bool) -> dict[str, Any]:
         keep = [i for i, split in enumerate(loaded.splits) if split == datasets.SPLITS[0]]
         features = [loaded.features[i] for i in keep]
         labels = [loaded.labels[i] for i in keep]
-    title = f"{dataset.name} ({'all' if all_labels else 'training'} points)"
+    if all_labels:
+        title = gettext("%(name)s (all points)") % {"name": dataset.name}
+    else:
+        title = gettext("%(name)s (training points)") % {"name": dataset.name}
     return {
         "dataset": dataset,
         "size": len(loaded.positions),
@@ -140,7 +146,9 @@ def table_preview(table: datasets.DatasetTable, name: str) -> dict[str, Any]:
         "splits": counts,
         "features": table.feature_names,
         "classes": sorted(set(table.labels)),
-        "plot": plots.scatter(table.features, table.labels, table.feature_names, name or "preview"),
+        "plot": plots.scatter(
+            table.features, table.labels, table.feature_names, name or gettext("preview")
+        ),
     }
 
 

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
@@ -79,7 +80,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error("username" if "username" in error.fields else None, error.message)
         else:
             login(request, user)
-            messages.success(request, f"Welcome, {user.username}! Join a group to play.")
+            messages.success(
+                request, _("Welcome, %(name)s! Join a group to play.") % {"name": user.username}
+            )
             return redirect("web:groups")
     return render(request, "web/signup.html", {"form": form})
 
@@ -103,7 +106,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
                     "group_name" if "group_name" in error.fields else None, error.message
                 )
             else:
-                messages.success(request, f"Group {group.name} created.")
+                messages.success(request, _("Group %(name)s created.") % {"name": group.name})
                 return redirect("web:group", group_id=group.pk)
     mine = groups.group_of(user)
     listed = [groups.describe_group(group, user) for group in groups.visible_groups(user)]
@@ -143,7 +146,7 @@ def group_join(request: HttpRequest) -> HttpResponse:
     """Join a public group by its button, or any group by its name and invite code."""
     form = forms.InviteCodeForm(request.POST, prefix="code")
     if not form.is_valid():
-        messages.error(request, "Give the group's name (and its invite code if it is private).")
+        messages.error(request, _("Give the group's name (and its invite code if it is private)."))
         return redirect("web:groups")
     try:
         typed = form.cleaned_data["group_name"]
@@ -153,7 +156,7 @@ def group_join(request: HttpRequest) -> HttpResponse:
     except ContestError as error:
         messages.error(request, error.message)
         return redirect("web:groups")
-    messages.success(request, f"You are now in {group.name}.")
+    messages.success(request, _("You are now in %(name)s.") % {"name": group.name})
     return redirect("web:group", group_id=group.pk)
 
 
@@ -277,7 +280,9 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
                     # The notice names its job so the page can follow it (static/web/live.js);
                     # the form starts again from the job just submitted, not from defaults.
                     messages.success(
-                        request, f"Job {job.pk} is queued.", extra_tags=f"job-notice job-{job.pk}"
+                        request,
+                        _("Job %(id)s is queued.") % {"id": job.pk},
+                        extra_tags=f"job-notice job-{job.pk}",
                     )
                     return redirect(
                         reverse("web:round", args=[round_.pk]) + f"?from_job={job.pk}#submit"
@@ -375,5 +380,7 @@ def job_mark_final(request: HttpRequest, job_id: int) -> HttpResponse:
     except ContestError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Job {job.pk} is now your group's final choice.")
+        messages.success(
+            request, _("Job %(id)s is now your group's final choice.") % {"id": job.pk}
+        )
     return redirect("web:job", job_id=job.pk)

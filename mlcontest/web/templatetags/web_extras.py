@@ -1,4 +1,5 @@
-"""Small display filters: scores, moves and timings read the same on every page."""
+"""Small display filters: scores, moves and timings read the same on every page, in the page's
+language (codes stored in the database, such as a job's state, are shown by their name)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -16,9 +20,10 @@ def score(value: Any) -> str:
     if value is None or value == "":
         return "\u2013"
     try:
-        return f"{float(value):.3f}"
+        number = float(value)
     except (TypeError, ValueError):
         return str(value)
+    return number_format(number, 3)  # 0.912, or 0,912 on a German page
 
 
 @register.filter
@@ -37,7 +42,7 @@ def seconds(value: Any) -> str:
     if value is None:
         return "\u2013"
     number = float(value)
-    return f"{number * 1000:.0f} ms" if number < 1 else f"{number:.2f} s"
+    return f"{number * 1000:.0f} ms" if number < 1 else f"{number_format(number, 2)} s"
 
 
 @register.filter
@@ -49,11 +54,66 @@ def iso(value: datetime | None) -> str:
 def move_text(move: int | None) -> str:
     """A group's move from the public to the final ranking, in words (for screen readers)."""
     if move is None:
-        return "new in the ranking"
+        return gettext("new in the ranking")
     if move == 0:
-        return "same place"
-    places = "place" if abs(move) == 1 else "places"
-    return f"up {move} {places}" if move > 0 else f"down {-move} {places}"
+        return gettext("same place")
+    if move > 0:
+        return ngettext("up %(n)d place", "up %(n)d places", move) % {"n": move}
+    return ngettext("down %(n)d place", "down %(n)d places", -move) % {"n": -move}
+
+
+# The states of jobs and rounds as their badges show them.
+STATE_NAMES = {
+    "queued": pgettext_lazy("job state", "queued"),
+    "running": pgettext_lazy("job state", "running"),
+    "done": pgettext_lazy("job state", "done"),
+    "failed": pgettext_lazy("job state", "failed"),
+    "draft": pgettext_lazy("round state", "draft"),
+    "open": pgettext_lazy("round state", "open"),
+    "closed": pgettext_lazy("round state", "closed"),
+}
+
+
+@register.filter
+def state_name(state: str) -> str:
+    return str(STATE_NAMES.get(state, state))
+
+
+# The steps our worker times (mlcontest/worker/run.py, loop.py); another worker's are shown as
+# it named them.
+TIMING_NAMES = {
+    "fit": _("fit"),
+    "predict": _("predict"),
+    "worker_total": _("on the worker in all"),
+}
+
+
+@register.filter
+def timing_name(step: str) -> str:
+    return str(TIMING_NAMES.get(step, step))
+
+
+# A round's history (RoundEvent.action, mlcontest/contest/rounds.py).
+EVENT_NAMES = {
+    "created": _("created"),
+    "opened": _("opened"),
+    "closed": _("closed"),
+    "reopened": _("reopened"),
+    "edited": _("edited"),
+    "final_choice": _("final choice"),
+}
+
+
+@register.filter
+def event_name(action: str) -> str:
+    return str(EVENT_NAMES.get(action, action))
+
+
+@register.filter
+def translate_text(text: Any) -> str:
+    """A text kept in English in code that the web shows translated: the algorithm registry's
+    labels and help (marked there with gettext_noop, so that the worker needs no Django)."""
+    return gettext(str(text)) if text else ""
 
 
 @register.filter

@@ -10,6 +10,14 @@
   // The words this script writes, in the page's language ({% live_strings %} in base.html).
   const stringsNode = document.getElementById("live-strings");
   const STRINGS = stringsNode ? JSON.parse(stringsNode.textContent) : {};
+  // Numbers as the page's language writes them (0,875 on a German page).
+  const LANG = document.documentElement.lang || undefined;
+  function decimals(value, digits) {
+    return Number(value).toLocaleString(LANG, {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+  }
   function t(name, values) {
     let text = STRINGS[name] || name;
     for (const [key, value] of Object.entries(values || {})) text = text.split("{" + key + "}").join(value);
@@ -96,7 +104,7 @@
     scope.querySelectorAll("time[data-countdown]").forEach((el) => {
       const target = Date.parse(el.getAttribute("datetime"));
       if (Number.isNaN(target)) return;
-      const at = new Date(target).toLocaleTimeString(document.documentElement.lang || undefined);
+      const at = new Date(target).toLocaleTimeString(LANG);
       el.setAttribute("aria-label", t("at", { time: at }));
       el.textContent = formatLeft(target - Date.now() - skew);
     });
@@ -131,7 +139,7 @@
     // legend below stays readable text (inside a role="img" it would be hidden).
     const latest = names.filter((name) => history.series[name].length).map((name) => {
       const steps = history.series[name];
-      return name + " " + Number(steps[steps.length - 1][1]).toFixed(3);
+      return name + " " + decimals(steps[steps.length - 1][1], 3);
     });
     const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history", role: "img",
       "aria-label": latest.length ? t("chart", { scores: latest.join(", ") }) : t("chart_empty"),
@@ -139,7 +147,7 @@
     for (const v of [0, 0.25, 0.5, 0.75, 1]) {
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       svg.appendChild(el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" },
-        v.toFixed(2)));
+        decimals(v, 2)));
     }
     svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle",
       class: "axis" }, t("axis")));
@@ -163,7 +171,7 @@
       const swatch = document.createElement("span");
       swatch.className = "swatch";
       swatch.style.background = colour;
-      item.append(swatch, name + " " + Number(last).toFixed(3));
+      item.append(swatch, name + " " + decimals(last, 3));
       legend.appendChild(item);
     });
     box.replaceChildren(svg, legend);
