@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlcontest.core.booleans import parse_bool
+
 ParamKind = Literal["int", "float", "choice", "bool"]
 TASKS = ("classification", "clustering")
 
@@ -97,14 +99,7 @@ def _show(bound: float) -> str:
 
 
 def _as_bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in {"true", "1", "yes", "on"}:
-        return True
-    if text in {"false", "0", "no", "off"}:
-        return False
-    raise ValueError("must be true or false")
+    return parse_bool(raw)
 
 
 def _as_int(raw: Any) -> int:

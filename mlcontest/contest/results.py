@@ -33,6 +33,7 @@ from mlcontest.contest.inputs import as_id, bad_text, loads_json
 from mlcontest.contest.models import Dataset, Group, Job, JobPicture, JobState, Round, User
 from mlcontest.contest.permissions import require_worker
 from mlcontest.contest.rounds import renew_boards, task_of
+from mlcontest.core.booleans import parse_bool
 
 SCORE_TOLERANCE = 1e-6
 
@@ -157,14 +158,7 @@ def _parse_timings(raw: Any) -> dict[str, float] | None:
 
 def _parse_success(raw: Any) -> bool:
     # No default: a missing or null success must not pass for one.
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower() if isinstance(raw, str | int) else ""
-    if text in {"true", "1", "yes"}:
-        return True
-    if text in {"false", "0", "no"}:
-        return False
-    raise ValueError("must be True or False")
+    return parse_bool(raw)
 
 
 def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
