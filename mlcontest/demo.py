@@ -120,7 +120,14 @@ def seed() -> list[Login]:
         for bot, group_name in BOTS.items():
             user(bot, Role.STUDENT, group(group_name, False, teacher))
         moons = dataset("moons", lambda: dataset_sources.generate("moons", 300, 0.25, 0))
-        wine = dataset("wine", lambda: dataset_sources.from_sklearn("wine"))
+        # Wine's 178 points split 60/20/20 leave 36 test points: in a sweep of 58 settings of
+        # the round's algorithms (kNN, SVM, logistic regression, scaled or not) 26 tied at a
+        # test score of 1.000. Split 40/30/30 (54 test, 53 validation points, seed 2) one
+        # setting reaches the top (0.984) and the lesson stays: kNN scores 0.646 unscaled,
+        # 0.937 scaled (docs/rules.md, "Ties").
+        wine = dataset(
+            "wine", lambda: dataset_sources.from_sklearn("wine", seed=2, fractions=(0.4, 0.3, 0.3))
+        )
         circles = dataset("circles", lambda: dataset_sources.generate("circles", 300, 0.1, 0))
         classifiers = [
             "knn",

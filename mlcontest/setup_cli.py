@@ -378,9 +378,22 @@ def _register_round(commands: Subcommands) -> None:
     create.add_argument("--time-limit", type=int, default=60, help="seconds per job")
     create.add_argument("--memory-limit", type=int, default=2048, help="MB per job")
     create.add_argument("--description", default="")
+    create.add_argument(
+        "--reveal-show",
+        action="store_true",
+        help="at the close, reveal the final ranking place by place (default: all at once)",
+    )
     create.add_argument("--open", action="store_true", help="open the round at once")
     create.add_argument("--course", help="the course it counts in (its id or name)")
     create.set_defaults(handler=cmd_round_create)
+
+    reveal = actions.add_parser(
+        "reveal", help="during a round's show: reveal the next place (or --places, --all)"
+    )
+    reveal.add_argument("id", type=int)
+    reveal.add_argument("--places", type=int, help="reveal the last N places")
+    reveal.add_argument("--all", action="store_true", help="reveal everything: ends the show")
+    reveal.set_defaults(handler=cmd_round_reveal)
 
     for name, handler in (("open", cmd_round_open), ("close", cmd_round_close)):
         action = actions.add_parser(name, help=f"{name} a round now")
@@ -418,6 +431,7 @@ def cmd_round_create(args: argparse.Namespace) -> None:
         time_limit_seconds=args.time_limit,
         memory_limit_mb=args.memory_limit,
         description=args.description,
+        reveal_show=args.reveal_show,
     )
     round_ = rounds.get_round(round_.pk)  # a start time that has passed opens it at once
     if course is not None:
@@ -431,6 +445,10 @@ def cmd_round_create(args: argparse.Namespace) -> None:
         f"{round_.metric}, quota {round_.job_quota} ({round_.queued_quota} queued), "
         f"algorithms {algorithms}; {round_.state}"
     )
+    from mlcontest.contest.split_steps import dataset_warnings
+
+    for warning in dataset_warnings(dataset):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.open:
         _open(organizer, round_)
 
@@ -464,6 +482,26 @@ def cmd_round_close(args: argparse.Namespace) -> None:
         return
     close_round(cli_organizer(), round_)
     print(f"closed round {round_.pk} {round_.name!r}")
+
+
+@command
+def cmd_round_reveal(args: argparse.Namespace) -> None:
+    from mlcontest.contest import reveal_show
+    from mlcontest.contest.rounds import get_round
+
+    organizer = cli_organizer()
+    round_ = get_round(args.id)
+    if args.all:
+        round_ = reveal_show.reveal_places(organizer, round_, None)
+    elif args.places is not None:
+        round_ = reveal_show.reveal_places(organizer, round_, args.places)
+    else:
+        round_ = reveal_show.reveal_next(organizer, round_)
+    shown = reveal_show.status(round_)
+    print(
+        f"round {round_.pk} {round_.name!r}: {shown.places_revealed} of {shown.places} places "
+        f"revealed ({shown.stage.value})"
+    )
 
 
 @command

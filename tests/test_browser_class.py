@@ -169,19 +169,20 @@ def test_a_class_plays_a_round(server: LiveServer, tmp_path: Path) -> None:
             student.screenshot("overview")
             student.get(f"/manage/rounds/{round_id}/")
             student.submit_and_wait("form[action$='/close/'] button")
+            # The round form's default is the show: the places come one by one, on the server.
             organizer.wait_for("[data-reveal-next]")
             assert organizer.same_page(), "the projector was reloaded for the reveal"
-            pending = organizer.find_all(".table.final tr.pending")
-            assert len(pending) == 2
+            assert not organizer.find_all(".table.final tbody tr")
             organizer.click("[data-reveal-next]")
             organizer.wait(
-                lambda d: len(organizer.find_all(".table.final tr.pending")) == 1,
+                lambda d: len(organizer.find_all(".table.final tbody tr")) == 1,
                 "one place revealed",
             )
             organizer.click("[data-reveal-all]")
             organizer.wait(
-                lambda d: not organizer.find_all(".table.final tr.pending"), "all revealed"
+                lambda d: len(organizer.find_all(".table.final tbody tr")) == 2, "all revealed"
             )
+            assert not organizer.find_all("[data-reveal-next], [data-reveal-all]")
             final_rows = organizer.find_all(".table.final tbody tr")
             assert {row.get_attribute("data-group") for row in final_rows} == {"Alpha", "Beta"}
             organizer.screenshot("reveal")

@@ -1,6 +1,7 @@
 """One visibility policy (issue 10, item 4): the matrix of roles x views, walked through the three
-adapters (web pages, JSON API, seed protocol), before the reveal, after it, and while a revealed
-round is reopened for practice. Each adapter must allow or deny a view exactly as the table
+adapters (web pages, JSON API, seed protocol), before the reveal, during a reveal's show (one
+place out of two revealed on the projector), after it, and while a revealed round is reopened
+for practice. Each adapter must allow or deny a view exactly as the table
 below says (docs/rules.md, "What each role can see"); an adapter that has no such view at all is
 left out for it (``None``)."""
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from mlcontest.contest import queue, results, rounds
+from mlcontest.contest import queue, results, reveal_show, rounds
 from mlcontest.contest.models import Job, User
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.leaderboard_helpers import finish
@@ -31,11 +32,14 @@ ROLES = {
     "worker": "walter",
     "organizer": "olga",
 }
-STATES = ("open", "revealed", "reopened")
+STATES = ("open", "in_show", "revealed", "reopened")
+STAGE_OF = {"open": 0, "in_show": 1, "revealed": 2, "reopened": 2}
 
-# view -> role -> (before the reveal, after it). Written out, not computed from the policy.
-NO, YES, AT_REVEAL = (False, False), (True, True), (False, True)
-EXPECTED: dict[str, dict[str, tuple[bool, bool]]] = {
+# view -> role -> (before the reveal, during its show, after it). Written out, not computed
+# from the policy.
+NO, YES, AT_REVEAL = (False, False, False), (True, True, True), (False, False, True)
+AT_THE_SHOW = (False, True, True)  # the final ranking: during the show, the places out so far
+EXPECTED: dict[str, dict[str, tuple[bool, bool, bool]]] = {
     "recipes": {  # other groups' algorithms on the boards
         "anonymous": NO,
         "student_of_the_group": AT_REVEAL,
@@ -54,10 +58,10 @@ EXPECTED: dict[str, dict[str, tuple[bool, bool]]] = {
     },
     "final": {  # the final ranking (the organizer's look before the reveal: a preview)
         "anonymous": NO,
-        "student_of_the_group": AT_REVEAL,
-        "student_of_another_group": AT_REVEAL,
-        "student_without_group": AT_REVEAL,
-        "worker": AT_REVEAL,
+        "student_of_the_group": AT_THE_SHOW,
+        "student_of_another_group": AT_THE_SHOW,
+        "student_without_group": AT_THE_SHOW,
+        "worker": AT_THE_SHOW,
         "organizer": YES,
     },
     "alpha_job": {  # Alpha's job: other groups' jobs are for organizers only
@@ -89,14 +93,18 @@ class World:
 def build(contest: Contest, state: str) -> World:
     """Alpha (knn) and Beta (decision tree) each have a finished job; a spare job of Beta waits
     in the queue (for a result posted in the seed's probe). Then the round is closed, or closed
-    and reopened."""
+    and reopened, or (``in_show``) closed with a show and its last place revealed."""
+    if state == "in_show":
+        rounds.update_round(contest.olga, contest.round, reveal_show=True)
     alpha_job = finish(contest, submit(contest, contest.alice), test_wrong=0, validation_wrong=2)
     beta_job = queue.submit_job(contest.bob, contest.round, "decision_tree", {})
     finish(contest, beta_job, test_wrong=1, validation_wrong=0)
     submit(contest, contest.bob)  # the spare, queued
     picture = results.add_picture(contest.walter, alpha_job, "worker-1", "p.png", b64(png_bytes()))
-    if state in ("revealed", "reopened"):
+    if state in ("revealed", "reopened", "in_show"):
         rounds.close_round(contest.olga, contest.round)
+    if state == "in_show":
+        reveal_show.reveal_places(contest.olga, rounds.get_round(contest.round.pk), 1)
     if state == "reopened":
         rounds.open_round(contest.olga, rounds.get_round(contest.round.pk))
     return World(contest, alpha_job, picture.image.url)
@@ -126,8 +134,12 @@ def web_recipes(world: World, client: Client, user: User | None) -> bool | None:
 
 
 def web_validation(world: World, client: Client, user: User | None) -> bool | None:
+    """The job list's column, or the final ranking's validation scores beyond the places a
+    show has revealed (Beta's is the first place: out only when the show ends)."""
     parts = live_parts(world, client)
-    return parts is not None and '<th scope="col">Validation' in parts["jobs"] + parts["reveal"]
+    if parts is None:
+        return False
+    return '<th scope="col">Validation' in parts["jobs"] or 'data-group="Beta"' in parts["reveal"]
 
 
 def web_final(world: World, client: Client, user: User | None) -> bool | None:
@@ -239,7 +251,7 @@ PROBES: dict[str, dict[str, Probe | None]] = {
 def test_every_adapter_follows_the_policy(contest: Contest, role: str, state: str) -> None:
     world = build(contest, state)
     client, user = client_for(world, role)
-    after = state != "open"
+    stage = STAGE_OF[state]
     checked, wrong = 0, []
     for adapter, probes in PROBES.items():
         for view, probe in probes.items():
@@ -249,7 +261,7 @@ def test_every_adapter_follows_the_policy(contest: Contest, role: str, state: st
             if seen is None:
                 continue
             checked += 1
-            expected = EXPECTED[view][role][after]
+            expected = EXPECTED[view][role][stage]
             if seen != expected:
                 wrong.append(f"{adapter}/{view}: {'shown' if seen else 'hidden'}")
     assert not wrong, f"{role} ({state}) sees against the policy: {wrong}"

@@ -113,6 +113,26 @@ SCHEMAS: dict[str, Schema] = {
         final_visible={**BOOLEAN, "description": "the viewer may read the final ranking"},
         validation_visible={**BOOLEAN, "description": "the viewer sees validation scores"},
         recipes_visible={**BOOLEAN, "description": "the viewer sees other groups' algorithms"},
+        reveal_show={
+            **BOOLEAN,
+            "description": "the final ranking is revealed place by place (a show) at the close",
+        },
+        reveal=obj(
+            stage={
+                "enum": ["hidden", "show", "shown"],
+                "description": "hidden: before the first close; show: the organizer is revealing "
+                "the places, last first (students see those and no validation score); shown",
+            },
+            places={**INTEGER, "description": "places in the final ranking (0 while hidden)"},
+            places_revealed={**INTEGER, "description": "counted from the last place"},
+            ended_at={**nullable("string", format="date-time"), "description": "the show's end"},
+        ),
+        split_warnings={
+            "type": "array",
+            "items": STRING,
+            "description": "organizers: test or validation splits so small that scores move in "
+            "big steps (expect ties)",
+        },
         my_group={
             "allOf": [ref("Quota")],
             "properties": {"name": STRING, "final_job": nullable("integer")},
@@ -132,10 +152,26 @@ SCHEMAS: dict[str, Schema] = {
         time_limit_seconds={**INTEGER, "minimum": 1},
         memory_limit_mb={**INTEGER, "minimum": 1},
         final_choice_allowed=BOOLEAN,
+        reveal_show={
+            **BOOLEAN,
+            "description": "reveal the final ranking place by place (default false); fixed "
+            "once revealed",
+        },
         course={**nullable("integer"), "description": "a course id; null: in no course"},
     ),
     "RoundEvent": obj(
-        action={"enum": ["created", "opened", "closed", "reopened", "edited", "final_choice"]},
+        action={
+            "enum": [
+                "created",
+                "opened",
+                "closed",
+                "reopened",
+                "edited",
+                "final_choice",
+                "place_revealed",
+                "reveal_ended",
+            ]
+        },
         by={**nullable("string"), "description": "null: the schedule"},
         at=WHEN,
         details={"type": "object"},
@@ -176,6 +212,10 @@ SCHEMAS: dict[str, Schema] = {
         score_test=SCORE,
         submitted_at=WHEN,
         finished_at=WHEN,
+        tied={
+            **BOOLEAN,
+            "description": "the same test score as the line above, whose job was submitted first",
+        },
         algorithm={**STRING, "description": "after the reveal, or for organizers"},
         params=PARAMS,
         score_validation={**nullable("number"), "description": "same visibility"},
@@ -194,6 +234,7 @@ SCHEMAS: dict[str, Schema] = {
         state=STRING,
         metric_split={"const": "test"},
         revealed=BOOLEAN,
+        reveal_stage={"enum": ["hidden", "show", "shown"]},
         validation_visible=BOOLEAN,
         recipes_visible=BOOLEAN,
         standings={"type": "array", "items": ref("Standing")},
@@ -213,6 +254,10 @@ SCHEMAS: dict[str, Schema] = {
         params=PARAMS,
         public_rank=INTEGER,
         move={**INTEGER, "description": "public_rank - rank: positive means the group climbed"},
+        tied={
+            **BOOLEAN,
+            "description": "the same validation score as the line above, whose job came first",
+        },
     ),
     "FinalRanking": obj(
         round=INTEGER,
@@ -221,6 +266,12 @@ SCHEMAS: dict[str, Schema] = {
         final={**BOOLEAN, "description": "false: an organizer's preview before the reveal"},
         revealed_at=nullable("string", format="date-time"),
         metric_split={"const": "validation"},
+        complete={
+            **BOOLEAN,
+            "description": "false during a show: only the places revealed so far are listed",
+        },
+        places=INTEGER,
+        places_revealed={**INTEGER, "description": "counted from the last place"},
         standings={"type": "array", "items": ref("FinalStanding")},
         baselines={"type": "array", "items": ref("Baseline")},
         unranked={"type": "array", "items": STRING},
@@ -454,6 +505,19 @@ PATHS: dict[str, Schema] = {
             "reveals the final ranking.",
             ok=ref("Round"),
             errors=("401", "403", "404", "409"),
+        ),
+    },
+    "/api/rounds/{round_id}/reveal/": {
+        "parameters": [ROUND],
+        "post": op(
+            "Reveal the next places of the final ranking during a show (organizers; recorded)",
+            "rounds",
+            description='`{}` reveals the next place (from the last up), `{"places": n}` the '
+            'last n places (again with the same n: no change), `{"all": true}` ends the '
+            "show. Revealing the first place ends it too. 409 `not_revealed` before the close.",
+            body=obj(places={**INTEGER, "minimum": 1}, all=BOOLEAN),
+            ok=ref("Round"),
+            errors=("400", "401", "403", "404", "409"),
         ),
     },
     "/api/rounds/{round_id}/data/training.csv": csv_download(

@@ -17,7 +17,9 @@ from mlcontest.contest import (
     groups,
     queue,
     results,
+    reveal_show,
     rounds,
+    split_steps,
     training_data,
     visibility,
 )
@@ -41,8 +43,12 @@ def round_json(round_: Round, user: User) -> dict[str, Any]:
         final_visible=visibility.sees_final(user, round_),
         validation_visible=visibility.sees_validation(user, round_),
         recipes_visible=visibility.sees_recipes(user, round_),
+        reveal_show=round_.reveal_show,
+        reveal=reveal_json(round_),
         course=round_.course_id,
     )
+    if user.is_organizer:
+        described["split_warnings"] = split_steps.dataset_warnings(round_.dataset)
     group = groups.group_of(user)
     if group is not None:
         described["my_group"] = {
@@ -51,6 +57,18 @@ def round_json(round_: Round, user: User) -> dict[str, Any]:
             "final_job": rounds.final_choice_of(round_, group),
         }
     return described
+
+
+def reveal_json(round_: Round) -> dict[str, Any]:
+    """Where the reveal stands: ``stage`` hidden, show (places revealed one by one, last first)
+    or shown. The same for everyone: how many places are out spoils nothing."""
+    shown = reveal_show.status(round_)
+    return {
+        "stage": shown.stage.value,
+        "places": shown.places,
+        "places_revealed": shown.places_revealed,
+        "ended_at": round_.reveal_ended_at,
+    }
 
 
 def _round_settings(body: Body, creating: bool) -> dict[str, Any]:
@@ -70,8 +88,9 @@ def _round_settings(body: Body, creating: bool) -> dict[str, Any]:
     for name in NUMBERS:
         if body.has(name):
             settings[name] = body.integer(name)
-    if body.has("final_choice_allowed"):
-        settings["final_choice_allowed"] = body.boolean("final_choice_allowed")
+    for flag in ("final_choice_allowed", "reveal_show"):
+        if body.has(flag):
+            settings[flag] = body.boolean(flag)
     return settings
 
 
@@ -102,6 +121,7 @@ def create_round(request: HttpRequest, user: User) -> Any:
             "starts_at",
             "ends_at",
             "final_choice_allowed",
+            "reveal_show",
             "course",
             *NUMBERS,
         },
@@ -165,6 +185,28 @@ def round_close(request: HttpRequest, round_id: int) -> Any:
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     return round_json(rounds.close_round(user, round_), user)
+
+
+@allow_methods("POST")
+@json_action
+def round_reveal(request: HttpRequest, round_id: int) -> Any:
+    """Organizers, during a round's show: ``{}`` reveals the next place, ``{"places": n}`` the
+    last n places (asking again for the same n changes nothing), ``{"all": true}`` ends the
+    show. The answer is the round."""
+    user = viewer(request)
+    round_ = rounds.find_round(round_id, user)
+    body = Body(parse_json_body(request))
+    only_fields(body, {"places", "all"})
+    places = body.integer("places")
+    everything = body.boolean("all") if body.has("all") else False
+    body.check()
+    if everything:
+        round_ = reveal_show.reveal_places(user, round_, None)
+    elif places is not None:
+        round_ = reveal_show.reveal_places(user, round_, places)
+    else:
+        round_ = reveal_show.reveal_next(user, round_)
+    return round_json(round_, user)
 
 
 @allow_methods("GET")

@@ -40,6 +40,7 @@ urlpatterns = [
     path("rounds/<id:round_id>/", rounds.round_detail, name="api_round"),
     path("rounds/<id:round_id>/open/", rounds.round_open, name="api_round_open"),
     path("rounds/<id:round_id>/close/", rounds.round_close, name="api_round_close"),
+    path("rounds/<id:round_id>/reveal/", rounds.round_reveal, name="api_round_reveal"),
     path("rounds/<id:round_id>/events/", rounds.round_events, name="api_round_events"),
     path(
         "rounds/<id:round_id>/data/training.csv",

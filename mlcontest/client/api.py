@@ -445,6 +445,16 @@ class API:
         """Organizers: close a round (the final ranking is revealed)."""
         return self.api_post(f"rounds/{int(round_id)}/close/", {}, idempotent=True)
 
+    def reveal_places(
+        self, round_id: int, places: int | None = None, everything: bool = False
+    ) -> dict[str, Any]:
+        """Organizers, during a round's show: reveal the next place, the last ``places``
+        places, or (``everything``) all of them, which ends the show."""
+        body: dict[str, Any] = {"all": True} if everything else {}
+        if places is not None and not everything:
+            body["places"] = int(places)
+        return self.api_post(f"rounds/{int(round_id)}/reveal/", body, idempotent=bool(body))
+
     def get_algorithms(self) -> dict[str, Any]:
         """The registry: every algorithm with its parameter schema, and the metrics."""
         return self.api_get("algorithms/")

@@ -112,6 +112,9 @@ class RoundEntryInline(admin.TabularInline):
 class RoundAdmin(admin.ModelAdmin):
     list_display = ("name", "dataset", "metric", "state", "course", "starts_at", "ends_at")
     list_filter = ("state", "metric", "course")
+    # The show's progress moves by its steps (contest/reveal_show.py), which also renew the
+    # boards; an edit here would not.
+    readonly_fields = ("revealed_places", "reveal_ended_at")
     inlines = [RoundEntryInline]
 
 

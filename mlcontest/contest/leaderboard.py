@@ -5,19 +5,22 @@ The rules (PRODUCT.md, issue 4):
 - Only a job that is ``done``, succeeded and has a test score ranks; failed jobs never do.
 - The public ranking orders groups by their best **test** score; a tie goes to the group whose
   best job was submitted first (``created_at``, then ``id``). Ranks are 1, 2, 3 ... with no
-  shared places, so a tie never needs explaining on the projector.
+  shared places; a line whose score equals the line above is marked ``tied`` so that the
+  pages can say why it is below (small splits make ties: ``contest.split_sizes``).
 - The organizer's baseline jobs (``group`` is null) do not rank: each is a line to beat, with the
   number of groups above it.
 - The final ranking orders groups by the **validation** score of the job that counts for them:
-  their best test job, or, when the round allows it, the job they marked as their final choice.
+  their best test job, or, when the round allows it, the job they marked as their final choice;
+  a tie goes to the earlier job again, and is marked ``tied`` the same way.
   Each group's move is its public rank minus its final rank (positive: it climbed).
 - The first close is the reveal (``Round.revealed_at``): from then on the final ranking counts
   only the jobs submitted before it (one that finishes later still counts) and the final
   choices as they stood then (``rounds.mark_final_choice`` refuses new ones). Public ranks and
   moves in it come from the public board among those same jobs. Reopening a revealed round
   is practice: new jobs rank on the public board, the final ranking stays as revealed.
-- Who sees what (other groups' algorithms, validation scores, the final ranking) is decided by
-  ``contest.visibility``; boards are cached per audience (``visibility.audience``).
+- Who sees what (other groups' algorithms, validation scores, the final ranking, the places
+  revealed so far during a show) is decided by ``contest.visibility``; boards are cached per
+  audience (``visibility.audience``).
 
 Everything here is computed by the database in a few queries and cached per process by
 ``(round, leaderboard_version)``: the version grows whenever a result is stored or the round
@@ -44,7 +47,7 @@ from mlcontest.contest.board_cache import board_key, cached
 from mlcontest.contest.board_cache import clear_cache as clear_cache  # tests call it from here
 from mlcontest.contest.errors import PermissionDenied
 from mlcontest.contest.models import Group, Job, JobState, Round, RoundEntry, User
-from mlcontest.contest.visibility import Role, View
+from mlcontest.contest.visibility import Role, Stage, View
 
 # How the chosen job of a group was picked, in the final ranking.
 BEST_TEST = "best_test"
@@ -65,6 +68,7 @@ class Standing:
     params: dict[str, Any]
     submitted_at: datetime
     finished_at: datetime | None
+    tied: bool = False  # the same test score as the line above, whose job came first
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class PublicLeaderboard:
     baselines: tuple[Baseline, ...]
     unranked: tuple[str, ...]  # groups in the round without a ranked job yet, by name
     revealed: bool = False
+    stage: Stage = Stage.HIDDEN
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class FinalStanding:
     params: dict[str, Any]
     public_rank: int | None
     move: int | None  # public_rank - rank: positive means the group climbed at the reveal
+    tied: bool = False  # the same validation score as the line above, whose job came first
 
 
 @dataclass(frozen=True)
@@ -247,6 +253,7 @@ def _compute_public(round_: Round, before: datetime | None = None) -> PublicLead
             params=row["params"],
             submitted_at=row["created_at"],
             finished_at=row["finished_at"],
+            tied=rank > 1 and rows[rank - 2]["score_test"] == row["score_test"],
         )
         for rank, row in enumerate(rows, start=1)
     )
@@ -258,6 +265,7 @@ def _compute_public(round_: Round, before: datetime | None = None) -> PublicLead
         baselines=_baselines(round_.pk, standings, before),
         unranked=_unranked(round_.pk, {line.group_id for line in standings}, before),
         revealed=visibility.revealed(round_),
+        stage=visibility.stage(round_),
     )
 
 
@@ -331,6 +339,7 @@ def _compute_final(round_: Round) -> FinalRanking:
             params=row["params"],
             public_rank=row["public_rank"],
             move=row["public_rank"] - rank,
+            tied=rank > 1 and scored[rank - 2]["score_validation"] == row["score_validation"],
         )
         for rank, row in enumerate(scored, start=1)
     )
@@ -353,7 +362,8 @@ def _compute_final(round_: Round) -> FinalRanking:
 def final_ranking(round_: Round) -> FinalRanking:
     """The ranking by validation score, with each group's move against its public rank.
 
-    No visibility check here: use :func:`final_for` to answer a viewer."""
+    No visibility check here (every place, also during a show): use :func:`final_for` to
+    answer a viewer."""
     return cached(board_key("final", round_), lambda: _compute_final(round_))
 
 
@@ -424,6 +434,7 @@ def _standing_json(line: Standing, recipes: bool, validation: bool) -> dict[str,
         "score_test": line.score_test,
         "submitted_at": line.submitted_at,
         "finished_at": line.finished_at,
+        "tied": line.tied,
     }
     if recipes:
         described["algorithm"] = line.algorithm
@@ -448,13 +459,14 @@ def _baseline_json(line: Baseline, validation: bool) -> dict[str, Any]:
 
 
 def leaderboard_json(board: PublicLeaderboard, viewer_audience: Role) -> dict[str, Any]:
-    recipes = visibility.board_sees(viewer_audience, View.RECIPES, board.revealed)
-    validation = visibility.board_sees(viewer_audience, View.VALIDATION, board.revealed)
+    recipes = visibility.board_sees(viewer_audience, View.RECIPES, board.stage)
+    validation = visibility.board_sees(viewer_audience, View.VALIDATION, board.stage)
     return {
         "round": board.round_id,
         "version": board.version,
         "state": board.state,
         "revealed": board.revealed,
+        "reveal_stage": board.stage.value,
         "metric_split": "test",
         "validation_visible": validation,
         "recipes_visible": recipes,
@@ -483,32 +495,41 @@ def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
 def etag(round_: Round, viewer: User) -> str:
     """An entity tag that changes whenever the viewer's leaderboard body may change."""
     born = int(round_.created_at.timestamp() * 1e6)
-    shown = "r" if visibility.revealed(round_) else "h"
+    shown = visibility.stage(round_).value
     return (
         f'"lb-{round_.pk}.{born}-{round_.leaderboard_version}-{round_.state}{shown}'
         f'-{audience(viewer).value}"'
     )
 
 
-def final_json(ranking: FinalRanking, viewer_audience: Role = Role.ORGANIZER) -> dict[str, Any]:
-    revealed = ranking.revealed_at is not None
-    recipes = visibility.board_sees(viewer_audience, View.RECIPES, revealed)
+def final_json(ranking: FinalRanking, places_shown: int | None = None) -> dict[str, Any]:
+    """The final ranking as JSON; ``places_shown``: during the show, only that many places
+    counted from the last (``visibility.final_places_shown``), and nothing else that depends
+    on the validation split (the baselines' scores, who has none)."""
+    total = len(ranking.standings)
+    lines = ranking.standings
+    if places_shown is not None:
+        lines = tuple(line for line in lines if line.rank > total - places_shown)
     standings = []
-    for line in ranking.standings:
-        described: dict[str, Any] = {
-            "rank": line.rank,
-            "group": line.group,
-            "group_id": line.group_id,
-            "job": line.job_id,
-            "chosen_by": line.chosen_by,
-            "score_validation": line.score_validation,
-            "score_test": line.score_test,
-            "public_rank": line.public_rank,
-            "move": line.move,
-        }
-        if recipes:
-            described.update(algorithm=line.algorithm, params=line.params)
-        standings.append(described)
+    for line in lines:
+        # A revealed line is shown whole, its algorithm too.
+        standings.append(
+            {
+                "rank": line.rank,
+                "group": line.group,
+                "group_id": line.group_id,
+                "job": line.job_id,
+                "chosen_by": line.chosen_by,
+                "score_validation": line.score_validation,
+                "score_test": line.score_test,
+                "public_rank": line.public_rank,
+                "move": line.move,
+                "tied": line.tied,
+                "algorithm": line.algorithm,
+                "params": line.params,
+            }
+        )
+    whole = places_shown is None
     return {
         "round": ranking.round_id,
         "version": ranking.version,
@@ -516,9 +537,12 @@ def final_json(ranking: FinalRanking, viewer_audience: Role = Role.ORGANIZER) ->
         "final": ranking.final,
         "revealed_at": ranking.revealed_at,
         "metric_split": "validation",
+        "complete": whole,
+        "places": total,
+        "places_revealed": total if whole else min(places_shown or 0, total),
         "standings": standings,
-        "baselines": [_baseline_json(line, True) for line in ranking.baselines],
-        "unranked": list(ranking.unranked),
+        "baselines": [_baseline_json(line, whole) for line in ranking.baselines],
+        "unranked": list(ranking.unranked) if whole else [],
     }
 
 
@@ -532,7 +556,8 @@ def require_final_visible(round_: Round, viewer: User) -> None:
 def final_for(round_: Round, viewer: User) -> dict[str, Any]:
     """The reveal; before it only organizers may look (a preview, ``"final": false``)."""
     require_final_visible(round_, viewer)
-    return final_json(final_ranking(round_), audience(viewer))
+    shown = visibility.final_places_shown(visibility.role_of(viewer), round_)
+    return final_json(final_ranking(round_), shown)
 
 
 def history_json(history: ScoreHistory) -> dict[str, Any]:

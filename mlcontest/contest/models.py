@@ -242,6 +242,18 @@ class Round(models.Model):
         help_text="The first close: the final ranking counts the jobs submitted before it and "
         "the final choices as they stood then. Set once, never changed.",
     )
+    reveal_show = models.BooleanField(
+        default=False,
+        help_text="At the first close the organizer reveals the final ranking place by place on "
+        "the projector (last place first); students see the places revealed so far and the "
+        "validation scores once the show ends. Otherwise everything is revealed at once.",
+    )
+    revealed_places = models.PositiveIntegerField(
+        default=0, help_text="During the show: how many places, counted from the last, are out."
+    )
+    reveal_ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the organizer ended the show (everything out)."
+    )
     job_quota = models.PositiveIntegerField(default=20, help_text="Jobs per group in this round.")
     queued_quota = models.PositiveIntegerField(
         default=3, help_text="Jobs a group may have waiting at once."

@@ -263,6 +263,10 @@ def job_for_result(job_id: Any) -> Job:
                 "result_digest",
                 "round__metric",
                 "round__revealed_at",
+                # The reveal's columns: the answer to a worker shows validation scores only
+                # once the round is revealed and its show is over (``visibility``).
+                "round__reveal_show",
+                "round__reveal_ended_at",
                 "round__dataset__version",
                 "round__dataset__class_labels",
             )

@@ -69,6 +69,7 @@ def create_round(
     memory_limit_mb: int = 2048,
     description: str = "",
     final_choice_allowed: bool = False,
+    reveal_show: bool = False,
 ) -> Round:
     require_organizer(organizer)
     fields = _check_round_fields(
@@ -100,6 +101,7 @@ def create_round(
             time_limit_seconds=time_limit_seconds,
             memory_limit_mb=memory_limit_mb,
             final_choice_allowed=final_choice_allowed,
+            reveal_show=reveal_show,
         )
         record_event(round_, "created", organizer)
     return round_
@@ -335,6 +337,7 @@ EDITABLE = (
     "time_limit_seconds",
     "memory_limit_mb",
     "final_choice_allowed",
+    "reveal_show",
 )
 
 
@@ -355,12 +358,9 @@ def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
     fields: dict[str, str] = {}
     if "metric" in changes and round_.state != RoundState.DRAFT:
         fields["metric"] = "can only change while the round is a draft"
-    if (
-        revealed(round_)
-        and "final_choice_allowed" in changes
-        and changes["final_choice_allowed"] != round_.final_choice_allowed
-    ):
-        fields["final_choice_allowed"] = "the final ranking is revealed: it cannot change"
+    for fixed in ("final_choice_allowed", "reveal_show"):  # how the reveal went stays so
+        if revealed(round_) and fixed in changes and changes[fixed] != getattr(round_, fixed):
+            fields[fixed] = "the final ranking is revealed: it cannot change"
     for when in ("starts_at", "ends_at"):
         if when not in changes or changes[when] == getattr(round_, when):
             continue

@@ -8,12 +8,15 @@ only in which jobs are their own); a worker; an organizer. A worker is not an or
 needs job parameters and datasets, nothing more, and gets a student's view of rounds and
 boards. It never learns which group or user a job belongs to.
 
-Views, each allowed or denied by :func:`may` from the role and whether the round is revealed
-(its first close, ``Round.revealed_at``):
+Views, each allowed or denied by :func:`may` from the role and the round's reveal stage
+(:class:`Stage`: hidden before the first close, ``Round.revealed_at``; then the show, while the
+organizer reveals the final ranking place by place on the projector, for a round with
+``reveal_show``; then shown):
 
 - ``recipes``: other groups' algorithms and parameters on the boards;
 - ``validation``: validation scores, the group's own and others';
-- ``final``: the final ranking (an organizer's look before the reveal is a preview);
+- ``final``: the final ranking (an organizer's look before the reveal is a preview; during the
+  show the others see only the places revealed so far, :func:`final_places_shown`);
 - ``other_jobs``: other groups' jobs (everyone sees their own and their group's jobs);
 - ``job_owner``: which group and user a job that is not one's own belongs to.
 """
@@ -44,7 +47,15 @@ class View(StrEnum):
     JOB_OWNER = "job_owner"
 
 
-# Revealed with the final ranking, to every signed-in role at once.
+class Stage(StrEnum):
+    """Where a round is in its reveal."""
+
+    HIDDEN = "hidden"  # before the first close
+    SHOW = "show"  # revealed, the organizer is revealing the places one by one
+    SHOWN = "shown"  # revealed, and the show (if any) is over
+
+
+# Revealed with the final ranking, to every signed-in role at once, when the show is over.
 _AT_THE_REVEAL = frozenset({View.RECIPES, View.VALIDATION, View.FINAL})
 
 # "Not given": group_of(viewer) is read only when the caller has not read it already.
@@ -63,23 +74,43 @@ def role_of(viewer: Any) -> Role:
 
 
 def revealed(round_: Round) -> bool:
-    """Whether the round's final ranking has been revealed (at its first close)."""
+    """Whether the round's final ranking has been revealed (at its first close): from then on
+    it is final. Whether students see it all yet is :func:`stage`'s question."""
     return round_.revealed_at is not None
 
 
-def may(role: Role, view: View, is_revealed: bool) -> bool:
+def stage(round_: Round) -> Stage:
+    """The round's reveal stage: a round without a show is shown at once at its first close."""
+    if round_.revealed_at is None:
+        return Stage.HIDDEN
+    if round_.reveal_show and round_.reveal_ended_at is None:
+        return Stage.SHOW
+    return Stage.SHOWN
+
+
+def may(role: Role, view: View, at: Stage) -> bool:
     """The whole policy: organizers see everything at any time, anonymous callers nothing;
-    students and workers see the reveal's views once the round is revealed, and never other
-    groups' jobs nor whose a job is."""
+    students and workers see the reveal's views once the round is revealed and its show is
+    over; during the show only the final ranking, cut to the places revealed so far
+    (:func:`final_places_shown`), so that nothing spoils the projector. Nobody but organizers
+    sees other groups' jobs nor whose a job is."""
     if role is Role.ORGANIZER:
         return True
-    if role is Role.ANONYMOUS:
+    if role is Role.ANONYMOUS or view not in _AT_THE_REVEAL:
         return False
-    return view in _AT_THE_REVEAL and is_revealed
+    return at is Stage.SHOWN or (at is Stage.SHOW and view is View.FINAL)
+
+
+def final_places_shown(role: Role, round_: Round) -> int | None:
+    """How many places of the final ranking, counted from the last, ``role`` sees: None for
+    all of them (organizers always; everyone once the show is over)."""
+    if role is Role.ORGANIZER or stage(round_) is not Stage.SHOW:
+        return None
+    return round_.revealed_places
 
 
 def sees(viewer: Any, view: View, round_: Round) -> bool:
-    return may(role_of(viewer), view, revealed(round_))
+    return may(role_of(viewer), view, stage(round_))
 
 
 def sees_recipes(viewer: Any, round_: Round) -> bool:
@@ -116,7 +147,7 @@ def _sees_of_job(viewer: Any, job: Job, view: View, group: Group | None) -> bool
     role = role_of(viewer)
     if role is Role.ANONYMOUS:
         return False
-    if may(role, view, revealed(job.round)):
+    if may(role, view, stage(job.round)):
         return True
     return _own_job(viewer, job, group_of(viewer) if group is UNREAD else group)
 
@@ -141,7 +172,7 @@ def visible_jobs(
     role = role_of(viewer)
     if role is Role.ANONYMOUS:
         return jobs.none()
-    if may(role, View.OTHER_JOBS, revealed(round_)):
+    if may(role, View.OTHER_JOBS, stage(round_)):
         return jobs
     group = group_of(viewer) if group is UNREAD else group
     return jobs.filter(Q(group=group) | Q(user=viewer)) if group else jobs.filter(user=viewer)
@@ -157,6 +188,6 @@ def audience(viewer: Any) -> Role:
     return Role.STUDENT if role is Role.WORKER else role
 
 
-def board_sees(board_audience: Role, view: View, is_revealed: bool) -> bool:
+def board_sees(board_audience: Role, view: View, at: Stage) -> bool:
     """:func:`may` for a board's audience (the leaderboard caches per audience, not viewer)."""
-    return may(board_audience, view, is_revealed)
+    return may(board_audience, view, at)

@@ -27,6 +27,7 @@ class Row:
     job_id: int | None = None
     baseline: bool = False
     idle: bool = False  # a group with members and no test score yet
+    tied: bool = False  # the same score as the group above, whose job came first
 
 
 @dataclass
@@ -37,11 +38,12 @@ class RevealRow:
     move: int | None
     algorithm: str = ""
     chosen_by: str = ""
+    tied: bool = False
 
 
 def recipes_shown(round_: Round, audience: Role) -> bool:
     """Whether the board shows other groups' algorithms to this audience."""
-    return visibility.board_sees(audience, View.RECIPES, visibility.revealed(round_))
+    return visibility.board_sees(audience, View.RECIPES, visibility.stage(round_))
 
 
 def rows(round_: Round, audience: Role, every_group: bool = False) -> list[Row]:
@@ -66,6 +68,7 @@ def rows(round_: Round, audience: Role, every_group: bool = False) -> list[Row]:
             counts.get(line.group_id, 0),
             line.algorithm if recipes else "",
             line.job_id,
+            tied=line.tied,
         )
         for line in board.standings
     ]
@@ -108,10 +111,13 @@ def history(round_: Round) -> dict[str, list[tuple[datetime, float]]]:
 
 def reveal(round_: Round, audience: Role) -> list[RevealRow]:
     """The final ranking by validation with each group's move, for those ``visibility`` shows
-    it to (everyone once revealed; organizers before, as a preview)."""
-    if not visibility.board_sees(audience, View.FINAL, visibility.revealed(round_)):
+    it to (everyone once revealed, during a show only the places revealed so far; organizers
+    before, as a preview)."""
+    if not visibility.board_sees(audience, View.FINAL, visibility.stage(round_)):
         return []
     ranking = leaderboard.final_ranking(round_)
+    shown = visibility.final_places_shown(audience, round_)
+    total = len(ranking.standings)
     return [
         RevealRow(
             line.rank,
@@ -120,8 +126,10 @@ def reveal(round_: Round, audience: Role) -> list[RevealRow]:
             line.move,
             line.algorithm,
             line.chosen_by,
+            line.tied,
         )
         for line in ranking.standings
+        if shown is None or line.rank > total - shown
     ]
 
 

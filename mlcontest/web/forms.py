@@ -244,6 +244,17 @@ class RoundForm(forms.Form):
         label="Groups choose their final job",
         help_text=Round._meta.get_field("final_choice_allowed").help_text,
     )
+    # On by default on the web, where a class watches the projector; off for scripts (API, CLI).
+    reveal_show = forms.BooleanField(
+        required=False,
+        initial=True,
+        label=gettext_lazy("Reveal the final ranking place by place on the projector"),
+        help_text=gettext_lazy(
+            "At the close you reveal the places from the last to the first on the projector; "
+            "students' pages follow it and show the validation scores when you end the "
+            "reveal. Unticked: everything is revealed at once."
+        ),
+    )
     course = forms.ModelChoiceField(
         queryset=Course.objects.all(),
         required=False,

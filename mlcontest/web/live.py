@@ -63,8 +63,14 @@ def round_live(request: HttpRequest, round_id: int) -> HttpResponse:
         return {
             "state": round_.state,
             "parts": {
-                name: render_to_string(f"web/parts/{name}.html", context, request)
-                for name in ("jobs", "quota", "board", "reveal")
+                name: render_to_string(f"web/parts/{template}.html", context, request)
+                for name, template in (
+                    ("jobs", "jobs"),
+                    ("quota", "quota"),
+                    ("board", "board"),
+                    ("reveal", "reveal"),
+                    ("status", "round_status"),  # "being revealed" ends with the show
+                )
             },
             "history": _history_json(round_),
         }
@@ -132,7 +138,7 @@ def projector_live(request: HttpRequest, round_id: int) -> HttpResponse:
                 ),
                 "newest": render_to_string("web/parts/newest.html", context, request),
                 "reveal": render_to_string(
-                    "web/parts/reveal.html", {**context, "staged": True}, request
+                    "web/parts/reveal.html", {**context, "controls": "projector"}, request
                 ),
                 "status": render_to_string("web/parts/round_status.html", context, request),
             },

@@ -16,6 +16,9 @@ def strings() -> dict[str, str]:
         "days": _("{days} d {hours} h"),
         "axis": _("time since the round opened"),
         "no_scores": _("No scores yet."),
+        # The chart's name for a screen reader: each group's latest best test score.
+        "chart": _("Best test score over time: {scores}"),
+        "chart_empty": _("Best test score over time: no scores yet"),
         "job": _("Job {id}"),
         "queued": _(" is queued."),
         "running": _(" is running on a worker."),

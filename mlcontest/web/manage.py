@@ -9,13 +9,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import courses, dataset_sources, datasets, exports, queue, rounds
+from mlcontest.contest import (
+    courses,
+    dataset_sources,
+    datasets,
+    exports,
+    queue,
+    reveal_show,
+    rounds,
+    split_steps,
+)
 from mlcontest.contest.errors import ContestError, NotFound
 from mlcontest.contest.models import Dataset, Round
 from mlcontest.http import attachment
@@ -126,6 +136,7 @@ def round_new(request: HttpRequest) -> HttpResponse:
                 queued_quota=data["queued_quota"],
                 time_limit_seconds=data["time_limit_seconds"],
                 memory_limit_mb=data["memory_limit_mb"],
+                reveal_show=data["reveal_show"],
             )
         except ContestError as error:
             for name, text in error.fields.items():
@@ -140,7 +151,12 @@ def round_new(request: HttpRequest) -> HttpResponse:
             return redirect("web:manage_round", round_id=round_.pk)
     # Reached after a POST only when it was refused: say so in the status too.
     status = 400 if request.method == "POST" else 200
-    return render(request, "web/manage/round_new.html", {"form": form}, status=status)
+    return render(
+        request,
+        "web/manage/round_new.html",
+        {"form": form, "split_warnings": split_steps.all_dataset_warnings()},
+        status=status,
+    )
 
 
 @organizer_required
@@ -156,6 +172,8 @@ def manage_round(request: HttpRequest, round_id: int) -> HttpResponse:
             "events": round_.events.select_related("by").order_by("-at")[:20],
             "algorithms": [REGISTRY[name].label for name in names],
             "now": timezone.now(),
+            "show": reveal_show.status(round_),
+            "split_warnings": split_steps.dataset_warnings(round_.dataset),
             **services.class_overview(round_),
         },
     )
@@ -182,6 +200,34 @@ def round_action(request: HttpRequest, round_id: int, action: str) -> HttpRespon
     except ContestError as error:
         messages.error(request, error.message)
     return redirect("web:manage_round", round_id=round_.pk)
+
+
+@organizer_required
+@require_POST
+def round_reveal(request: HttpRequest, round_id: int) -> HttpResponse:
+    """A step of the show, from the projector or the round's manage page: ``places`` reveals
+    the last that many places, ``all`` ends the show. The projector's script posts it and
+    asks for JSON; without the script the form comes back to the page it was sent from."""
+    round_ = _round(round_id, request)
+    places = request.POST.get("places", "")
+    try:
+        if "all" in request.POST:
+            reveal_show.reveal_places(viewer(request), round_, None)
+        elif places.isdigit() and len(places) < 7:
+            reveal_show.reveal_places(viewer(request), round_, int(places))
+        else:
+            raise ContestError(gettext("Say how many places to reveal."))
+    except ContestError as error:
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse({"status": "error", "reason": error.message}, status=409)
+        messages.error(request, error.message)
+    shown = reveal_show.status(round_)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(
+            {"stage": shown.stage.value, "places": shown.places, "revealed": shown.places_revealed}
+        )
+    back = "web:projector" if request.POST.get("back") == "projector" else "web:manage_round"
+    return redirect(back, round_id=round_.pk)
 
 
 @organizer_required
@@ -221,6 +267,6 @@ def projector(request: HttpRequest, round_id: int) -> HttpResponse:
             "history": _history_json(round_),
             "now": timezone.now(),
             "big": True,
-            "staged": True,
+            "controls": "projector",
         },
     )

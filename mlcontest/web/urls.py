@@ -49,5 +49,6 @@ urlpatterns = [
     path("manage/rounds/<id:round_id>/", manage.manage_round, name="manage_round"),
     path("manage/rounds/<id:round_id>/baseline/", manage.round_baseline, name="round_baseline"),
     path("manage/rounds/<id:round_id>/export.csv", manage.round_export, name="round_export"),
+    path("manage/rounds/<id:round_id>/reveal/", manage.round_reveal, name="round_reveal"),
     path("manage/rounds/<id:round_id>/<str:action>/", manage.round_action, name="round_action"),
 ]

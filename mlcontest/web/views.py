@@ -20,7 +20,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mlcontest.algorithms import REGISTRY
-from mlcontest.contest import courses, datasets, groups, queue, results, rounds, visibility
+from mlcontest.contest import (
+    courses,
+    datasets,
+    groups,
+    queue,
+    results,
+    reveal_show,
+    rounds,
+    visibility,
+)
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
 from mlcontest.contest.models import Group, Job, JobState, Round, RoundState, User
 from mlcontest.contest.permissions import sees_hidden_labels
@@ -230,15 +239,15 @@ def board_context(
 ) -> dict[str, Any]:
     """The leaderboard and the final ranking as ``audience`` sees them (``visibility``);
     ``every_group`` lists the groups without a score too (``board.rows``)."""
-    final_shown = visibility.board_sees(
-        audience, visibility.View.FINAL, visibility.revealed(round_)
-    )
+    at = visibility.stage(round_)
+    final_shown = visibility.board_sees(audience, visibility.View.FINAL, at)
     return {
         "board": board.rows(round_, audience, every_group),
         "recipes": board.recipes_shown(round_, audience),
         "reveal": board.reveal(round_, audience),
         "final_shown": final_shown,
         "final_preview": final_shown and not visibility.revealed(round_),
+        "show": reveal_show.status(round_),
     }
 
 
@@ -343,7 +352,8 @@ def job_context(job: Job, user: User) -> dict[str, Any]:
         "turnaround": (
             (job.finished_at - job.created_at).total_seconds() if job.finished_at else None
         ),
-        "signature": f"{job.state}|{job.pictures.count()}",
+        # The stage: the validation score appears when the show ends.
+        "signature": f"{job.state}|{job.pictures.count()}|{visibility.stage(job.round).value}",
     }
 
 

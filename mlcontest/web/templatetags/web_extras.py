@@ -57,6 +57,12 @@ def move_text(move: int | None) -> str:
 
 
 @register.filter
+def any_tied(rows: Any) -> bool:
+    """Whether a board or ranking has a tie to explain under it."""
+    return any(getattr(row, "tied", False) for row in rows or ())
+
+
+@register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key) if isinstance(mapping, dict) else None
 

@@ -1,6 +1,6 @@
 // The pages' few live parts, in plain JavaScript (no build, no library):
 // polling of [data-live] roots, countdowns, the best-score chart, the job notice, the job form's algorithm
-// switch, the dataset form's source switch, and the projector's staged reveal.
+// switch, the dataset form's source switch, and the buttons of the reveal's show.
 "use strict";
 
 (function () {
@@ -22,7 +22,9 @@
     const interval = Number(root.dataset.interval) || 1000;
     let signature = root.dataset.signature || "";
     let state = root.dataset.state || "";
+    let timer = null;
     async function tick() {
+      window.clearTimeout(timer);
       try {
         const response = await fetch(url + "?since=" + encodeURIComponent(signature), {
           headers: { Accept: "application/json" },
@@ -40,21 +42,43 @@
             state = answer.state || state;
             for (const [name, html] of Object.entries(answer.parts || {})) {
               root.querySelectorAll('[data-part="' + name + '"]').forEach((el) => {
-                el.innerHTML = html;
+                replaceKeepingFocus(el, html);
               });
             }
             if (answer.history) drawCharts(answer.history);
             startCountdowns(root);
-            restoreReveal(root);
             followNotices();
           }
         }
       } catch (error) {
         // A network blip: the next tick tries again.
       }
-      window.setTimeout(tick, document.hidden ? interval * 4 : interval);
+      timer = window.setTimeout(tick, document.hidden ? interval * 4 : interval);
     }
-    window.setTimeout(tick, interval);
+    root.liveTick = tick; // the show's buttons ask at once instead of waiting for the poll
+    timer = window.setTimeout(tick, interval);
+  }
+
+  // A part replaced under the keyboard's focus would drop it to the top of the page: the
+  // same link or button in the new content (by id, href or text, else by position) takes it.
+  const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+  function replaceKeepingFocus(part, html) {
+    const had = document.activeElement;
+    if (!had || had === part || !part.contains(had)) {
+      part.innerHTML = html;
+      return;
+    }
+    const before = Array.from(part.querySelectorAll(FOCUSABLE));
+    const position = before.indexOf(had);
+    const href = had.getAttribute("href");
+    const text = had.textContent.trim();
+    part.innerHTML = html;
+    const after = Array.from(part.querySelectorAll(FOCUSABLE));
+    const same = (had.id && after.find((node) => node.id === had.id))
+      || (href && after.find((node) => node.getAttribute("href") === href))
+      || after.find((node) => node.tagName === had.tagName && node.textContent.trim() === text)
+      || after[Math.min(position, after.length - 1)];
+    if (same) same.focus({ preventScroll: true });
   }
 
   // Countdowns -------------------------------------------------------------------------
@@ -103,7 +127,15 @@
     const span = Math.max(end - start, 1000);
     const x = (t) => L + ((t - start) / span) * (W - L - R);
     const y = (v) => T + (1 - v) * (H - T - B);
-    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history" });
+    // The picture is one image to a screen reader, named by the groups' latest scores; the
+    // legend below stays readable text (inside a role="img" it would be hidden).
+    const latest = names.filter((name) => history.series[name].length).map((name) => {
+      const steps = history.series[name];
+      return name + " " + Number(steps[steps.length - 1][1]).toFixed(3);
+    });
+    const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history", role: "img",
+      "aria-label": latest.length ? t("chart", { scores: latest.join(", ") }) : t("chart_empty"),
+    });
     for (const v of [0, 0.25, 0.5, 0.75, 1]) {
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       svg.appendChild(el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" },
@@ -193,39 +225,51 @@
     show();
   }
 
-  // The projector's reveal: last place first, one place per step -------------------------
-  let revealed = 0;
-  function revealRows(root) {
-    const rows = Array.from(root.querySelectorAll(".reveal.staged tr[data-rank]"));
-    rows.sort((a, b) => Number(b.dataset.rank) - Number(a.dataset.rank));
-    rows.forEach((row, index) => row.classList.toggle("pending", index >= revealed));
-    const done = revealed >= rows.length;
-    root.querySelectorAll("[data-reveal-next], [data-reveal-all]").forEach((b) => {
-      b.disabled = done;
-    });
-    return rows.length;
-  }
-  function restoreReveal(root) {
-    revealRows(root);
-  }
-  document.addEventListener("click", (event) => {
-    const target = event.target.closest("[data-reveal-next], [data-reveal-all]");
-    if (!target) return;
-    const total = revealRows(document);
-    revealed = target.hasAttribute("data-reveal-all") ? total : Math.min(total, revealed + 1);
-    revealRows(document);
+  // The show's buttons (projector, manage page): the progress lives on the server -----------
+  // Each button's form posts to the server, which every student's page polls; the script
+  // only saves the page a reload and asks its live root for the new parts at once.
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-reveal-form]");
+    if (!form) return;
+    const root = form.closest("[data-live]");
+    if (!root || !root.liveTick) return; // no live root: the form's own reload is fine
+    event.preventDefault();
+    if (form.dataset.pending) return; // one step per press, however fast the clicker
+    // aria-disabled, not disabled: a disabled button drops the keyboard's focus to the top of
+    // the page, and the presenter's next Space would go nowhere.
+    form.dataset.pending = "1";
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => b.setAttribute("aria-disabled", "true"));
+    try {
+      await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      // The next poll shows where the show stands.
+    }
+    await root.liveTick();
+    // The new parts bring new forms; this one, if it is still there, may be pressed again.
+    delete form.dataset.pending;
+    buttons.forEach((b) => b.removeAttribute("aria-disabled"));
   });
   document.addEventListener("keydown", (event) => {
-    if (!document.querySelector(".reveal.staged")) return;
+    // On the projector only (elsewhere Space scrolls): Space or the right arrow reveals the next
+    // place, "a" all of them (a presenter's clicker).
+    if (!document.body.classList.contains("projector")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return; // Ctrl+A selects, not reveals
     if (event.target.closest("input, select, textarea, button, a")) return;
+    let button = null;
     if (event.key === " " || event.key === "ArrowRight") {
-      event.preventDefault();
-      revealed += 1;
-      revealRows(document);
+      button = document.querySelector("[data-reveal-next]");
     } else if (event.key === "a" || event.key === "A") {
-      revealed = revealRows(document);
-      revealRows(document);
+      button = document.querySelector("[data-reveal-all]");
     }
+    if (!button || button.disabled || button.form.dataset.pending) return;
+    event.preventDefault();
+    button.form.requestSubmit(button);
   });
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -235,7 +279,6 @@
     if (data) drawCharts(JSON.parse(data.textContent));
     startAlgorithmSwitch();
     startSourceSwitch();
-    restoreReveal(document);
     followNotices();
   });
 })();
