@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from mlcontest.core.booleans import parse_bool
 
 
 def env_str(name: str, default: str) -> str:
@@ -27,8 +30,10 @@ def env_str(name: str, default: str) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = env_str(name, "").strip()
-    return default if value == "" else value.lower() in {"1", "true", "yes", "on"}
+    try:
+        return parse_bool(env_str(name, ""), default)
+    except ValueError as error:  # a typo must not silently turn a setting off
+        raise ImproperlyConfigured(f"{name} {error}") from error
 
 
 def env_int(name: str, default: int) -> int:

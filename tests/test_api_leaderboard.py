@@ -74,6 +74,23 @@ def test_an_unchanged_poll_gets_304_and_a_change_a_new_body(played: Contest) -> 
     assert changed.json()["version"] == version_of(contest)
 
 
+def test_if_none_match_is_read_as_http_says(played: Contest) -> None:
+    """Django's conditional answer: weak tags and lists match, ``*`` matches anything, and
+    the 304 keeps the private, per-viewer caching headers."""
+    client = logged_in(played.alice)
+    tag = client.get(url(played))["ETag"]
+    for header in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+        answer = client.get(url(played), HTTP_IF_NONE_MATCH=header)
+        assert answer.status_code == 304, header
+        assert answer["Cache-Control"] == "private, no-cache"
+        assert answer["Vary"] == "Cookie, Authorization"
+    assert client.get(url(played), HTTP_IF_NONE_MATCH='"other"').status_code == 200
+    for what in ("history", "final"):
+        kind_tag = logged_in(played.olga).get(url(played, what))["ETag"]
+        repeat = logged_in(played.olga).get(url(played, what), HTTP_IF_NONE_MATCH=kind_tag)
+        assert repeat.status_code == 304 and repeat.content == b""
+
+
 def test_a_304_costs_a_few_small_queries(played: Contest) -> None:
     client = logged_in(played.alice)
     tag = client.get(url(played))["ETag"]

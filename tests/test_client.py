@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from urllib3.connection import HTTPConnection
 
 from mlcontest.client import (
     API,
@@ -247,16 +248,16 @@ def test_4xx_is_not_retried_and_submitting_is_not_repeated_on_5xx() -> None:
         stub.close()
 
 
-def test_connection_errors_are_retried_then_raised() -> None:
+def test_connection_errors_are_retried_then_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     api = token_client(f"http://127.0.0.1:{free_port()}", retries=2)
     calls = []
-    original = api.session.request
+    original = HTTPConnection._new_conn  # urllib3's Retry tries again below requests
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
-        return original(*args, **kwargs)
+    def counting(connection: HTTPConnection) -> Any:
+        calls.append(connection.port)
+        return original(connection)
 
-    api.session.request = counting  # type: ignore[method-assign]
+    monkeypatch.setattr(HTTPConnection, "_new_conn", counting)
     with pytest.raises(ConnectionFailed, match="connection refused"):
         api.ping()
     assert len(calls) == 3

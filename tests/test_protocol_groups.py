@@ -39,6 +39,19 @@ def test_organizer_adds_group(contest: Contest, sent: str, public: bool) -> None
     assert body["group"]["invite_code"] == group.invite_code
 
 
+@pytest.mark.parametrize(("sent", "public"), [("yes", True), ("off", False), ("0", False)])
+def test_public_takes_the_one_parsers_spellings(contest: Contest, sent: str, public: bool) -> None:
+    ok_json(logged_in(contest.olga).post(ADD, {"group_name": "Delta", "public": sent}))
+    assert Group.objects.get(name="Delta").public is public
+
+
+def test_a_public_field_that_is_no_boolean_is_refused(contest: Contest) -> None:
+    # It used to create a public group: any typo read as true.
+    answer = logged_in(contest.olga).post(ADD, {"group_name": "Delta", "public": "Flase"})
+    assert_error(answer, 400, "invalid", ("public",))
+    assert "Delta" not in group_names()
+
+
 def test_add_group_without_public_field_is_public(contest: Contest) -> None:
     ok_json(logged_in(contest.olga).post(ADD, {"group_name": "Gamma"}))
     assert Group.objects.get(name="Gamma").public is True

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlcontest.core.booleans import parse_bool
 from mlcontest.marks import gettext_noop
 
 ParamKind = Literal["int", "float", "choice", "bool"]
@@ -118,14 +119,11 @@ def _show(bound: float) -> str:
 
 
 def _as_bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in {"true", "1", "yes", "on"}:
-        return True
-    if text in {"false", "0", "no", "off"}:
-        return False
-    raise ValueError(_("must be true or false"))
+    try:
+        return parse_bool(raw)
+    except ValueError:
+        # The one parser's spellings, with the refusal in the page's language.
+        raise ValueError(_("must be true or false")) from None
 
 
 def _as_int(raw: Any) -> int:

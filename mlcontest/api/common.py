@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.inputs import MAX_ID
 from mlcontest.contest.models import User
+from mlcontest.core.booleans import parse_bool
 
 
 def viewer(request: HttpRequest) -> User:
@@ -72,16 +73,11 @@ class Body:
         return number
 
     def boolean(self, name: str, default: bool = False) -> bool:
-        value = self.data.get(name, default)
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"true", "1", "yes", "on"}:
-            return True
-        if text in {"false", "0", "no", "off", ""}:
-            return False
-        self.errors[name] = "must be true or false"
-        return default
+        try:
+            return parse_bool(self.data.get(name), default)
+        except ValueError as error:
+            self.errors[name] = str(error)
+            return default
 
     def when(self, name: str) -> datetime | None:
         """An ISO 8601 date and time; without a zone it is read in the server's time zone."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -553,15 +553,9 @@ def enter_round(user: User, round_: Round) -> RoundEntry | None:
 
 
 def renew_boards(round_id: int) -> None:
-    """A new leaderboard version for the round, so that no cached board of it is served again.
-
-    Hand-written: it runs for every stored result, and the ORM's compiling costs ten times
-    the statement (0.47 ms against 0.06 ms)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE contest_round SET leaderboard_version = leaderboard_version + 1 WHERE id = %s",
-            [round_id],
-        )
+    """A new leaderboard version for the round, so that no cached board of it is served again
+    (one UPDATE, counted up in the database, so that concurrent results each count)."""
+    Round.objects.filter(pk=round_id).update(leaderboard_version=F("leaderboard_version") + 1)
 
 
 def allowed_algorithms(round_: Round) -> list[str]:

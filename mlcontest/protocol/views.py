@@ -20,6 +20,7 @@ from mlcontest.contest import datasets, groups, queue, results, rounds, visibili
 from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
 from mlcontest.contest.models import Dataset, JobPicture, RoundState, User
 from mlcontest.contest.permissions import require_worker, sees_everything, sees_hidden_labels
+from mlcontest.core.booleans import parse_bool
 from mlcontest.http import allow_methods, error_response, json_action, parse_json_body
 
 READ = allow_methods("GET", "POST")
@@ -40,6 +41,13 @@ def worker_key(request: HttpRequest, fields: Mapping[str, Any] | None = None) ->
 def worker_name(request: HttpRequest, fields: Mapping[str, Any] | None = None) -> str:
     name = (request.POST if fields is None else fields).get("worker_name")
     return str(name or "")
+
+
+def _flag(fields: Mapping[str, Any], name: str, default: bool) -> bool:
+    try:
+        return parse_bool(fields.get(name), default)
+    except ValueError as error:
+        raise InvalidInput(f"{name} {error}", fields={name: str(error)}) from error
 
 
 def _user(request: HttpRequest) -> User:
@@ -73,7 +81,7 @@ def ok(request: HttpRequest) -> JsonResponse:
 @WRITE
 @json_action
 def add_group(request: HttpRequest) -> dict[str, Any]:
-    public = request.POST.get("public", "True").strip().lower() not in {"false", "0", "no"}
+    public = _flag(request.POST, "public", True)
     group = groups.create_group(_user(request), request.POST.get("group_name", ""), public)
     return {"status": "ok", "group": groups.describe_group(group, _user(request))}
 
@@ -123,12 +131,13 @@ def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
     viewer = _user(request)
     require_worker(viewer)
     fields = parse_json_body(request)
+    claim_next = _flag(fields, "next", False)
     job = results.job_for_result(job_id)
     payload = results.parse_result(fields)
     holder = worker_key(request, fields)
     job, stored = results.record_result(viewer, job, holder, payload)
     answer = {"status": "ok", "stored": stored, "job": results.result_summary(job, viewer)}
-    if str(fields.get("next") or "").lower() in {"1", "true"}:
+    if claim_next:
         # Beyond the seed: the worker's next job in the same answer, one request per job.
         name = worker_name(request, fields)
         answer["next"] = queue.claim_after_result(viewer, holder, name, repeated=not stored)

@@ -1,8 +1,14 @@
 """Talking to the server through outages: results, and pictures while the next job runs.
 
 ``Caller`` retries an action with backoff while the server is unreachable or failing, and says
-so once per outage in the log. ``post_result`` stores a job's result and claims the next job in
-the same request. ``Poster`` posts the pictures from a second thread.
+so once per outage in the log. Below it the client's transport retries each request a few
+times (urllib3's ``Retry``, mlcontest/client/transport.py), which hides a blip; an outage
+outlasts those, and only this loop can wait for it without end, sign in again when the server
+lost the session, and stop waiting when the worker is told to stop (``Retry`` sleeps can not
+be interrupted and know nothing of sessions).
+
+``post_result`` stores a job's result and claims the next job in the same request. ``Poster``
+posts the pictures from a second thread.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import sklearn.preprocessing
 import sklearn.svm
 import sklearn.tree  # noqa: F401
 
+from mlcontest.core.booleans import parse_bool
 from mlcontest.worker import child, pictures, run  # noqa: F401
 
 
@@ -63,5 +64,5 @@ def warm_up() -> None:
                 continue
 
 
-if os.environ.get("MLCONTEST_WORKER_WARM_UP", "1") != "0":
+if parse_bool(os.environ.get("MLCONTEST_WORKER_WARM_UP"), True):
     warm_up()

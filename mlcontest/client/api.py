@@ -32,7 +32,8 @@ from urllib.parse import quote_plus
 
 import requests
 
-from mlcontest.client_errors import (
+from mlcontest.client import transport
+from mlcontest.client.errors import (
     BadRequest,
     ClientError,
     Conflict,
@@ -46,9 +47,7 @@ from mlcontest.client_errors import (
     ServerFailure,
     error_for,
     reason_of,
-    sent_nothing,
 )
-from mlcontest.direct_post import DirectPoster
 
 # The exceptions are part of this module's interface: ``from mlcontest.client import Conflict``.
 __all__ = [
@@ -67,7 +66,6 @@ __all__ = [
 ]
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
 JSON_TYPE = "application/json"
 
 
@@ -120,8 +118,7 @@ class API:
         self.timeout = timeout
         self.raise_errors = raise_errors
         self.server_date: datetime | None = None
-        self.session = self._new_session()
-        self.direct = DirectPoster(self.session, self.host)
+        self.session = transport.new_session(self.host)
         if token:
             self.session.headers["Authorization"] = f"Token {token}"
             return
@@ -142,23 +139,10 @@ class API:
         """A second client with its own HTTP session but the same cookies, hence the same
         server session (the same claim holder), for use from another thread."""
         other = copy.copy(self)
-        other.session = self._new_session()
+        other.session = transport.new_session(self.host)
         other.session.headers.update(self.session.headers)
         other.session.cookies.update(self.session.cookies)
-        other.direct = DirectPoster(other.session, other.host)
         return other
-
-    def _new_session(self) -> requests.Session:
-        """A session that reads the environment's proxy and CA settings for this host once.
-        requests reads them again on every request (every variable, twice, and a stat of
-        ~/.netrc): measured here, up to a millisecond per request, on each of a worker's."""
-        session = requests.Session()
-        session.trust_env = False
-        session.proxies = requests.utils.get_environ_proxies(self.host)
-        session.verify = (
-            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        )
-        return session
 
     def relogin(self) -> None:
         """Sign in again, as the constructor does (e.g. after the server lost the session)."""
@@ -189,41 +173,29 @@ class API:
         json_body: Any = None,
         **options: Any,
     ) -> requests.Response:
-        """One HTTP request with retries; a successful response or a raised ClientError.
-        A ``json_body`` (a POST's, encoded here once for all attempts) goes through
-        ``self.direct`` where it can (see direct_post)."""
+        """One HTTP request, retried as ``transport`` says; a successful response or a raised
+        ClientError. A ``json_body`` (a POST's) is encoded here."""
         url = path if path.startswith(("http://", "https://")) else normalize_url(self.host, path)
-        retries = self.retries if retries is None else retries
-        encoded = None if json_body is None else json.dumps(json_body).encode()
-        if encoded is not None:
-            options["data"] = encoded
+        if json_body is not None:
+            options["data"] = json.dumps(json_body).encode()
             options["headers"] = {**options.get("headers", {}), "Content-Type": JSON_TYPE}
-        attempt = 0
-        while True:
-            try:
-                if encoded is not None and self.direct.serves(url):
-                    response = self.direct.post(
-                        url, encoded, options["headers"], timeout or self.timeout
-                    )
-                else:
-                    response = self.session.request(
-                        method, url, timeout=timeout or self.timeout, **options
-                    )
-            except requests.RequestException as error:
-                if attempt >= retries or not (idempotent or sent_nothing(error)):
-                    raise ConnectionFailed(f"{method} {url}: {reason_of(error)}") from error
-            else:
-                self._note_date(response)
-                if response.status_code < 400:
-                    return response
-                if (
-                    response.status_code not in RETRY_STATUSES
-                    or attempt >= retries
-                    or not idempotent
-                ):
-                    raise error_for(response)
-            time.sleep(self.backoff * 2**attempt)
-            attempt += 1
+        try:
+            response = transport.send(
+                self.session,
+                method,
+                url,
+                retries=self.retries if retries is None else retries,
+                backoff=self.backoff,
+                idempotent=idempotent,
+                timeout=timeout or self.timeout,
+                **options,
+            )
+        except requests.RequestException as error:
+            raise ConnectionFailed(f"{method} {url}: {reason_of(error)}") from error
+        self._note_date(response)
+        if response.status_code >= 400:
+            raise error_for(response)
+        return response
 
     def _note_date(self, response: requests.Response) -> None:
         # The server's clock, for lease arithmetic that does not trust this machine's clock.

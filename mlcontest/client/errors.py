@@ -90,14 +90,6 @@ def error_for(response: requests.Response) -> ServerError:
     return kind(response.status_code, response.reason or "", body)
 
 
-def sent_nothing(error: requests.RequestException) -> bool:
-    """True when the request never reached the server, so resending cannot duplicate it."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    text = repr(error)
-    return "NewConnectionError" in text or "Connection refused" in text
-
-
 def reason_of(error: requests.RequestException) -> str:
     """A short cause for logs: urllib3's own message repeats the URL and the pool's state."""
     text = repr(error)
@@ -106,6 +98,7 @@ def reason_of(error: requests.RequestException) -> str:
         ("Name or service not known", "unknown host"),
         ("RemoteDisconnected", "connection closed by the server"),
         ("Connection reset", "connection reset"),
+        ("timed out", "timed out"),  # urllib3's, inside requests' ConnectionError after Retry
     ):
         if needle in text:
             return reason

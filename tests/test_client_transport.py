@@ -1,6 +1,8 @@
-"""JSON posts skip requests' per-call preparation (``mlcontest.direct_post``) on plain HTTP
-without a proxy, and behave as requests would: the session's headers and cookies go out,
-cookies the server sets come back into the session, errors are typed, failures retried."""
+"""The client's one transport (``mlcontest.client.transport``): requests with urllib3's
+``Retry`` below it. JSON posts carry the session's headers and cookies, cookies the server
+sets come back into the session, errors are typed, and what is retried is what docs/worker.md
+says: connection errors and 5xx answers, a call that is not idempotent only when it surely did
+not reach the server, a 429 never."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from urllib3.connection import HTTPConnection
 
-from mlcontest.client import API, Conflict, ConnectionFailed
+from mlcontest.client import API, Conflict, ConnectionFailed, QuotaExceeded, ServerFailure
+from mlcontest.client.transport import RetryingAdapter
 from tests.http_stub import Stub
 from tests.live import free_port
 
@@ -27,13 +31,7 @@ def stub() -> Iterator[Stub]:
 
 
 def token_client(url: str, retries: int = 3, timeout: float = 30.0) -> API:
-    api = API(token="t", host=url, retries=retries, backoff=0.01, timeout=timeout)
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("a JSON post went through requests")
-
-    api.session.request = refuse  # type: ignore[method-assign]
-    return api
+    return API(token="t", host=url, retries=retries, backoff=0.01, timeout=timeout)
 
 
 def test_a_json_post_carries_the_sessions_headers_and_cookies(stub: Stub) -> None:
@@ -51,7 +49,9 @@ def test_a_json_post_carries_the_sessions_headers_and_cookies(stub: Stub) -> Non
         {"api": 1, "success": True},
         {"api": 1, "success": False},
     ]
-    assert api.direct.pool is not None and api.direct.pool.num_connections == 1  # kept alive
+    adapter = api.session.get_adapter(stub.url)
+    assert isinstance(adapter, RetryingAdapter)
+    assert [pool.num_connections for pool in adapter.poolmanager.pools._container.values()] == [1]
 
 
 def test_a_cookie_the_server_sets_is_kept_and_sent_back() -> None:
@@ -78,10 +78,36 @@ def test_errors_are_typed_and_5xx_answers_retried() -> None:
         stub.close()
 
 
-def test_a_refused_connection_is_retried_then_raised() -> None:
+def test_429_is_not_retried_and_the_last_5xx_is_raised() -> None:
+    stub = Stub([429, 502, 503, 504])
+    try:
+        with pytest.raises(QuotaExceeded):
+            token_client(stub.url).load("actions/ping/")
+        assert len(stub.requests) == 1
+        with pytest.raises(ServerFailure) as failed:
+            token_client(stub.url, retries=2).load("actions/ping/")
+        assert failed.value.status == 504 and len(stub.requests) == 4
+    finally:
+        stub.close()
+
+
+def test_a_refused_connection_is_retried_then_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[int] = []
+    original = HTTPConnection._new_conn
+
+    def counting(connection: HTTPConnection) -> Any:
+        attempts.append(connection.port)
+        return original(connection)
+
+    monkeypatch.setattr(HTTPConnection, "_new_conn", counting)
     api = token_client(f"http://127.0.0.1:{free_port()}", retries=2)
     with pytest.raises(ConnectionFailed, match="connection refused"):
         api.send_json(POST_PATH, {})
+    assert len(attempts) == 3
+    attempts.clear()
+    with pytest.raises(ConnectionFailed, match="connection refused"):
+        api.submit_job(1, "knn")  # not idempotent, but it never reached the server
+    assert len(attempts) == 3
 
 
 def test_a_read_timeout_is_retried_then_raised() -> None:
@@ -94,20 +120,24 @@ def test_a_read_timeout_is_retried_then_raised() -> None:
         stub.close()
 
 
-def test_https_proxies_and_other_hosts_go_through_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_submission_that_may_have_arrived_is_not_sent_again() -> None:
+    stub = Stub([], delay=0.5)
+    try:
+        with pytest.raises(ConnectionFailed, match="timed out"):
+            token_client(stub.url, retries=3, timeout=0.1).submit_job(1, "knn")
+        assert stub.requests == ["POST /api/rounds/1/jobs/"]
+    finally:
+        stub.close()
+
+
+def test_proxies_and_https_go_through_the_same_session(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    direct = API(token="k", host="http://contest.example:8000").direct
-    assert direct.serves(f"http://contest.example:8000/{POST_PATH}")
-    assert not direct.serves(f"http://elsewhere.example:8000/{POST_PATH}")
-    assert not direct.serves(f"https://contest.example:8000/{POST_PATH}")
-    assert not API(token="k", host="https://contest.example").direct.serves(
-        f"https://contest.example/{POST_PATH}"
-    )
+    secure = API(token="k", host="https://contest.example")
+    assert isinstance(secure.session.get_adapter("https://contest.example/"), RetryingAdapter)
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
     proxied = API(token="k", host="http://contest.example:8000", retries=0)
-    url = f"http://contest.example:8000/{POST_PATH}"
-    assert not proxied.direct.serves(url) and not proxied.clone().direct.serves(url)
+    assert proxied.session.proxies == proxied.clone().session.proxies != {}
     sent: list[tuple[str, str, Any]] = []
 
     def capture(method: str, url: str, **options: Any) -> Any:

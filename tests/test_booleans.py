@@ -1,0 +1,61 @@
+"""The one boolean parser (``mlcontest.core.booleans``): the spellings it accepts, the error for
+others, and that settings, the seed protocol and the algorithm parameters all read through it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from mlcontest import settings as settings_module
+from mlcontest.algorithms.registry import _as_bool
+from mlcontest.contest.results import _parse_success
+from mlcontest.core.booleans import ERROR, parse_bool
+
+
+@pytest.mark.parametrize(
+    "value", [True, 1, "true", "True", "TRUE", " true ", "1", "yes", "Yes", "on", "ON"]
+)
+def test_true_spellings(value: Any) -> None:
+    assert parse_bool(value) is True
+
+
+@pytest.mark.parametrize(
+    "value", [False, 0, "false", "False", " FALSE", "0", "no", "NO", "off", "Off"]
+)
+def test_false_spellings(value: Any) -> None:
+    assert parse_bool(value) is False
+
+
+@pytest.mark.parametrize("value", ["t", "y", "2", "nope", "none", "1.0", 2, -1, 1.0, [], {}])
+def test_other_values_are_refused_with_a_clear_error(value: Any) -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_bool(value, True)
+    assert str(refused.value) == ERROR
+    assert "true/false, 1/0, yes/no, on/off" in ERROR
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_missing_gives_the_default_or_an_error_without_one(value: Any) -> None:
+    assert parse_bool(value, True) is True
+    assert parse_bool(value, False) is False
+    with pytest.raises(ValueError):
+        parse_bool(value)
+
+
+def test_every_caller_reads_the_same_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLCONTEST_FLAG_UNDER_TEST", "Off")
+    assert settings_module.env_bool("MLCONTEST_FLAG_UNDER_TEST", True) is False
+    monkeypatch.setenv("MLCONTEST_FLAG_UNDER_TEST", "on")
+    assert settings_module.env_bool("MLCONTEST_FLAG_UNDER_TEST", False) is True
+    monkeypatch.setenv("MLCONTEST_FLAG_UNDER_TEST", "")
+    assert settings_module.env_bool("MLCONTEST_FLAG_UNDER_TEST", True) is True
+    monkeypatch.setenv("MLCONTEST_FLAG_UNDER_TEST", "enabled")
+    with pytest.raises(ImproperlyConfigured, match="MLCONTEST_FLAG_UNDER_TEST must be true"):
+        settings_module.env_bool("MLCONTEST_FLAG_UNDER_TEST", False)
+    for spelling, expected in (("True", True), ("off", False), ("1", True), ("no", False)):
+        assert _parse_success(spelling) is expected
+        assert _as_bool(spelling) is expected
+    with pytest.raises(ValueError):
+        _parse_success(None)  # a result without success must not pass for one
