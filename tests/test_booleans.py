@@ -12,6 +12,9 @@ from mlcontest import settings as settings_module
 from mlcontest.algorithms.registry import _as_bool
 from mlcontest.contest.results import _parse_success
 from mlcontest.core.booleans import ERROR, parse_bool
+from tests.conftest import Contest
+from tests.protocol_helpers import ok_json
+from tests.test_hidden_labels import as_role, finished_job
 
 
 @pytest.mark.parametrize(
@@ -59,3 +62,27 @@ def test_every_caller_reads_the_same_spellings(monkeypatch: pytest.MonkeyPatch) 
         assert _as_bool(spelling) is expected
     with pytest.raises(ValueError):
         _parse_success(None)  # a result without success must not pass for one
+
+
+@pytest.mark.parametrize(
+    ("spelling", "with_labels"), [("1", True), ("yes", True), ("0", False), ("off", False)]
+)
+def test_the_job_answers_labels_query_reads_through_the_parser(
+    contest: Contest, spelling: str, with_labels: bool
+) -> None:
+    job, predicted = finished_job(contest)
+    get, _ = as_role(contest, "student")
+    body = ok_json(get(f"/api/jobs/{job.pk}/?labels={spelling}"))
+    assert ("labels_test" in body) is with_labels
+    if with_labels:
+        assert body["labels_test"] == predicted["test"]
+
+
+def test_a_labels_query_the_parser_does_not_know_is_a_400(contest: Contest) -> None:
+    job, _ = finished_job(contest)
+    get, _ = as_role(contest, "student")
+    response = get(f"/api/jobs/{job.pk}/?labels=maybe")
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["status"], body["code"]) == ("error", "invalid")
+    assert ERROR in body["fields"]["labels"]

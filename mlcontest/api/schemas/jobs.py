@@ -17,6 +17,7 @@ from mlcontest.api.schemas.common import (
     Text16,
     WholeNumber,
 )
+from mlcontest.core.booleans import parse_bool
 
 
 class Quota(Output):
@@ -99,6 +100,7 @@ class JobList(Input):
 
 
 class JobQuery(Schema):
-    """``?labels=1``: the predicted labels too (any other value: without)."""
+    """``?labels=1``: the predicted labels too; read by the one boolean parser (``labels=0`` or
+    none: without; a value it does not know is a 400)."""
 
-    labels: Annotated[bool, BeforeValidator(lambda value: value in ("1", "true", True))] = False
+    labels: Annotated[bool, BeforeValidator(lambda value: parse_bool(value, default=False))] = False
