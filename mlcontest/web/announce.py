@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from mlcontest.contest import announcements
 from mlcontest.contest.errors import ContestError
 from mlcontest.contest.models import Announcement, Job, Round
+from mlcontest.web.forms import show_refusal
 from mlcontest.web.manage import organizer_required
 from mlcontest.web.views import viewer
 
@@ -143,10 +144,7 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
         try:
             announcements.post(viewer(request), data["text"], data["round"], data["minutes"])
         except ContestError as error:
-            for name, text in error.fields.items():
-                form.add_error(name if name in form.fields else None, text)
-            if not error.fields:
-                form.add_error(None, error.message)
+            show_refusal(form, error)
         else:
             if data["round"]:
                 said = _("Announced on the pages of %(round)s: shown within 2 seconds.") % {

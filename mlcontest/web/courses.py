@@ -97,13 +97,7 @@ def _save(request: HttpRequest, form: forms.CourseForm, course: Course | None) -
             )
         courses.set_rounds(user, course, list(data["rounds"]))
     except ContestError as error:
-        for name, text in error.fields.items():
-            # One field: the whole sentence ("A course named 'X' exists already."), not the
-            # bare code the API's fields carry ("taken").
-            shown = error.message if len(error.fields) == 1 else text
-            form.add_error(name if name in form.fields else None, shown)
-        if not error.fields:
-            form.add_error(None, error.message)
+        forms.show_refusal(form, error)
         return None
     return course
 

@@ -16,8 +16,21 @@ from django.utils.translation import gettext_lazy as _
 
 from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
 from mlcontest.algorithms import validate_params as registry_validate
+from mlcontest.contest.errors import ContestError
 from mlcontest.contest.models import Course, Dataset, Job, Round, User
 from mlcontest.contest.rounds import ROUND_NUMBER_LIMITS
+
+
+def show_refusal(form: forms.Form, error: ContestError) -> None:
+    """Put the domain's refusal on the form: beside the field it names, or above the form.
+
+    A refusal naming one field shows its whole sentence there ("A course named 'X' exists
+    already."), not the short text the API's ``fields`` carry ("taken")."""
+    for name, text in error.fields.items():
+        shown = error.message if len(error.fields) == 1 else text
+        form.add_error(name if name in form.fields else None, shown)
+    if not error.fields:
+        form.add_error(None, error.message)
 
 
 def _bound(value: float) -> str:

@@ -142,10 +142,7 @@ def round_new(request: HttpRequest) -> HttpResponse:
                 reveal_show=data["reveal_show"],
             )
         except ContestError as error:
-            for name, text in error.fields.items():
-                form.add_error(name if name in form.fields else None, text)
-            if not error.fields:
-                form.add_error(None, error.message)
+            forms.show_refusal(form, error)
         else:
             services.allow_final_choice(round_, data["final_choice_allowed"])
             if data["course"] is not None:
