@@ -388,3 +388,20 @@ def test_the_course_standings_wait_for_the_end_of_the_show(show: Show) -> None:
     assert course_standings.counted_rounds(course, contest.olga) == [show.round]
     reveal_show.reveal_places(contest.olga, show.refresh(), None)
     assert [r.pk for r in course_standings.counted_rounds(course, contest.alice)] == [show.round.pk]
+
+
+def test_the_round_history_names_the_shows_steps_in_the_pages_language(show: Show) -> None:
+    contest = show.contest
+    reveal_show.reveal_next(contest.olga, show.round)
+    reveal_show.reveal_places(contest.olga, show.refresh())
+    page = logged_in(contest.olga).get(f"/manage/rounds/{show.round.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "a place revealed by olga" in text
+    assert "the reveal ended by olga" in text
+    assert "place_revealed" not in text and "reveal_ended" not in text
+    german = logged_in(contest.olga).get(
+        f"/manage/rounds/{show.round.pk}/", HTTP_ACCEPT_LANGUAGE="de"
+    )
+    assert "ein Platz aufgedeckt" in german.content.decode()
+    assert "Aufdecken beendet" in german.content.decode()

@@ -101,6 +101,8 @@ EVENT_NAMES = {
     "reopened": _("reopened"),
     "edited": _("edited"),
     "final_choice": _("final choice"),
+    "place_revealed": _("a place revealed"),
+    "reveal_ended": _("the reveal ended"),
 }
 
 
