@@ -87,7 +87,7 @@ def seed() -> list[Login]:
     from django.db import transaction
     from django.utils import timezone
 
-    from mlcontest.contest import dataset_sources, rounds
+    from mlcontest.contest import dataset_sources, groups, rounds
     from mlcontest.contest.models import Course, Dataset, Group, Membership, Role, Round, User
 
     def user(name: str, role: str, group: Group | None = None) -> User:
@@ -99,10 +99,7 @@ def seed() -> list[Login]:
         return found
 
     def group(name: str, public: bool, creator: User) -> Group:
-        found, _ = Group.objects.get_or_create(
-            name=name, defaults={"public": public, "created_by": creator}
-        )
-        return found
+        return groups.ensure_group(name, public, creator)
 
     def dataset(name: str, build: Any) -> Dataset:
         found = Dataset.objects.filter(name=name).first()

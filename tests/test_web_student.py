@@ -402,3 +402,23 @@ def test_an_unchanged_live_poll_renders_nothing(
     signature = client.get(url).json()["signature"]
     with django_assert_max_num_queries(4):
         assert client.get(url, {"since": signature}).json() == {"unchanged": True}
+
+
+def test_group_creation_is_one_rule_on_every_path(contest: Contest) -> None:
+    """The web page used to skip the domain's check: with students allowed, a worker's web
+    login created groups too. Now the web, the seed protocol and the JSON API share it."""
+    from mlcontest.contest import groups
+    from mlcontest.contest.errors import PermissionDenied
+
+    with override_settings(STUDENTS_CREATE_GROUPS=True):
+        contest.client(contest.walter).post(
+            reverse("web:groups"), {"create-group_name": "Bots", "create-public": "on"}
+        )
+        assert not Group.objects.filter(name="Bots").exists()
+        with pytest.raises(PermissionDenied):
+            groups.create_group(contest.walter, "Bots")
+        made = groups.create_group(contest.carol, "Delta", public=False)
+        assert Membership.objects.get(user=contest.carol).group == made
+    with pytest.raises(PermissionDenied):
+        groups.create_group(contest.carol, "Epsilon")
+    assert not Group.objects.filter(name="Epsilon").exists()

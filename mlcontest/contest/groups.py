@@ -13,13 +13,14 @@ import secrets
 import unicodedata
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
-from mlcontest.contest.models import Group, Membership, User
+from mlcontest.contest.models import Group, Membership, Role, User
 from mlcontest.contest.permissions import require_organizer
 
 MAX_NAME_LENGTH = 64
@@ -92,17 +93,42 @@ def name_from_path(raw: str) -> str:
     return raw.replace("+", " ")
 
 
+def may_create_group(user: User) -> bool:
+    """Organizers create groups; students too where the class allows it
+    (``MLCONTEST_STUDENTS_CREATE_GROUPS``). Workers never do."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_organizer:
+        return True
+    return user.role == Role.STUDENT and bool(settings.STUDENTS_CREATE_GROUPS)
+
+
 def create_group(creator: User, name: str, public: bool = True) -> Group:
-    require_organizer(creator)
+    """A new group. A student who may create one joins it at once, in the same transaction:
+    a student an organizer placed elsewhere may not join the new group (409), and then it is
+    not made either."""
+    if not may_create_group(creator):
+        require_organizer(creator)  # the same refusal as every organizer-only action
     cleaned = clean_group_name(name)
     try:
         with transaction.atomic():
-            return Group.objects.create(name=cleaned, public=public, created_by=creator)
+            group = Group.objects.create(name=cleaned, public=public, created_by=creator)
+            if not creator.is_organizer:
+                join_group(creator, group, group.invite_code)
     except IntegrityError:
         raise Conflict(
             _("A group named %(name)s exists already.") % {"name": repr(cleaned)},
             fields={"group_name": "taken"},
         ) from None
+    return group
+
+
+def ensure_group(name: str, public: bool, creator: User) -> Group:
+    """The group of this name, made by ``creator`` if it does not exist yet (setup and demo
+    data: running twice keeps what exists)."""
+    cleaned = clean_group_name(name)
+    found = Group.objects.filter(name=cleaned).first()
+    return found if found is not None else create_group(creator, cleaned, public)
 
 
 def no_such_group(typed: str | int) -> NotFound:
