@@ -192,3 +192,41 @@ def test_a_session_post_needs_the_csrf_token_a_token_does_not(contest: Contest) 
         send(scripted, "post", round_url(contest.round, "open"), HTTP_AUTHORIZATION=f"Token {key}")
     )
     assert Round.objects.get().state == RoundState.OPEN
+
+
+def _rounds_list_queries(contest: Contest) -> tuple[int, list[dict[str, Any]]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = contest.client(contest.alice)
+    with CaptureQueriesContext(connection) as ctx:
+        answer = client.get("/api/rounds/")
+    assert answer.status_code == 200
+    return len(ctx.captured_queries), answer.json()["rounds"]
+
+
+def test_rounds_list_queries_do_not_grow_with_rounds(contest: Contest) -> None:
+    """Quota left was counted twice per round, plus the group and the final choice: 62 queries
+    for 10 rounds. Now each is one query for the whole list."""
+    from mlcontest.contest import queue, rounds
+
+    def add_round(number: int) -> None:
+        made = rounds.create_round(
+            contest.olga, name=f"Extra {number}", dataset=contest.dataset, metric="accuracy"
+        )
+        rounds.open_round(contest.olga, made)
+        queue.submit_job(contest.alice, made, "knn", {})
+
+    add_round(0)
+    few, listed = _rounds_list_queries(contest)
+    assert len(listed) == 2
+    for number in range(1, 9):
+        add_round(number)
+    many, listed = _rounds_list_queries(contest)
+    assert len(listed) == 10
+    assert many == few
+    extra = next(one for one in listed if one["name"] == "Extra 3")
+    assert extra["my_group"]["jobs_used"] == 1
+    assert extra["my_group"]["jobs_left"] == extra["job_quota"] - 1
+    assert extra["my_group"]["queued"] == 1
+    assert extra["my_group"]["final_job"] is None

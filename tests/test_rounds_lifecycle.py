@@ -231,7 +231,7 @@ def test_the_queued_quota_says_when_to_try_again(contest: Contest) -> None:
     assert Job.objects.filter(group=contest.alpha).count() == 2
     claim(first, contest.walter)  # one starts: a place frees up
     submit(contest, contest.alice)
-    assert queue.quota_left(contest.round, contest.alpha) == {
+    assert rounds.quota_left(contest.round, contest.alpha) == {
         "jobs_used": 3,
         "jobs_left": 7,
         "queued": 2,

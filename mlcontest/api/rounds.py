@@ -53,30 +53,34 @@ INVALID = "The round is not valid."
 
 
 def round_json(round_: RoundModel, user: User) -> dict[str, Any]:
-    """The seed's round description plus what the API's pages need."""
-    described = rounds.describe_round(round_, user)
-    described.update(
-        final_choice_allowed=round_.final_choice_allowed,
-        leaderboard_version=round_.leaderboard_version,
-        accepting_jobs=rounds.accepts_jobs(round_),
-        # True from the first close on, also while a revealed round is reopened for practice.
-        final_revealed=visibility.revealed(round_),
-        final_visible=visibility.sees_final(user, round_),
-        validation_visible=visibility.sees_validation(user, round_),
-        recipes_visible=visibility.sees_recipes(user, round_),
-        reveal_show=round_.reveal_show,
-        reveal=reveal_json(round_),
-        course=round_.course_id,
-    )
-    if user.is_organizer:
-        described["split_warnings"] = split_steps.dataset_warnings(round_.dataset)
+    return rounds_json([round_], user)[0]
+
+
+def rounds_json(rounds_: list[RoundModel], user: User) -> list[dict[str, Any]]:
+    """The seed's round descriptions plus what the API's pages need, in a number of queries
+    that does not grow with the rounds."""
+    quota_keys = ("jobs_used", "jobs_left", "queued", "queue_places_left")
+    described = rounds.describe_rounds(rounds_, user, quota_keys)
     group = groups.group_of(user)
-    if group is not None:
-        described["my_group"] = {
-            "name": group.name,
-            **queue.quota_left(round_, group),
-            "final_job": rounds.final_choice_of(round_, group),
-        }
+    finals = rounds.final_choices_of(rounds_, group) if group is not None else {}
+    for round_, one in zip(rounds_, described, strict=True):
+        one.update(
+            final_choice_allowed=round_.final_choice_allowed,
+            leaderboard_version=round_.leaderboard_version,
+            accepting_jobs=rounds.accepts_jobs(round_),
+            # True from the first close on, also while a revealed round is reopened for practice.
+            final_revealed=visibility.revealed(round_),
+            final_visible=visibility.sees_final(user, round_),
+            validation_visible=visibility.sees_validation(user, round_),
+            recipes_visible=visibility.sees_recipes(user, round_),
+            reveal_show=round_.reveal_show,
+            reveal=reveal_json(round_),
+            course=round_.course_id,
+        )
+        if user.is_organizer:
+            one["split_warnings"] = split_steps.dataset_warnings(round_.dataset)
+        if group is not None:
+            one["my_group"]["final_job"] = finals[round_.pk]
     return described
 
 
@@ -112,7 +116,7 @@ def _settings(payload: RoundChanges, creating: bool) -> dict[str, Any]:
 def round_list(request: HttpRequest) -> Any:
     """Rounds you may see (drafts: organizers only)."""
     user = viewer(request)
-    return {"rounds": [round_json(round_, user) for round_ in rounds.visible_rounds(user)]}
+    return {"rounds": rounds_json(list(rounds.visible_rounds(user)), user)}
 
 
 @router.post("/rounds/", response=answers(Round, 400, 403, status=201), auth=ORGANIZERS)
@@ -349,5 +353,5 @@ def submit_job(request: HttpRequest, round_id: int, payload: JobSubmission) -> A
     # The submitter plays for the job's group: no need to read their group again.
     described = results.describe_job(job, user, group=job.group)
     if job.group is not None:
-        described["quota"] = queue.quota_left(round_, job.group)
+        described["quota"] = rounds.quota_left(round_, job.group)
     return Status(201, described)

@@ -41,7 +41,12 @@ from mlcontest.contest.models import (
     WorkerSeen,
 )
 from mlcontest.contest.permissions import require_user, require_worker
-from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, jobs_used, refresh_schedule
+from mlcontest.contest.rounds import (
+    accepts_jobs,
+    allowed_algorithms,
+    jobs_used,
+    refresh_schedule,
+)
 
 MAX_WAIT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.05
@@ -186,17 +191,6 @@ def _queue_position(queued: QuerySet[Job]) -> int:
         Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=job_id)
     )
     return ahead.count() + 1
-
-
-def quota_left(round_: Round, group: Group) -> dict[str, int]:
-    """What the group may still submit: jobs left in the round, and free places in the queue."""
-    used, waiting = jobs_used(round_, group.pk)
-    return {
-        "jobs_used": used,
-        "jobs_left": max(0, round_.job_quota - used),
-        "queued": waiting,
-        "queue_places_left": max(0, round_.queued_quota - waiting),
-    }
 
 
 def requeue_expired() -> int:

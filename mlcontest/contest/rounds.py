@@ -12,11 +12,12 @@ edit is recorded as a ``RoundEvent`` with who (None: the schedule) and when.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
+from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -512,13 +513,19 @@ def _refuse_if_revealed(round_: Round) -> None:
         )
 
 
+def final_choices_of(rounds_: Sequence[Round], group: Group) -> dict[int, int | None]:
+    """The id of the job the group marked in each round (None: none), in one query."""
+    marked = dict(
+        RoundEntry.objects.filter(round__in=[r.pk for r in rounds_], group=group).values_list(
+            "round_id", "final_job_id"
+        )
+    )
+    return {r.pk: marked.get(r.pk) for r in rounds_}
+
+
 def final_choice_of(round_: Round, group: Group) -> int | None:
     """The id of the job the group marked, if any."""
-    return (
-        RoundEntry.objects.filter(round=round_, group=group)
-        .values_list("final_job_id", flat=True)
-        .first()
-    )
+    return final_choices_of([round_], group)[round_.pk]
 
 
 def describe_event(event: RoundEvent) -> dict[str, Any]:
@@ -573,8 +580,60 @@ def jobs_used(round_: Round, group_id: int) -> tuple[int, int]:
     return int(counted["used"]), int(counted["queued"])
 
 
+def _quota(round_: Round, used: int, queued: int) -> dict[str, int]:
+    return {
+        "jobs_used": used,
+        "jobs_left": max(0, round_.job_quota - used),
+        "queued": queued,
+        "queue_places_left": max(0, round_.queued_quota - queued),
+    }
+
+
+def quotas_left(rounds_: Sequence[Round], group: Group | None) -> dict[int, dict[str, int]]:
+    """What the group may still submit in each round (jobs left, free places in the queue):
+    the one home of this rule, in one query however many rounds. No group: nothing used."""
+    jobs = Job.objects.filter(round__in=[r.pk for r in rounds_], group=group)
+    counted: dict[int, tuple[int, int]] = {}
+    if group is not None:
+        rows = jobs.values("round").annotate(
+            used=Count("id"), queued=Count("id", filter=Q(state=JobState.QUEUED))
+        )
+        counted = {row["round"]: (int(row["used"]), int(row["queued"])) for row in rows}
+    return {r.pk: _quota(r, *counted.get(r.pk, (0, 0))) for r in rounds_}
+
+
+def quota_left(round_: Round, group: Group | None) -> dict[str, int]:
+    """What the group may still submit in one round."""
+    return quotas_left([round_], group)[round_.pk]
+
+
+# What the seed protocol's ``my_group`` says of the quota (its keys stay as they were).
+SEED_QUOTA_KEYS = ("jobs_used", "jobs_left", "queued")
+
+
+def describe_rounds(
+    rounds_: Sequence[Round], viewer: User, quota_keys: Sequence[str] = SEED_QUOTA_KEYS
+) -> list[dict[str, Any]]:
+    """``describe_round`` for many rounds, in a number of queries that does not grow with them.
+    ``my_group`` holds the viewer's group's name and the ``quota_keys`` of ``quota_left``."""
+    rounds_ = list(rounds_)
+    prefetch_related_objects(rounds_, "entries__group")
+    group = group_of(viewer)
+    quotas = quotas_left(rounds_, group) if group is not None else {}
+    described = [_describe(round_) for round_ in rounds_]
+    if group is not None:
+        for round_, one in zip(rounds_, described, strict=True):
+            quota = quotas[round_.pk]
+            one["my_group"] = {"name": group.name, **{key: quota[key] for key in quota_keys}}
+    return described
+
+
 def describe_round(round_: Round, viewer: User) -> dict[str, Any]:
-    described: dict[str, Any] = {
+    return describe_rounds([round_], viewer)[0]
+
+
+def _describe(round_: Round) -> dict[str, Any]:
+    return {
         "id": round_.pk,
         "name": round_.name,
         "description": round_.description,
@@ -594,18 +653,8 @@ def describe_round(round_: Round, viewer: User) -> dict[str, Any]:
         "queued_quota": round_.queued_quota,
         "time_limit_seconds": round_.time_limit_seconds,
         "memory_limit_mb": round_.memory_limit_mb,
-        "groups": sorted(entry.group.name for entry in round_.entries.select_related("group")),
+        "groups": sorted(entry.group.name for entry in round_.entries.all()),
     }
-    group = group_of(viewer)
-    if group is not None:
-        used, queued = jobs_used(round_, group.pk)
-        described["my_group"] = {
-            "name": group.name,
-            "jobs_used": used,
-            "jobs_left": max(0, round_.job_quota - used),
-            "queued": queued,
-        }
-    return described
 
 
 def find_round(round_id: Any, viewer: User) -> Round:

@@ -220,7 +220,7 @@ def round_context(
     if jobs is None:
         group = groups.group_of(user)
         jobs = services.group_jobs(round_, group, user)
-    used, queued = rounds.jobs_used(round_, group.pk) if group else (0, 0)
+    quota = rounds.quota_left(round_, group)
     audience = visibility.audience(user)
     if no_worker is None:
         no_worker = waits_without_worker(jobs)
@@ -229,7 +229,11 @@ def round_context(
         "group": group,
         "jobs": jobs,
         "final_job_id": board.final_job_id(round_, group.pk if group else None),
-        "quota": {"used": used, "left": max(0, round_.job_quota - used), "queued": queued},
+        "quota": {
+            "used": quota["jobs_used"],
+            "left": quota["jobs_left"],
+            "queued": quota["queued"],
+        },
         **board_context(round_, audience),
         "show_validation": visibility.sees_validation(user, round_),
         "no_worker": no_worker,
