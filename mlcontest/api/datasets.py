@@ -4,36 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from mlcontest.api.common import viewer
 from mlcontest.api.schemas.common import answers
 from mlcontest.api.schemas.datasets import Dataset, DatasetList, Points
-from mlcontest.contest import datasets, rounds
-from mlcontest.contest.errors import NotFound
+from mlcontest.contest import datasets
 from mlcontest.contest.models import Dataset as DatasetModel
 from mlcontest.contest.models import User
-from mlcontest.contest.permissions import sees_everything, sees_hidden_labels
+from mlcontest.contest.permissions import sees_hidden_labels
 
 router = Router(tags=["datasets"])
 
 
-def visible_datasets(user: User) -> QuerySet[DatasetModel]:
-    """Workers and organizers see every dataset; students those of the rounds they can see
-    (the same rule as the seed's ``get_datasets``)."""
-    if sees_everything(user):
-        return DatasetModel.objects.all()
-    used = rounds.visible_rounds(user).values_list("dataset_id", flat=True)
-    return DatasetModel.objects.filter(pk__in=used)
-
-
 def _dataset(user: User, dataset_id: int) -> DatasetModel:
-    dataset = visible_datasets(user).filter(pk=dataset_id).first()
-    if dataset is None:
-        raise NotFound(f"No dataset {dataset_id}.")
-    return dataset
+    return datasets.find_visible_dataset(user, dataset_id)
 
 
 def dataset_json(dataset: DatasetModel) -> dict[str, Any]:
@@ -48,7 +34,7 @@ def dataset_list(request: HttpRequest) -> Any:
 
     Workers and organizers: all; students: those of the rounds they see."""
     user = viewer(request)
-    return {"datasets": [dataset_json(dataset) for dataset in visible_datasets(user)]}
+    return {"datasets": [dataset_json(dataset) for dataset in datasets.visible_datasets(user)]}
 
 
 @router.get("/datasets/{id:dataset_id}/", response=answers(Dataset, 404), url_name="api_dataset")

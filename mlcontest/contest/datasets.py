@@ -17,11 +17,14 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext, ngettext
 
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.inputs import as_id
-from mlcontest.contest.models import Dataset, Point, Split
+from mlcontest.contest.models import Dataset, Point, Split, User
+from mlcontest.contest.permissions import sees_everything
+from mlcontest.contest.rounds import visible_rounds
 
 RESERVED_NAMES = {"id", "split", "label"}
 SPLITS = (Split.TRAINING.value, Split.TEST.value, Split.VALIDATION.value)
@@ -405,3 +408,21 @@ def describe_dataset(dataset: Dataset) -> dict[str, Any]:
         "version": dataset.version,
         "url": f"/actions/get_dataset_points/{dataset.pk}.json/",
     }
+
+
+def visible_datasets(viewer: User) -> QuerySet[Dataset]:
+    """Workers and organizers see every dataset; students those of the rounds they can see.
+    The one rule for the seed's ``get_datasets``, the JSON API and their points."""
+    if sees_everything(viewer):
+        return Dataset.objects.all()
+    used = visible_rounds(viewer).values_list("dataset_id", flat=True)
+    return Dataset.objects.filter(pk__in=used)
+
+
+def find_visible_dataset(viewer: User, dataset_id: int | str) -> Dataset:
+    """A dataset the viewer may see; one they may not is answered as a missing one."""
+    number = as_id(dataset_id)
+    dataset = None if number is None else visible_datasets(viewer).filter(pk=number).first()
+    if dataset is None:
+        raise NotFound(f"No dataset {dataset_id}.")
+    return dataset

@@ -18,8 +18,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
 from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
-from mlcontest.contest.models import Dataset, JobPicture, RoundState, User
-from mlcontest.contest.permissions import require_worker, sees_everything, sees_hidden_labels
+from mlcontest.contest.models import JobPicture, RoundState, User
+from mlcontest.contest.permissions import require_worker, sees_hidden_labels
 from mlcontest.core.booleans import parse_bool
 from mlcontest.http import allow_methods, error_response, json_action, parse_json_body
 
@@ -178,19 +178,12 @@ def job_picture(request: HttpRequest, job_id: int, filename: str) -> HttpRespons
     return HttpResponse(data, content_type=picture.content_type)
 
 
-def _visible_datasets(viewer: User) -> list[Dataset]:
-    if sees_everything(viewer):
-        return list(Dataset.objects.all())
-    used = rounds.visible_rounds(viewer).values_list("dataset_id", flat=True)
-    return list(Dataset.objects.filter(pk__in=used))
-
-
 @READ
 @json_action
 def get_datasets(request: HttpRequest) -> dict[str, Any]:
     return {
         str(dataset.pk): datasets.describe_dataset(dataset)
-        for dataset in _visible_datasets(_user(request))
+        for dataset in datasets.visible_datasets(_user(request))
     }
 
 
@@ -198,10 +191,7 @@ def get_datasets(request: HttpRequest) -> dict[str, Any]:
 @json_action
 def get_dataset_points(request: HttpRequest, dataset_id: str) -> HttpResponse:
     viewer = _user(request)
-    visible = {dataset.pk: dataset for dataset in _visible_datasets(viewer)}
-    dataset = visible.get(int(dataset_id))
-    if dataset is None:
-        raise NotFound(f"No dataset {dataset_id}.")
+    dataset = datasets.find_visible_dataset(viewer, dataset_id)
     body = datasets.points_json(dataset, with_hidden_labels=sees_hidden_labels(viewer))
     return HttpResponse(body, content_type="application/json")
 
