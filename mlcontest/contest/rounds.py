@@ -513,17 +513,18 @@ def _refuse_if_revealed(round_: Round) -> None:
         )
 
 
-def final_choices_of(rounds_: Sequence[Round], group: Group) -> dict[int, int | None]:
-    """The id of the job the group marked in each round (None: none), in one query."""
-    marked = dict(
-        RoundEntry.objects.filter(round__in=[r.pk for r in rounds_], group=group).values_list(
-            "round_id", "final_job_id"
-        )
-    )
+def final_choices_of(rounds_: Sequence[Round], group: Group | int | None) -> dict[int, int | None]:
+    """The id of the job the group (or group id) marked in each round (None: none, or no
+    group), in one query."""
+    group_id = group.pk if isinstance(group, Group) else group
+    marked: dict[int, int | None] = {}
+    if group_id is not None:
+        entries = RoundEntry.objects.filter(round__in=[r.pk for r in rounds_], group_id=group_id)
+        marked = dict(entries.values_list("round_id", "final_job_id"))
     return {r.pk: marked.get(r.pk) for r in rounds_}
 
 
-def final_choice_of(round_: Round, group: Group) -> int | None:
+def final_choice_of(round_: Round, group: Group | int | None) -> int | None:
     """The id of the job the group marked, if any."""
     return final_choices_of([round_], group)[round_.pk]
 

@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.utils.translation import gettext
 
 from mlcontest.contest import leaderboard, rounds, visibility
-from mlcontest.contest.models import Group, Job, Round, RoundEntry, User
+from mlcontest.contest.models import Group, Job, Round, User
 from mlcontest.contest.visibility import Role, View
 
 
@@ -132,16 +132,6 @@ def reveal(round_: Round, audience: Role) -> list[RevealRow]:
         for line in ranking.standings
         if shown is None or line.rank > total - shown
     ]
-
-
-def final_job_id(round_: Round, group_id: int | None) -> int | None:
-    if group_id is None:
-        return None
-    return (
-        RoundEntry.objects.filter(round=round_, group_id=group_id)
-        .values_list("final_job_id", flat=True)
-        .first()
-    )
 
 
 def mark_final(user: User, job: Job) -> None:

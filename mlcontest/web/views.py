@@ -228,7 +228,7 @@ def round_context(
         "round": round_,
         "group": group,
         "jobs": jobs,
-        "final_job_id": board.final_job_id(round_, group.pk if group else None),
+        "final_job_id": rounds.final_choice_of(round_, group),
         "quota": {
             "used": quota["jobs_used"],
             "left": quota["jobs_left"],
@@ -341,7 +341,7 @@ def visible_job(user: User, job_id: int) -> Job:
 
 def job_context(job: Job, user: User) -> dict[str, Any]:
     group = groups.group_of(user)
-    final_id = board.final_job_id(job.round, job.group_id)
+    final_id = rounds.final_choice_of(job.round, job.group_id)
     return {
         "job": job,
         "described": results.describe_job(job, user, group=group),
