@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from mlcontest.algorithms import METRICS
 from mlcontest.cli import setup_django
+from mlcontest.contest.dataset_choices import GENERATORS, SKLEARN_DATASETS
 
 if TYPE_CHECKING:
     from mlcontest.contest.dataset_sources import SourcedTable
@@ -31,8 +32,8 @@ CLI_USERNAME = "mlcontest-cli"
 EXIT_ERROR = 2
 # Repeated from dataset_sources because the parser is built before Django is set up, and that
 # module needs Django; tests/test_cli.py checks that the lists agree.
-SKLEARN_CHOICES = ("iris", "wine", "breast_cancer", "digits")
-GENERATOR_CHOICES = ("moons", "circles", "blobs", "xor", "spirals")
+SKLEARN_CHOICES = SKLEARN_DATASETS
+GENERATOR_CHOICES = GENERATORS
 
 Subcommands = argparse._SubParsersAction
 

@@ -84,6 +84,36 @@ def test_dataset_preview_then_save(contest: Contest) -> None:
     assert "moons-1" in listing
 
 
+def test_dataset_form_takes_the_domains_point_bounds(contest: Contest) -> None:
+    """The form allowed 5,000 points where the domain (and the command line) allow 100,000."""
+    from django import forms
+
+    from mlcontest.contest import dataset_choices
+    from mlcontest.web.forms import DatasetForm
+
+    def points_error(n_points: int) -> list[str]:
+        form = DatasetForm(
+            data={
+                "name": "big",
+                "source": "generate",
+                "kind": "xor",
+                "n_points": str(n_points),
+                "noise": "0.1",
+                "seed": "0",
+            }
+        )
+        form.is_valid()
+        return [str(error) for error in form.errors.get("n_points", [])]
+
+    assert points_error(6000) == []
+    assert points_error(dataset_choices.MAX_POINTS) == []
+    assert points_error(dataset_choices.MAX_POINTS + 1) != []
+    assert points_error(dataset_choices.MIN_POINTS - 1) != []
+    kind = DatasetForm().fields["kind"]
+    assert isinstance(kind, forms.ChoiceField)
+    assert [k for k, _ in list(kind.choices)] == list(dataset_choices.GENERATORS)  # type: ignore[arg-type]
+
+
 def test_dataset_from_a_bundled_one(contest: Contest) -> None:
     contest.client(contest.olga).post(
         reverse("web:dataset_new"),

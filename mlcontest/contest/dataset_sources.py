@@ -20,6 +20,14 @@ from django.utils.translation import gettext
 from numpy.typing import NDArray
 
 from mlcontest.contest import datasets
+from mlcontest.contest.dataset_choices import (
+    GENERATORS,
+    MAX_CLASSES,
+    MAX_POINTS,
+    MIN_POINTS,
+    MULTI_CLASS_GENERATORS,
+    SKLEARN_DATASETS,
+)
 from mlcontest.contest.datasets import (
     DEFAULT_FRACTIONS,
     RESERVED_NAMES,
@@ -31,13 +39,7 @@ from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
 from mlcontest.marks import gettext_noop
 
-SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
-GENERATORS = ("moons", "circles", "blobs", "xor", "spirals")
-# Generators whose number of classes is a parameter; the others always make two.
-MULTI_CLASS_GENERATORS = ("blobs", "spirals")
 DEFAULT_CLASSES = {"blobs": 3, "spirals": 2}
-MIN_POINTS, MAX_POINTS = 10, 100_000
-MAX_CLASSES = 20
 # Four decimals are far below any noise level a class uses, and keep the point list that every
 # worker and browser downloads less than half as long as full float precision would.
 DECIMALS = 4

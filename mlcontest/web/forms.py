@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mlcontest.algorithms import METRICS, REGISTRY, Algorithm, Param, ParameterError
 from mlcontest.algorithms import validate_params as registry_validate
+from mlcontest.contest import dataset_choices
 from mlcontest.contest.errors import ContestError
 from mlcontest.contest.models import Course, Dataset, Job, Round, User
 from mlcontest.contest.rounds import ROUND_NUMBER_LIMITS
@@ -342,10 +343,14 @@ class DatasetForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Generator"),
         required=False,
-        choices=[(k, k) for k in ("moons", "circles", "blobs", "xor", "spirals")],
+        choices=[(k, k) for k in dataset_choices.GENERATORS],
     )
     n_points = forms.IntegerField(
-        label=_("Points"), min_value=10, max_value=5000, initial=300, required=False
+        label=_("Points"),
+        min_value=dataset_choices.MIN_POINTS,
+        max_value=dataset_choices.MAX_POINTS,
+        initial=300,
+        required=False,
     )
     noise = forms.FloatField(
         label=_("Noise"), min_value=0.0, max_value=5.0, initial=0.2, required=False
@@ -363,7 +368,7 @@ class DatasetForm(forms.Form):
     bundled = forms.ChoiceField(
         label=_("Bundled dataset"),
         required=False,
-        choices=[(k, k) for k in ("iris", "wine", "breast_cancer", "digits")],
+        choices=[(k, k) for k in dataset_choices.SKLEARN_DATASETS],
     )
     csv_file = forms.FileField(
         label=_("CSV file"),
