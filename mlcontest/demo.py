@@ -87,13 +87,13 @@ def seed() -> list[Login]:
     from django.db import transaction
     from django.utils import timezone
 
-    from mlcontest.contest import dataset_sources, groups, rounds
+    from mlcontest.contest import dataset_sources, groups, rounds, users
     from mlcontest.contest.models import Course, Dataset, Group, Membership, Role, Round, User
 
     def user(name: str, role: str, group: Group | None = None) -> User:
         found = User.objects.filter(username=name).first()
         if found is None:
-            found = User.objects.create_user(name, password=PASSWORD, role=role)
+            found = users.create_user(name, PASSWORD, role)
         if group is not None and not Membership.objects.filter(user=found).exists():
             Membership.objects.create(user=found, group=group)
         return found

@@ -171,6 +171,7 @@ def apply_spec(
 ) -> tuple[str, list[str]]:
     """Create or update one user: ('created' | 'updated' | 'unchanged', lines to print).
     ``hashed``: new users' password hashes made beforehand (``hash_new_passwords``)."""
+    from mlcontest.contest import users
     from mlcontest.contest.groups import add_member, group_of, is_placed
     from mlcontest.contest.models import Role, User
 
@@ -179,24 +180,15 @@ def apply_spec(
     created = user is None
     changes: list[str] = []
     if user is None:
-        user = User(username=spec.username, role=spec.role or Role.STUDENT, email=spec.email or "")
+        user = users.create_user(
+            spec.username,
+            spec.password or None,
+            spec.role or Role.STUDENT,
+            spec.email or "",
+            password_hash=(hashed or {}).get(spec.username),
+        )
     else:
-        if spec.role is not None and spec.role != user.role:
-            user.role = spec.role
-            changes.append(f"role {spec.role}")
-        if spec.email is not None and spec.email != user.email:
-            user.email = spec.email
-            changes.append("email")
-    # Comparing first keeps a re-run from re-hashing: each hash costs a deliberate fraction
-    # of a second, which adds up over a class.
-    if created and spec.username in (hashed or {}):
-        user.password = (hashed or {})[spec.username]
-    elif spec.password and (created or not user.check_password(spec.password)):
-        user.set_password(spec.password)
-        if not created:
-            changes.append("password")
-    if created or changes:
-        user.save()
+        changes = users.update_user(user, spec.role, spec.email, spec.password or None)
     if spec.group is not None:
         group, group_line = group_for(organizer, spec.group)
         if group_line:

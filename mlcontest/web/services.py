@@ -9,14 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
-from mlcontest.contest import datasets, groups, visibility
-from mlcontest.contest.errors import Conflict, PermissionDenied
+from mlcontest.contest import datasets, groups, users, visibility
+from mlcontest.contest.errors import PermissionDenied
 from mlcontest.contest.models import (
     Dataset,
     Group,
@@ -41,11 +40,7 @@ def sign_up(username: str, password: str) -> User:
     """A new student account (the form has checked the class code)."""
     if not signup_open():
         raise PermissionDenied(_("Sign-up is closed: ask your organizer for an account."))
-    try:
-        with transaction.atomic():
-            return User.objects.create_user(username, password=password, role=Role.STUDENT)
-    except IntegrityError:
-        raise Conflict(_("This username is taken."), fields={"username": "taken"}) from None
+    return users.create_user(username, password, Role.STUDENT)
 
 
 def may_create_group(user: User) -> bool:
