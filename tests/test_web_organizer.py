@@ -206,6 +206,22 @@ def test_create_a_round(contest: Contest) -> None:
     assert created.final_choice_allowed
 
 
+def test_create_a_round_sets_the_final_choice_in_the_creation(contest: Contest) -> None:
+    """The page used to create the round and then save final_choice_allowed in a second,
+    separate UPDATE; create_round takes the argument inside its transaction."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = contest.client(contest.olga)
+    with CaptureQueriesContext(connection) as ctx:
+        client.post(reverse("web:round_new"), round_data(contest))
+    created = Round.objects.get(name="Round 2")
+    assert created.final_choice_allowed
+    updates = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("UPDATE")]
+    assert not [sql for sql in updates if "contest_round" in sql.split("SET")[0]]
+    assert list(created.events.values_list("action", flat=True)) == ["created"]
+
+
 def test_create_a_round_refuses_clustering_algorithms_for_accuracy(contest: Contest) -> None:
     response = contest.client(contest.olga).post(
         reverse("web:round_new"), round_data(contest, allowed_algorithms=["kmeans"])

@@ -140,11 +140,11 @@ def round_new(request: HttpRequest) -> HttpResponse:
                 time_limit_seconds=data["time_limit_seconds"],
                 memory_limit_mb=data["memory_limit_mb"],
                 reveal_show=data["reveal_show"],
+                final_choice_allowed=data["final_choice_allowed"],
             )
         except ContestError as error:
             forms.show_refusal(form, error)
         else:
-            services.allow_final_choice(round_, data["final_choice_allowed"])
             if data["course"] is not None:
                 courses.assign_round(viewer(request), round_, data["course"])
             messages.success(

@@ -52,13 +52,6 @@ def create_group_for(user: User, name: str, public: bool) -> Group:
     return groups.create_group(user, name, public)
 
 
-def allow_final_choice(round_: Round, allowed: bool) -> None:
-    """``create_round`` takes no such argument (yet): set it on the new round."""
-    if round_.final_choice_allowed != allowed:
-        round_.final_choice_allowed = allowed
-        round_.save(update_fields=["final_choice_allowed"])
-
-
 @dataclass
 class RoundLists:
     open: list[Round] = field(default_factory=list)
