@@ -54,7 +54,7 @@ def assert_outage_json(response: Any) -> None:
 def test_a_locked_database_in_a_view_is_a_503_json_answer(
     contest: Contest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mlcontest.api.datasets.visible_datasets", locked)
+    monkeypatch.setattr("mlcontest.contest.datasets.visible_datasets", locked)
     client = contest.client(contest.alice)
     assert_outage_json(client.get("/api/datasets/"))
     monkeypatch.undo()
@@ -87,7 +87,7 @@ def test_a_bug_is_not_called_an_outage(contest: Contest, monkeypatch: pytest.Mon
     def missing_table(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("no such table: contest_dataset")
 
-    monkeypatch.setattr("mlcontest.api.datasets.visible_datasets", missing_table)
+    monkeypatch.setattr("mlcontest.contest.datasets.visible_datasets", missing_table)
     client = Client(raise_request_exception=False)
     client.force_login(contest.alice)
     assert client.get("/api/datasets/").status_code == 500
