@@ -282,9 +282,10 @@ def job_for_result(job_id: Any) -> Job:
 
     Written by hand, like ``_store_if_held`` and ``rounds.renew_boards``: these three run for
     every result, and the ORM's compiling of them cost more than the statements. Measured
-    side by side on SQLite, 2026-12-01 (seed protocol, ping + params + result, in process):
-    2.4 ms of server CPU per job with the three by hand, 3.3 ms with their ORM forms; with the
-    ORM forms ``bench/job_overhead.py`` went from about 1.25 to 1.34 (target 1.25)."""
+    on SQLite, 2026-12-01 (seed protocol, ping + params + result, 100 jobs in process): 3.2 to
+    3.35 ms of server CPU per job with the three by hand, 3.98 ms with their ORM forms; with
+    the ORM forms ``bench/job_overhead.py`` printed 1.34 (target 1.25), by hand 1.17 to 1.35
+    on the same machine (its noise), against 1.22 for the code before the ORM forms."""
     number = as_id(job_id)  # None for text or an id beyond 64 bits
     if number is None:
         raise NotFound(f"No job {str(job_id)[:40]!r}.")
