@@ -139,6 +139,8 @@ def task_lint(args: argparse.Namespace) -> int:
         run(BIN / "ruff", "check", "mlcontest", "tests", "bench", "tasks.py")
         or run(BIN / "ruff", "format", "--check", "mlcontest", "tests", "bench", "tasks.py")
         or run(BIN / "mypy", "mlcontest", "tests")
+        # The direction of imports between the packages (pyproject.toml, docs/architecture.md).
+        or run(BIN / "lint-imports", "--no-cache")
     )
 
 
@@ -159,7 +161,7 @@ def task_demo(args: argparse.Namespace) -> int:
 
 def task_messages(args: argparse.Namespace) -> int:
     """The German catalogue: new strings into django.po, django.po compiled to django.mo."""
-    return run(BIN / "python", "-m", "mlcontest.translations", *args.rest)
+    return run(BIN / "python", "-m", "mlcontest.core.translations", *args.rest)
 
 
 def task_bench(args: argparse.Namespace) -> int:
@@ -181,7 +183,9 @@ def main() -> int:
     test.add_argument("--postgres", action="store_true")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(handler=task_test)
-    tasks.add_parser("lint", help="ruff and mypy").set_defaults(handler=task_lint)
+    tasks.add_parser("lint", help="ruff, mypy and the import contracts").set_defaults(
+        handler=task_lint
+    )
     for name, handler in (("serve", task_serve), ("demo", task_demo)):
         sub = tasks.add_parser(name, help=f"mlcontest {name}")
         sub.add_argument("rest", nargs=argparse.REMAINDER)

@@ -7,45 +7,13 @@ key generated once and kept in the data folder.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
-from mlcontest.core.booleans import parse_bool
-
-
-def env_str(name: str, default: str) -> str:
-    """A string from the environment, or from the file named by ``<name>_FILE``."""
-    file_name = os.environ.get(f"{name}_FILE")
-    if file_name:
-        return Path(file_name).read_text(encoding="utf-8").strip()
-    return os.environ.get(name, default)
-
-
-# The typed helpers read through env_str, so that every setting may come from a file too.
-
-
-def env_bool(name: str, default: bool) -> bool:
-    try:
-        return parse_bool(env_str(name, ""), default)
-    except ValueError as error:  # a typo must not silently turn a setting off
-        raise ImproperlyConfigured(f"{name} {error}") from error
-
-
-def env_int(name: str, default: int) -> int:
-    value = env_str(name, "").strip()
-    return int(value) if value else default
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    value = env_str(name, "")
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    return items or default
-
+from mlcontest.core.env import env_bool, env_int, env_list, env_str
 
 DATA_DIR = Path(env_str("MLCONTEST_DATA_DIR", "mlcontest-data")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -70,7 +38,7 @@ def _database(url: str) -> dict[str, Any]:
         # while one writes, the timeout waits for the lock instead of failing at once, and
         # IMMEDIATE takes the write lock at BEGIN so that two claims cannot interleave.
         # The busy timeout bounds how long a request waits for another's write lock before it
-        # gets a 503 (mlcontest/db_outage.py): writes take milliseconds, so seconds of waiting
+        # gets a 503 (mlcontest/http/db_outage.py): writes take milliseconds, so seconds of waiting
         # mean something is stuck, and a quick "try again" beats a page that hangs for 30 s.
         config["OPTIONS"] = {
             "timeout": env_int("MLCONTEST_SQLITE_BUSY_TIMEOUT", 5),
@@ -88,11 +56,11 @@ def _database(url: str) -> dict[str, Any]:
 
 def _bound_postgres_waits(config: dict[str, Any]) -> None:
     """Timeouts so that a database that stops answering costs a request seconds, not minutes
-    (why each one, and what it cannot do: mlcontest/db_outage.py). A value in the URL's query
+    (why each one, and what it cannot do: mlcontest/http/db_outage.py). A value in the URL's query
     string wins; 0 turns one off."""
     statement = env_int("MLCONTEST_DB_STATEMENT_TIMEOUT", 15)
     user_timeout_ms = 1000 * env_int("MLCONTEST_DB_TCP_TIMEOUT", 5)
-    config["ENGINE"] = "mlcontest.postgres"  # Django's backend with client-side deadlines
+    config["ENGINE"] = "mlcontest.core.postgres"  # Django's backend with client-side deadlines
     config["CONN_HEALTH_CHECKS"] = True
     options: dict[str, Any] = config.setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", env_int("MLCONTEST_DB_CONNECT_TIMEOUT", 2))
@@ -133,19 +101,19 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "mlcontest.db_outage.DatabaseOutageMiddleware",  # outermost: sees every layer's errors
-    "mlcontest.guards.BodyLimitMiddleware",
+    "mlcontest.http.db_outage.DatabaseOutageMiddleware",  # outermost: sees every layer's errors
+    "mlcontest.http.guards.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After the session (the switch's choice), before CommonMiddleware (its redirects).
-    "mlcontest.language.PageLocaleMiddleware",
+    "mlcontest.http.language.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "mlcontest.guards.CleanTextMiddleware",
-    "mlcontest.http.ScriptRefererMiddleware",
+    "mlcontest.http.guards.CleanTextMiddleware",
+    "mlcontest.http.endpoints.ScriptRefererMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "mlcontest.http.TokenAuthenticationMiddleware",
+    "mlcontest.http.endpoints.TokenAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -187,18 +155,18 @@ AUTH_PASSWORD_VALIDATORS: list[dict[str, Any]] = [
 LOGIN_FAILURES_PER_NAME = env_int("MLCONTEST_LOGIN_FAILURES_PER_NAME", 10)
 LOGIN_FAILURES_PER_ADDRESS = env_int("MLCONTEST_LOGIN_FAILURES_PER_ADDRESS", 200)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("MLCONTEST_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
-# Sessions and users through a 2-second per-process cache (see mlcontest/auth_cache.py).
-SESSION_ENGINE = "mlcontest.auth_cache"
-AUTHENTICATION_BACKENDS = ["mlcontest.auth_cache.CachedModelBackend"]
-CSRF_FAILURE_VIEW = "mlcontest.http.csrf_failure"
+# Sessions and users through a 2-second per-process cache (see mlcontest/http/auth_cache.py).
+SESSION_ENGINE = "mlcontest.http.auth_cache"
+AUTHENTICATION_BACKENDS = ["mlcontest.http.auth_cache.CachedModelBackend"]
+CSRF_FAILURE_VIEW = "mlcontest.http.endpoints.csrf_failure"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # Pages in English or German: the switch on every page, else the browser's language, else
-# English (mlcontest/language.py; the JSON API and the seed protocol always answer in English).
+# English (mlcontest/http/language.py; the JSON API and the seed protocol always answer in English).
 # The German catalogue is mlcontest/locale/de/LC_MESSAGES/django.po, compiled to the committed
-# django.mo by `python3.11 tasks.py messages` (mlcontest/translations.py).
+# django.mo by `python3.11 tasks.py messages` (mlcontest/core/translations.py).
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
@@ -216,7 +184,7 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 # The largest body a worker legitimately posts: a picture of MAX_PICTURE_BYTES base64-encoded
 # in a form field (4/3 of it, plus percent-encoding of '+' and '/'), or the three label lists
 # of a 100,000-point dataset (about 2.5 MB form-encoded with 10-character class names). A
-# larger body is refused from its Content-Length before it is read (mlcontest/guards.py).
+# larger body is refused from its Content-Length before it is read (mlcontest/http/guards.py).
 MAX_PICTURE_BYTES = env_int("MLCONTEST_MAX_PICTURE_BYTES", 2 * 1024 * 1024)
 MAX_BODY_BYTES = env_int("MLCONTEST_MAX_BODY_BYTES", max(8 * 1024 * 1024, 2 * MAX_PICTURE_BYTES))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", MAX_BODY_BYTES)

@@ -3,8 +3,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from mlcontest import accounts
-from mlcontest.bench_views import one_query
+from mlcontest.web import accounts
+from mlcontest.web.bench import one_query
 
 # The admin's sign-in counts attempts against the same limits as every other sign-in.
 admin.site.login_form = accounts.ThrottledAdminAuthenticationForm
@@ -24,7 +24,7 @@ if settings.BENCH_ENDPOINTS:
     urlpatterns.append(path("__bench__/one-query/", one_query))
 
 # Errors of the API and the seed's actions as the JSON error body, of pages as HTML.
-handler400 = "mlcontest.guards.bad_request"
-handler403 = "mlcontest.guards.permission_denied"
-handler404 = "mlcontest.guards.not_found"
-handler500 = "mlcontest.guards.server_error"
+handler400 = "mlcontest.http.guards.bad_request"
+handler403 = "mlcontest.http.guards.permission_denied"
+handler404 = "mlcontest.http.guards.not_found"
+handler500 = "mlcontest.http.guards.server_error"

@@ -135,10 +135,10 @@ def fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_auth_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Empty per-process session and user caches (``mlcontest.auth_cache``): on SQLite the
+    """Empty per-process session and user caches (``mlcontest.http.auth_cache``): on SQLite the
     next test's users get the same ids, so a user cached by the last test would stand in for a
     different one (and its session hash would not match)."""
-    from mlcontest import auth_cache
+    from mlcontest.http import auth_cache
 
     monkeypatch.setattr(auth_cache, "_users", auth_cache.TtlCache())
     monkeypatch.setattr(auth_cache, "_sessions", auth_cache.TtlCache())

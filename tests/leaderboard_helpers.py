@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from mlcontest.contest import results
+from mlcontest.contest import result_fields, results
 from mlcontest.contest.models import Job, JobState, User
 from tests.conftest import Contest, true_labels
 
@@ -57,7 +57,7 @@ def finish(
     }
     if not success:
         fields = {"success": False, "message": "it broke"}
-    payload = results.parse_result(fields)
+    payload = result_fields.parse_result(fields)
     finished, stored = results.record_result(contest.walter, job, "worker-1", payload)
     assert stored
     return finished

@@ -17,7 +17,7 @@ from mlcontest.contest.models import Job, User
 def assert_error(
     response: Any, status: int, code: str | None = None, fields: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """The response is the JSON error body of ``mlcontest.http.error_response``, naming
+    """The response is the JSON error body of ``mlcontest.http.endpoints.error_response``, naming
     ``fields``; never a redirect to an HTML page."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from mlcontest.cli import main
+from mlcontest.cli.main import main
 from mlcontest.contest import announcements, rounds
 from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
 from mlcontest.contest.models import Announcement, Round

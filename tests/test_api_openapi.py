@@ -18,7 +18,7 @@ from mlcontest.api.app import path_view_of
 from mlcontest.api.urls import urlpatterns
 from mlcontest.contest import courses, queue
 from mlcontest.contest.models import Announcement, Course, Job, Round
-from mlcontest.http import error_response
+from mlcontest.http.endpoints import error_response
 from tests.conftest import Contest, submit
 from tests.leaderboard_helpers import finish
 from tests.protocol_helpers import logged_in, ok_json

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from mlcontest import settings as settings_module
 from mlcontest.algorithms.registry import _as_bool
-from mlcontest.contest.results import _parse_success
+from mlcontest.contest.result_fields import _parse_success
+from mlcontest.core import env as settings_module
 from mlcontest.core.booleans import ERROR, parse_bool
 from tests.conftest import Contest
 from tests.protocol_helpers import ok_json

@@ -29,7 +29,8 @@ FINISH_JOB = """
 import base64, io, json
 from datetime import timedelta
 from django.utils import timezone
-from mlcontest.contest import dataset_sources, datasets, queue, results, reveal_show, rounds
+from mlcontest.contest import (dataset_sources, datasets, pictures, queue, result_fields, results,
+                               reveal_show, rounds)
 from mlcontest.contest.models import Dataset, Job, JobState, Round, User, WorkerSeen
 
 walter = User.objects.get(username="walter")
@@ -47,7 +48,7 @@ def finish(job, wrong):
     for split in ("test", "validation"):
         labels[split] = [(first if label != first else second) if i < wrong else label
             for i, label in enumerate(labels[split])]
-    payload = results.parse_result({"success": True, "labels_training": labels["training"],
+    payload = result_fields.parse_result({"success": True, "labels_training": labels["training"],
         "labels_test": labels["test"], "labels_validation": labels["validation"]})
     results.record_result(walter, job, "w-1", payload)
     return job
@@ -94,7 +95,7 @@ for name, source, show in (("Wine", "wine", False), ("Iris", "iris", False),
 reveal_show.reveal_places(olga, Round.objects.get(pk=ids["iris_show"]), 1)
 picture = io.BytesIO()
 Image.new("RGB", (120, 80), (40, 90, 200)).save(picture, format="PNG")
-results.add_picture(walter, Job.objects.get(pk=ids["wine_alice_job"]), "w-1",
+pictures.add_picture(walter, Job.objects.get(pk=ids["wine_alice_job"]), "w-1",
     "confusion_matrix.png", base64.b64encode(picture.getvalue()).decode())
 failed = queue.submit_job(alice, Round.objects.get(pk=ids["wine"]), "svm", {"C": 0.5})
 Job.objects.filter(pk=failed.pk).update(state="failed", success=False,

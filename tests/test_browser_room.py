@@ -59,7 +59,7 @@ print(json.dumps({"round": round_.pk, "alice_job": jobs[0].pk, "bob_job": jobs[1
 FINISH = """
 from datetime import timedelta
 from django.utils import timezone
-from mlcontest.contest import datasets, results
+from mlcontest.contest import datasets, result_fields, results
 from mlcontest.contest.models import Job, JobState, User
 walter = User.objects.get(username="walter")
 for wrong, pk in enumerate({jobs}):
@@ -73,7 +73,7 @@ for wrong, pk in enumerate({jobs}):
     for split in ("test", "validation"):
         labels[split] = [(first if label != first else second) if i < wrong else label
             for i, label in enumerate(labels[split])]
-    payload = results.parse_result({{"success": True, "labels_training": labels["training"],
+    payload = result_fields.parse_result({{"success": True, "labels_training": labels["training"],
         "labels_test": labels["test"], "labels_validation": labels["validation"]}})
     results.record_result(walter, job, "w-1", payload)
 """

@@ -16,8 +16,9 @@ from django.contrib.auth.hashers import check_password
 from django.db import OperationalError
 from django.utils import timezone
 
-from mlcontest import setup_cli, setup_users
-from mlcontest.cli import main
+from mlcontest.cli import base as cli_base
+from mlcontest.cli import users as cli_users
+from mlcontest.cli.main import main
 from mlcontest.contest import dataset_sources
 from mlcontest.contest.datasets import load_points
 from mlcontest.contest.models import (
@@ -66,9 +67,7 @@ def group_name_of(username: str) -> str | None:
 
 
 def test_choice_lists_agree_with_the_domain() -> None:
-    assert setup_cli.SKLEARN_CHOICES == dataset_sources.SKLEARN_DATASETS
-    assert setup_cli.GENERATOR_CHOICES == dataset_sources.GENERATORS
-    assert set(setup_users.ROLE_CHOICES) == set(Role.values)
+    assert set(cli_users.ROLE_CHOICES) == set(Role.values)
 
 
 # --- dataset ---------------------------------------------------------------------------------
@@ -171,7 +170,7 @@ def test_group_add_public_and_private(run: Run) -> None:
     blue = Group.objects.get(name="Blue")
     assert code == 0 and not blue.public
     assert out == f"created group 'Blue' (private, invite code {blue.invite_code})\n"
-    assert blue.created_by is not None and blue.created_by.username == setup_cli.CLI_USERNAME
+    assert blue.created_by is not None and blue.created_by.username == cli_base.CLI_USERNAME
 
     code, _, err = run("group", "add", "Blue")
     assert code == 2 and "exists already" in err and Group.objects.count() == 2
@@ -247,7 +246,7 @@ def test_user_add_again_updates_and_keeps_the_password(run: Run, tmp_path: Path)
         (["bad name!", "--password", "x"], "username"),
         (["gus", "--password", "x", "--email", "not-an-email"], "email"),
         (["gus", "--password", "x", "--group", "a/b"], "group"),
-        ([setup_cli.CLI_USERNAME, "--password", "x"], "username"),
+        ([cli_base.CLI_USERNAME, "--password", "x"], "username"),
     ],
 )
 def test_user_add_refuses_bad_input_and_changes_nothing(
@@ -367,7 +366,7 @@ def test_a_bad_roster_changes_nothing(
     assert (code, out) == (2, "")
     for word in words:
         assert word in err
-    assert not User.objects.exclude(username=setup_cli.CLI_USERNAME).exists()
+    assert not User.objects.exclude(username=cli_base.CLI_USERNAME).exists()
     assert not Group.objects.exists()
 
 
@@ -409,7 +408,7 @@ def test_round_create_open_and_close(run: Run, contest: Contest) -> None:
     assert round_.state == RoundState.OPEN
     event = RoundEvent.objects.get(round=round_, action="opened")
     assert event.by is not None
-    assert event.by.username == setup_cli.CLI_USERNAME
+    assert event.by.username == cli_base.CLI_USERNAME
 
     assert run("round", "close", str(round_.pk))[1] == f"closed round {round_.pk} 'Live'\n"
     round_.refresh_from_db()
@@ -463,7 +462,7 @@ def test_round_list(run: Run, contest: Contest) -> None:
 
 def test_the_cli_account_is_an_organizer_that_cannot_sign_in(run: Run) -> None:
     run("group", "add", "Solo")
-    account = User.objects.get(username=setup_cli.CLI_USERNAME)
+    account = User.objects.get(username=cli_base.CLI_USERNAME)
     assert account.is_organizer and not account.has_usable_password()
 
 
@@ -473,7 +472,7 @@ def test_a_database_that_cannot_be_used_is_reported_without_a_traceback(
     def locked() -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(setup_cli, "prepare_database", locked)
+    monkeypatch.setattr(cli_base, "prepare_database", locked)
     code, out, err = run("group", "add", "Late")
     assert (code, out) == (2, "")
     assert err == "error: the database cannot be used: database is locked\n"
@@ -514,7 +513,7 @@ def test_console_script_imports_a_roster_into_a_fresh_data_folder(tmp_path: Path
             "SELECT u.username, g.name, g.public FROM contest_membership m "
             "JOIN contest_user u ON u.id = m.user_id JOIN contest_group g ON g.id = m.group_id"
         ).fetchall()
-    assert users == {"zoe": "student", "yan": "worker", setup_cli.CLI_USERNAME: "organizer"}
+    assert users == {"zoe": "student", "yan": "worker", cli_base.CLI_USERNAME: "organizer"}
     assert check_password("zoe-pw", hashes["zoe"]) and check_password("yan-pw", hashes["yan"])
     assert members == [("zoe", "Owls", 1)]
 

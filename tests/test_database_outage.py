@@ -22,9 +22,9 @@ from django.db import OperationalError
 from django.db.utils import ConnectionHandler
 from django.test import Client
 
-from mlcontest import db_outage
 from mlcontest import settings as project_settings
-from mlcontest.http import TokenAuthenticationMiddleware
+from mlcontest.http import db_outage
+from mlcontest.http.endpoints import TokenAuthenticationMiddleware
 from tests.conftest import Contest
 from tests.db_proxy import TcpProxy, tcp_proxy
 from tests.live import LiveServer
@@ -276,7 +276,7 @@ def test_postgres_settings_bound_every_wait_and_the_url_can_override_them(
     config = project_settings._database(
         "postgres://u@db:5432/x?connect_timeout=7&options=-c%20search_path%3Dfoo"
     )
-    assert config["ENGINE"] == "mlcontest.postgres"
+    assert config["ENGINE"] == "mlcontest.core.postgres"
     assert config["CONN_MAX_AGE"] == 600 and config["CONN_HEALTH_CHECKS"] is True
     options = config["OPTIONS"]
     assert options["connect_timeout"] == 7  # the URL's own value wins

@@ -49,9 +49,9 @@ from django.template import defaulttags
 from django.utils import timezone
 from sklearn import datasets as sk
 
-from mlcontest import auth_cache
 from mlcontest.contest import datasets, queue, rounds
 from mlcontest.contest.models import Group, Job, JobPicture, Role
+from mlcontest.http import auth_cache
 from mlcontest.worker import child, pictures, run
 from tests.conftest import make_user
 from tests.protocol_helpers import logged_in, ok_json, ping

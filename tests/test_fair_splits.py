@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from mlcontest.cli import main
+from mlcontest.cli.main import main
 from mlcontest.contest import dataset_sources as sources
 from mlcontest.contest import datasets
 from mlcontest.contest.datasets import SPLITS, DatasetTable, assign_splits, split_sizes

@@ -114,7 +114,7 @@ def test_joining_by_a_name_with_invisible_characters_finds_nothing(
 
 
 def test_a_roster_group_name_is_checked_too(contest: Contest, tmp_path: Any) -> None:
-    from mlcontest.cli import main
+    from mlcontest.cli.main import main
 
     roster = tmp_path / "roster.csv"
     roster.write_text("username,password,group\ndora,tulip-orbit-93,Team\u200b1\n", "utf-8")

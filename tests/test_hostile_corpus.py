@@ -5,8 +5,8 @@ characters and lone surrogates in paths, query strings, form fields and JSON bod
 integers and 100,000-deep JSON in results; round settings that overflow; ids of 2^63 and more
 in every URL with an id; GET on state-changing seed calls; bodies too large or chunked;
 unmatched paths. Each case checks the status, the one JSON error body
-(``mlcontest.http.error_response``) where JSON is spoken, and that the contest's tables are as
-they were. Run it on PostgreSQL too:
+(``mlcontest.http.endpoints.error_response``) where JSON is spoken, and that the contest's
+tables are as they were. Run it on PostgreSQL too:
 ``DATABASE_URL=postgres://... pytest tests/test_hostile_corpus.py``.
 """
 

@@ -1,7 +1,7 @@
 """The language of the pages: English by default, German by the browser's Accept-Language or by
 the switch on every page (a cookie); the JSON API and the seed protocol stay English. And the
 German catalogue itself: every marked string translated, no entry twice, the committed .mo
-compiled from the .po (mlcontest/translations.py, `python3.11 tasks.py messages`)."""
+compiled from the .po (mlcontest/core/translations.py, `python3.11 tasks.py messages`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.test import Client, override_settings
 
-from mlcontest import translations
+from mlcontest.core import translations
 from tests.conftest import Contest
 
 

@@ -29,10 +29,10 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from mlcontest import guards
 from mlcontest.algorithms import METRICS, REGISTRY
 from mlcontest.contest import rounds
 from mlcontest.contest.models import Group, Job, JobState, Round, WorkerSeen
+from mlcontest.http import guards
 from tests.conftest import Contest, submit
 from tests.test_web_student import finish
 
@@ -502,7 +502,7 @@ def test_the_switch_turns_the_round_page_german(contest: Contest, rich: dict[str
 def test_the_error_pages_outside_the_layout_are_german(contest: Contest) -> None:
     """The 500 and 400 pages, the database outage page and the plain-text refusals that come
     before any view (a body too large for a page's form)."""
-    from mlcontest import db_outage
+    from mlcontest.http import db_outage
 
     request = RequestFactory().get("/rounds/", HTTP_ACCEPT_LANGUAGE="de")
     request.user = contest.alice

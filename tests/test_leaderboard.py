@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mlcontest.contest import leaderboard, queue, rounds
+from mlcontest.contest import final_choice, leaderboard, queue, rounds
 from mlcontest.contest.errors import Conflict, InvalidInput, PermissionDenied
 from mlcontest.contest.models import Group, Job, JobState, Membership, Round, RoundEntry, User
+from mlcontest.contest.ranking import BEST_TEST, FINAL_CHOICE, PublicLeaderboard
 from tests.conftest import Contest, make_user, submit
 from tests.leaderboard_helpers import finish, score
 
@@ -20,7 +21,7 @@ def fresh(round_: Round) -> Round:
     return rounds.get_round(round_.pk)
 
 
-def board(contest: Contest) -> leaderboard.PublicLeaderboard:
+def board(contest: Contest) -> PublicLeaderboard:
     return leaderboard.public_leaderboard(fresh(contest.round))
 
 
@@ -191,7 +192,7 @@ def test_the_reveal_ranks_by_validation_with_each_groups_move(
         (3, "Alpha", 1, -2),
     ]
     assert [line.score_validation for line in final.standings] == [1.0, score(1), score(3)]
-    assert {line.chosen_by for line in final.standings} == {leaderboard.BEST_TEST}
+    assert {line.chosen_by for line in final.standings} == {BEST_TEST}
 
 
 def test_the_reveal_uses_the_best_test_job_not_the_best_validation_job(contest: Contest) -> None:
@@ -239,14 +240,14 @@ def test_a_marked_final_choice_counts_instead_of_the_best_test_job(choosing: Con
     finish(contest, submit(contest, contest.alice), test_wrong=0, validation_wrong=3)
     chosen = finish(contest, submit(contest, contest.alice), test_wrong=2, validation_wrong=0)
     finish(contest, submit(contest, contest.bob), test_wrong=1, validation_wrong=1)
-    entry = rounds.mark_final_choice(contest.alice, fresh(contest.round), chosen)
+    entry = final_choice.mark_final_choice(contest.alice, fresh(contest.round), chosen)
     assert RoundEntry.objects.get(pk=entry.pk).final_job_id == chosen.pk
     rounds.close_round(contest.olga, contest.round)
     final = leaderboard.final_ranking(fresh(contest.round))
     alpha = next(line for line in final.standings if line.group == "Alpha")
     assert (alpha.job_id, alpha.chosen_by, alpha.rank, alpha.public_rank) == (
         chosen.pk,
-        leaderboard.FINAL_CHOICE,
+        FINAL_CHOICE,
         1,
         1,
     )
@@ -257,7 +258,7 @@ def test_a_marked_final_choice_counts_instead_of_the_best_test_job(choosing: Con
 def test_without_the_round_allowing_it_a_choice_is_refused(contest: Contest) -> None:
     job = finish(contest, submit(contest, contest.alice))
     with pytest.raises(Conflict) as refused:
-        rounds.mark_final_choice(contest.alice, fresh(contest.round), job)
+        final_choice.mark_final_choice(contest.alice, fresh(contest.round), job)
     assert refused.value.code == "final_choice_not_allowed"
     assert RoundEntry.objects.get(group=contest.alpha).final_job is None
 
@@ -268,7 +269,7 @@ def test_a_choice_marked_while_not_allowed_in_the_row_does_not_count(contest: Co
     RoundEntry.objects.filter(group=contest.alpha).update(final_job=other)
     rounds.close_round(contest.olga, contest.round)
     line = leaderboard.final_ranking(fresh(contest.round)).standings[0]
-    assert (line.chosen_by, line.score_validation) == (leaderboard.BEST_TEST, score(2))
+    assert (line.chosen_by, line.score_validation) == (BEST_TEST, score(2))
 
 
 def test_the_choice_is_made_before_the_close(choosing: Contest) -> None:
@@ -277,7 +278,7 @@ def test_the_choice_is_made_before_the_close(choosing: Contest) -> None:
     rounds.close_round(contest.olga, contest.round)
     for who in (contest.alice, contest.olga):  # the reveal is final for organizers too
         with pytest.raises(Conflict) as refused:
-            rounds.mark_final_choice(who, fresh(contest.round), job)
+            final_choice.mark_final_choice(who, fresh(contest.round), job)
         assert refused.value.code == "revealed"
     assert RoundEntry.objects.get(group=contest.alpha).final_job is None
 
@@ -289,10 +290,10 @@ def test_only_a_ranked_job_of_ones_own_group_can_be_chosen(choosing: Contest) ->
     betas = finish(contest, submit(contest, contest.bob))
     for job in (failed, queued):
         with pytest.raises(Conflict) as refused:
-            rounds.mark_final_choice(contest.alice, fresh(contest.round), job)
+            final_choice.mark_final_choice(contest.alice, fresh(contest.round), job)
         assert refused.value.code == "job_not_ranked"
     with pytest.raises(InvalidInput):
-        rounds.mark_final_choice(contest.alice, fresh(contest.round), betas)
+        final_choice.mark_final_choice(contest.alice, fresh(contest.round), betas)
     assert not RoundEntry.objects.filter(final_job__isnull=False).exists()
 
 
@@ -300,11 +301,11 @@ def test_unmarking_brings_back_the_best_test_job(choosing: Contest) -> None:
     contest = choosing
     finish(contest, submit(contest, contest.alice), test_wrong=0, validation_wrong=2)
     chosen = finish(contest, submit(contest, contest.alice), test_wrong=1, validation_wrong=0)
-    rounds.mark_final_choice(contest.alice, fresh(contest.round), chosen)
-    rounds.mark_final_choice(contest.alice, fresh(contest.round), None)
+    final_choice.mark_final_choice(contest.alice, fresh(contest.round), chosen)
+    final_choice.mark_final_choice(contest.alice, fresh(contest.round), None)
     rounds.close_round(contest.olga, contest.round)
     line = leaderboard.final_ranking(fresh(contest.round)).standings[0]
-    assert (line.chosen_by, line.score_validation) == (leaderboard.BEST_TEST, score(2))
+    assert (line.chosen_by, line.score_validation) == (BEST_TEST, score(2))
     actions = list(contest.round.events.values_list("action", "details"))
     assert ("final_choice", {"group": "Alpha", "job": chosen.pk}) in actions
     assert ("final_choice", {"group": "Alpha", "job": None}) in actions

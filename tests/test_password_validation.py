@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from mlcontest.cli import main
+from mlcontest.cli.main import main
 from mlcontest.contest.models import User
 from tests.conftest import Contest
 

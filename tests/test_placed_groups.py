@@ -14,7 +14,7 @@ from django.contrib import admin
 from django.test import override_settings
 from django.urls import reverse
 
-from mlcontest.cli import main
+from mlcontest.cli.main import main
 from mlcontest.contest import groups
 from mlcontest.contest.admin import MembershipForm
 from mlcontest.contest.errors import Conflict

@@ -15,7 +15,7 @@ from django.test import Client
 
 from mlcontest.contest import datasets, rounds
 from mlcontest.contest.models import Job, JobState, Round
-from mlcontest.contest.results import ResultPayload
+from mlcontest.contest.result_fields import ResultPayload
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.protocol_helpers import assert_error, job_row, logged_in, ok_json, ping
 
@@ -342,11 +342,12 @@ def test_requeue_between_read_and_write_is_not_holder(contest: Contest, claimed:
     job has a result (it has none)."""
     from mlcontest.contest import queue, results
     from mlcontest.contest.errors import Conflict
+    from mlcontest.contest.result_fields import parse_result
 
     stale = Job.objects.get(pk=claimed.job.pk)  # what the view read: running, held
     Job.objects.filter(pk=stale.pk).update(state=JobState.QUEUED, worker_key="")
     before = job_row(stale)
-    payload = results.parse_result(result_fields(claimed.labels))
+    payload = parse_result(result_fields(claimed.labels))
     with pytest.raises(Conflict) as refused:
         results.record_result(contest.walter, stale, stale.worker_key, payload)
     assert refused.value.code == "not_holder"

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from mlcontest.contest import rounds
+from mlcontest.contest import final_choice, rounds
 from mlcontest.contest.errors import Conflict, InvalidInput
 from mlcontest.contest.models import Job, Round, RoundEntry, RoundEvent
 from tests.conftest import Contest, submit
@@ -205,7 +205,7 @@ def test_a_stale_copy_of_the_round_cannot_slip_a_choice_past_the_reveal(
     assert stale.revealed_at is None and row(contest).revealed_at is not None
     for who in (contest.alice, contest.olga):
         with pytest.raises(Conflict) as refused:
-            rounds.mark_final_choice(who, stale, better)
+            final_choice.mark_final_choice(who, stale, better)
         assert refused.value.code == "revealed"
     assert (
         RoundEntry.objects.get(round=contest.round, group=contest.alpha).final_job_id != better.pk

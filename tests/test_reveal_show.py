@@ -360,7 +360,7 @@ def test_the_web_form_has_the_show_on_and_the_api_off_by_default(contest: Contes
 def test_the_command_line_makes_and_steps_a_show(
     show: Show, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mlcontest.cli import main
+    from mlcontest.cli.main import main
 
     assert main(["round", "reveal", str(show.round.pk)]) == 0
     assert capsys.readouterr().out.endswith("1 of 3 places revealed (show)\n")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from mlcontest.contest import queue, rounds
+from mlcontest.contest import queue, quotas, rounds
 from mlcontest.contest.errors import Conflict, InvalidInput, PermissionDenied, QuotaExceeded
 from mlcontest.contest.models import Job, JobState, Round, RoundEvent, RoundState
 from tests.conftest import Contest, submit
@@ -231,7 +231,7 @@ def test_the_queued_quota_says_when_to_try_again(contest: Contest) -> None:
     assert Job.objects.filter(group=contest.alpha).count() == 2
     claim(first, contest.walter)  # one starts: a place frees up
     submit(contest, contest.alice)
-    assert rounds.quota_left(contest.round, contest.alpha) == {
+    assert quotas.quota_left(contest.round, contest.alpha) == {
         "jobs_used": 3,
         "jobs_left": 7,
         "queued": 2,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcontest.settings import env_bool, env_int, env_list, env_str
+from mlcontest.core.env import env_bool, env_int, env_list, env_str
 
 
 def test_each_helper_reads_the_value_from_a_file(

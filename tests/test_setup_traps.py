@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from mlcontest.cli import main
+from mlcontest.cli.main import main
 from mlcontest.contest.models import Role, User
 from tests.live import REPO
 from tests.protocol_helpers import logged_in, ok_json

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlcontest import cli
+from mlcontest.cli import serve as cli
 from mlcontest.client import API
-from mlcontest.serve_worker import MAX_BUFFERED_BODY, MAX_HEAD, Arrival, arrival
+from mlcontest.core.serve_worker import MAX_BUFFERED_BODY, MAX_HEAD, Arrival, arrival
 from tests.live import LiveServer
 from tests.worker_support import USERS, wait_until
 
@@ -283,7 +283,10 @@ def test_serve_runs_the_buffering_worker_with_bounded_connections(
 ) -> None:
     monkeypatch.setenv("MLCONTEST_MAX_CONNECTIONS", "700")
     argv = cli.gunicorn_argv("0.0.0.0", 8000, 2, 48)
-    assert argv[argv.index("--worker-class") + 1] == "mlcontest.serve_worker.BufferingThreadWorker"
+    assert (
+        argv[argv.index("--worker-class") + 1]
+        == "mlcontest.core.serve_worker.BufferingThreadWorker"
+    )
     assert argv[argv.index("--worker-connections") + 1] == "700"
 
 

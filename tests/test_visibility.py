@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from mlcontest.contest import queue, results, reveal_show, rounds
+from mlcontest.contest import pictures, queue, reveal_show, rounds
 from mlcontest.contest.models import Job, User
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.leaderboard_helpers import finish
@@ -98,7 +98,7 @@ def build(contest: Contest, state: str) -> World:
     beta_job = queue.submit_job(contest.bob, contest.round, "decision_tree", {})
     finish(contest, beta_job, test_wrong=1, validation_wrong=0)
     submit(contest, contest.bob)  # the spare, queued
-    picture = results.add_picture(contest.walter, alpha_job, "worker-1", "p.png", b64(png_bytes()))
+    picture = pictures.add_picture(contest.walter, alpha_job, "worker-1", "p.png", b64(png_bytes()))
     if state in ("revealed", "reopened", "in_show"):
         rounds.close_round(contest.olga, contest.round)
     if state == "in_show":

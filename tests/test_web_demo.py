@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from mlcontest import demo
 from mlcontest.algorithms import REGISTRY, validate_params
+from mlcontest.cli import demo
 from mlcontest.contest.models import (
     Course,
     Dataset,

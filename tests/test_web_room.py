@@ -13,10 +13,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from mlcontest import guards
 from mlcontest.algorithms import REGISTRY
 from mlcontest.contest import rounds
 from mlcontest.contest.models import Group, Job, JobState, Membership, WorkerSeen
+from mlcontest.http import guards
 from tests.conftest import Contest, make_user, submit
 from tests.test_web_student import finish
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcontest.cli import build_parser
+from mlcontest.cli.main import build_parser
 from mlcontest.worker import cli as worker_cli
 from mlcontest.worker.loop import WorkerConfig
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlcontest.algorithms.registry import Algorithm, Builder, Param, register
-from mlcontest.marks import gettext_noop
+from mlcontest.core.marks import gettext_noop
 
 SCALING = Param(
     "scaling",

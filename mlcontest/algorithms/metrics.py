@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlcontest.marks import gettext_noop
+from mlcontest.core.marks import gettext_noop
 
 Labels = Sequence[str]
 

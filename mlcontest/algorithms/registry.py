@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mlcontest.core.booleans import parse_bool
-from mlcontest.marks import gettext_noop
+from mlcontest.core.marks import gettext_noop
 
 ParamKind = Literal["int", "float", "choice", "bool"]
 

@@ -3,8 +3,9 @@ describe the answers, and ninja builds ``/api/openapi.json`` from them.
 
 What stays ours, because clients and docs/api.md rely on it byte for byte:
 
-- the one error body (``mlcontest.http.error_response``) for every refusal, including ninja's
-  own (a body that does not fit its schema is a 400 naming each field, never ninja's 422);
+- the one error body (``mlcontest.http.endpoints.error_response``) for every refusal,
+  including ninja's own (a body that does not fit its schema is a 400 naming each field, never
+  ninja's 422);
 - the order of the checks, done in :func:`guarded` before ninja sees the request: Django's CSRF
   middleware (ninja would mark its views CSRF-exempt), then 405 with ``Allow``, then 401, then
   (``ORGANIZERS``) 403 for a student where that came before reading the body;
@@ -29,7 +30,7 @@ from ninja.security import APIKeyCookie, APIKeyHeader
 
 from mlcontest.contest.errors import ContestError, InvalidInput
 from mlcontest.contest.permissions import require_organizer
-from mlcontest.http import (
+from mlcontest.http.endpoints import (
     allow_methods,
     error_from,
     error_response,

@@ -2,7 +2,7 @@
 
 The readers decide what a field accepts and word each refusal; the schemas' field types
 (``mlcontest.api.schemas.common``) run them, so that a bad request gets the one error body
-(``mlcontest.http.error_response``) with ``fields`` saying what is wrong where.
+(``mlcontest.http.endpoints.error_response``) with ``fields`` saying what is wrong where.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from mlcontest.api.schemas.rounds import RoundChanges
 from mlcontest.contest import course_standings, courses, exports
 from mlcontest.contest.errors import InvalidInput, NotFound
 from mlcontest.contest.models import Course as CourseModel
-from mlcontest.http import attachment
+from mlcontest.http.endpoints import attachment
 
 router = Router(tags=["courses"])
 

@@ -12,7 +12,7 @@ from django.template import Context, Engine
 
 from mlcontest.api.openapi import Schema, document
 from mlcontest.api.schemas.common import ERRORS
-from mlcontest.http import allow_methods
+from mlcontest.http.endpoints import allow_methods
 
 _ENGINE = Engine(dirs=[str(Path(__file__).resolve().parent / "templates")], autoescape=True)
 

@@ -25,7 +25,7 @@ from mlcontest.api.schemas.leaderboards import (
     Version,
     conditional,
 )
-from mlcontest.contest import leaderboard, rounds
+from mlcontest.contest import board_json, leaderboard, rounds
 from mlcontest.contest.models import Round, User
 
 router = Router(tags=["leaderboards"])
@@ -110,7 +110,7 @@ def round_history(request: HttpRequest, round_id: int) -> HttpResponse:
         round_,
         user,
         "history",
-        lambda: leaderboard.to_json(leaderboard.history_for(round_, user)),
+        lambda: board_json.to_json(leaderboard.history_for(round_, user)),
     )
 
 
@@ -134,5 +134,5 @@ def round_final(request: HttpRequest, round_id: int) -> HttpResponse:
         round_,
         user,
         "final",
-        lambda: leaderboard.to_json(leaderboard.final_for(round_, user)),
+        lambda: board_json.to_json(leaderboard.final_for(round_, user)),
     )

@@ -40,10 +40,12 @@ from mlcontest.contest import (
     visibility,
 )
 from mlcontest.contest.errors import InvalidInput, NotFound
+from mlcontest.contest.final_choice import final_choice_of, final_choices_of, mark_final_choice
 from mlcontest.contest.models import Job as JobModel
 from mlcontest.contest.models import Round as RoundModel
 from mlcontest.contest.models import User
-from mlcontest.http import attachment
+from mlcontest.contest.quotas import quota_left
+from mlcontest.http.endpoints import attachment
 
 router = Router(tags=["rounds"])
 
@@ -62,7 +64,7 @@ def rounds_json(rounds_: list[RoundModel], user: User) -> list[dict[str, Any]]:
     quota_keys = ("jobs_used", "jobs_left", "queued", "queue_places_left")
     described = rounds.describe_rounds(rounds_, user, quota_keys)
     group = groups.group_of(user)
-    finals = rounds.final_choices_of(rounds_, group) if group is not None else {}
+    finals = final_choices_of(rounds_, group) if group is not None else {}
     for round_, one in zip(rounds_, described, strict=True):
         one.update(
             final_choice_allowed=round_.final_choice_allowed,
@@ -278,7 +280,11 @@ def final_choice(request: HttpRequest, round_id: int) -> Any:
     group = groups.group_of(user)
     if group is None:
         return {"round": round_.pk, "group": None, "job": None}
-    return {"round": round_.pk, "group": group.name, "job": rounds.final_choice_of(round_, group)}
+    return {
+        "round": round_.pk,
+        "group": group.name,
+        "job": final_choice_of(round_, group),
+    }
 
 
 @router.post("/rounds/{id:round_id}/final-choice/", response=answers(FinalChoice, 400, 404, 409))
@@ -294,7 +300,7 @@ def final_choice_mark(request: HttpRequest, round_id: int, payload: FinalChoiceM
     # Only an organizer names a group (a student's is their own): looking the name up for
     # anyone else would tell a private group from a missing one.
     group = groups.find_group(payload.group) if payload.group and user.is_organizer else None
-    entry = rounds.mark_final_choice(user, round_, job, group=group)
+    entry = mark_final_choice(user, round_, job, group=group)
     return {"round": round_.pk, "group": entry.group.name, "job": entry.final_job_id}
 
 
@@ -353,5 +359,5 @@ def submit_job(request: HttpRequest, round_id: int, payload: JobSubmission) -> A
     # The submitter plays for the job's group: no need to read their group again.
     described = results.describe_job(job, user, group=job.group)
     if job.group is not None:
-        described["quota"] = rounds.quota_left(round_, job.group)
+        described["quota"] = quota_left(round_, job.group)
     return Status(201, described)

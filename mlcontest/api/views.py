@@ -68,7 +68,7 @@ def job_detail(request: HttpRequest, job_id: int, query: Query[JobQuery]) -> Any
 
     To those ``visibility`` lets see it (their own and their group's jobs; every job for
     organizers); validation scores once the round is revealed. A query with a NUL is a 400
-    before the view (``mlcontest.guards``)."""
+    before the view (``mlcontest.http.guards``)."""
     user = viewer(request)
     job = queue.get_job(job_id)
     if not visibility.sees_job(user, job):

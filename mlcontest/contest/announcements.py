@@ -14,7 +14,7 @@ round's pages, until it ends. The rules are in docs/rules.md, "Announcements".
 Every page polls for them about once a second (``web/live.py``), so a class of 30 makes 30
 polls a second. The current announcements are read once per ``CACHE_SECONDS`` per server
 process, and at once after a post or a take-down in that process; with the session and the
-user cached as well (``mlcontest.auth_cache``), an unchanged poll costs no query at all most of
+user cached as well (``mlcontest.http.auth_cache``), an unchanged poll costs no query at all most of
 the time. ``CACHE_SECONDS`` plus the pages' one-second interval keeps a new announcement on
 every page within 2 s.
 """

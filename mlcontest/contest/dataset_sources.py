@@ -37,7 +37,7 @@ from mlcontest.contest.datasets import (
 )
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
-from mlcontest.marks import gettext_noop
+from mlcontest.core.marks import gettext_noop
 
 DEFAULT_CLASSES = {"blobs": 3, "spirals": 2}
 # Four decimals are far below any noise level a class uses, and keep the point list that every

@@ -1,363 +1,37 @@
-"""The leaderboards of a round: the public ranking, the baselines, the final reveal, the history.
+"""The leaderboards of a round as the pages, the API and the seed protocol ask for them:
+computed by ``contest.ranking``, cached per process, shaped for the viewer by
+``contest.board_json``.
 
-The rules (PRODUCT.md, issue 4):
+Each board is cached per process by ``(round, leaderboard_version)``: the version grows whenever
+a result is stored or the round changes, so a cached answer can never be stale for the version
+it is filed under, and a lecture hall polling an unchanged leaderboard costs one small query
+per poll.
 
-- Only a job that is ``done``, succeeded and has a test score ranks; failed jobs never do.
-- The public ranking orders groups by their best **test** score; a tie goes to the group whose
-  best job was submitted first (``created_at``, then ``id``). Ranks are 1, 2, 3 ... with no
-  shared places; a line whose score equals the line above is marked ``tied`` so that the
-  pages can say why it is below (small splits make ties: ``contest.split_sizes``).
-- The organizer's baseline jobs (``group`` is null) do not rank: each is a line to beat, with the
-  number of groups above it.
-- The final ranking orders groups by the **validation** score of the job that counts for them:
-  their best test job, or, when the round allows it, the job they marked as their final choice;
-  a tie goes to the earlier job again, and is marked ``tied`` the same way.
-  Each group's move is its public rank minus its final rank (positive: it climbed).
-- The first close is the reveal (``Round.revealed_at``): from then on the final ranking counts
-  only the jobs submitted before it (one that finishes later still counts) and the final
-  choices as they stood then (``rounds.mark_final_choice`` refuses new ones). Public ranks and
-  moves in it come from the public board among those same jobs. Reopening a revealed round
-  is practice: new jobs rank on the public board, the final ranking stays as revealed.
-- Who sees what (other groups' algorithms, validation scores, the final ranking, the places
-  revealed so far during a show) is decided by ``contest.visibility``; boards are cached per
-  audience (``visibility.audience``).
-
-Everything here is computed by the database in a few queries and cached per process by
-``(round, leaderboard_version)``: the version grows whenever a result is stored or the round
-changes, so a cached answer can never be stale for the version it is filed under, and a lecture
-hall polling an unchanged leaderboard costs one small query per poll.
-
-The web pages call :func:`public_leaderboard`, :func:`final_ranking`, :func:`score_history` for
-the data (dataclasses) and :func:`leaderboard_for`, :func:`final_for`, :func:`history_for` for
-the JSON-ready dicts with the viewer's visibility rules applied.
+Call :func:`public_leaderboard`, :func:`final_ranking`, :func:`score_history` for the data
+(dataclasses) and :func:`leaderboard_for`, :func:`final_for`, :func:`history_for` for the
+JSON-ready dicts with the viewer's visibility rules applied.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
+from django.db.models import F
 from django.utils.translation import gettext
 
-from mlcontest.contest import visibility
+from mlcontest.contest import board_json, ranking, visibility
 from mlcontest.contest.board_cache import board_key, cached
 from mlcontest.contest.board_cache import clear_cache as clear_cache  # tests call it from here
 from mlcontest.contest.errors import PermissionDenied
-from mlcontest.contest.models import Group, Job, JobState, Round, RoundEntry, User
-from mlcontest.contest.visibility import Role, Stage, View
-
-# How the chosen job of a group was picked, in the final ranking.
-BEST_TEST = "best_test"
-FINAL_CHOICE = "final_choice"
-
-
-@dataclass(frozen=True)
-class Standing:
-    """A group's line on the public leaderboard: its best job by test score."""
-
-    rank: int
-    group_id: int
-    group: str
-    job_id: int
-    score_test: float
-    score_validation: float | None
-    algorithm: str
-    params: dict[str, Any]
-    submitted_at: datetime
-    finished_at: datetime | None
-    tied: bool = False  # the same test score as the line above, whose job came first
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """An organizer's baseline job: a line to beat. ``groups_above`` groups beat it strictly."""
-
-    job_id: int
-    score_test: float
-    score_validation: float | None
-    algorithm: str
-    params: dict[str, Any]
-    groups_above: int
-
-
-@dataclass(frozen=True)
-class PublicLeaderboard:
-    round_id: int
-    version: int
-    state: str
-    standings: tuple[Standing, ...]
-    baselines: tuple[Baseline, ...]
-    unranked: tuple[str, ...]  # groups in the round without a ranked job yet, by name
-    revealed: bool = False
-    stage: Stage = Stage.HIDDEN
-
-
-@dataclass(frozen=True)
-class FinalStanding:
-    """A group's line in the final ranking: the validation score of the job that counts."""
-
-    rank: int
-    group_id: int
-    group: str
-    job_id: int
-    chosen_by: str  # BEST_TEST or FINAL_CHOICE
-    score_validation: float
-    score_test: float | None
-    algorithm: str
-    params: dict[str, Any]
-    public_rank: int | None
-    move: int | None  # public_rank - rank: positive means the group climbed at the reveal
-    tied: bool = False  # the same validation score as the line above, whose job came first
-
-
-@dataclass(frozen=True)
-class FinalRanking:
-    round_id: int
-    version: int
-    state: str
-    final: bool  # False until the reveal (the first close): then this is an organizer's preview
-    standings: tuple[FinalStanding, ...]
-    baselines: tuple[Baseline, ...]
-    unranked: tuple[str, ...]
-    revealed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class HistoryPoint:
-    """The moment a group's best test score improved, and the job that did it."""
-
-    at: datetime
-    score_test: float
-    job_id: int
-
-
-@dataclass(frozen=True)
-class GroupHistory:
-    group_id: int | None  # None: the baselines
-    group: str | None
-    points: tuple[HistoryPoint, ...]
-
-
-@dataclass(frozen=True)
-class ScoreHistory:
-    round_id: int
-    version: int
-    groups: tuple[GroupHistory, ...]
-
-
-# --- the public ranking ----------------------------------------------------------------------
-
-
-def ranked_jobs(round_: Round | int, before: datetime | None = None) -> QuerySet[Job]:
-    """The jobs of the round that may rank: done, successful, with a test score; only those
-    submitted before ``before`` when it is given (the reveal)."""
-    round_id = round_ if isinstance(round_, int) else round_.pk
-    jobs = Job.objects.filter(
-        round_id=round_id, state=JobState.DONE, success=True, score_test__isnull=False
-    )
-    return jobs if before is None else jobs.filter(created_at__lt=before)
-
-
-def _best_per_group(round_id: int, before: datetime | None = None) -> list[dict[str, Any]]:
-    """Each group's best job by test score, the earlier job winning a tie, in one query.
-
-    For each group in the round (its ``RoundEntry``, made at its first submission) the database
-    picks the first job in score order with ``LIMIT 1``; with an index on
-    ``(round, group, state, score_test)`` that is one index probe per group, so a round of
-    100,000 jobs costs about as much as one of 100."""
-    best_job = (
-        ranked_jobs(round_id, before)
-        .filter(group_id=OuterRef("group_id"))
-        .order_by("-score_test", "created_at", "id")
-        .values("id")[:1]
-    )
-    # Two queries, not one with a nested IN: without fresh statistics (right after many jobs
-    # arrived) PostgreSQL planned the nested form as a scan of every job, 10 times slower.
-    best_ids = [
-        job_id
-        for job_id in RoundEntry.objects.filter(round_id=round_id)
-        .annotate(best_job=Subquery(best_job))
-        .values_list("best_job", flat=True)
-        if job_id is not None  # a group without a ranked job
-    ]
-    rows = (
-        Job.objects.filter(pk__in=best_ids)
-        .order_by()
-        .values(
-            "id",
-            "group_id",
-            "group__name",
-            "score_test",
-            "score_validation",
-            "algorithm",
-            "params",
-            "created_at",
-            "finished_at",
-        )
-    )
-    return [dict(row) for row in rows]
-
-
-def _sort_key(row: dict[str, Any]) -> tuple[float, datetime, int]:
-    return (-row["score_test"], row["created_at"], row["id"])
-
-
-def _baselines(
-    round_id: int, standings: tuple[Standing, ...], before: datetime | None = None
-) -> tuple[Baseline, ...]:
-    rows = (
-        ranked_jobs(round_id, before)
-        .filter(group__isnull=True)
-        .order_by("-score_test", "created_at", "id")
-        .values_list("id", "score_test", "score_validation", "algorithm", "params")
-    )
-    return tuple(
-        Baseline(
-            job_id=job_id,
-            score_test=float(score_test or 0.0),  # never None: ranked_jobs has a test score
-            score_validation=score_validation,
-            algorithm=algorithm,
-            params=params,
-            # A group must beat the line, not equal it.
-            groups_above=len([line for line in standings if line.score_test > (score_test or 0)]),
-        )
-        for job_id, score_test, score_validation, algorithm, params in rows
-    )
-
-
-def _unranked(
-    round_id: int, ranked_group_ids: set[int], before: datetime | None = None
-) -> tuple[str, ...]:
-    entries = RoundEntry.objects.filter(round_id=round_id)
-    if before is not None:  # a group that came after the reveal is not in the final ranking
-        entries = entries.filter(joined_at__lt=before)
-    names = entries.values_list("group_id", "group__name")
-    return tuple(sorted(name for group_id, name in names if group_id not in ranked_group_ids))
-
-
-def _compute_public(round_: Round, before: datetime | None = None) -> PublicLeaderboard:
-    """The public board; with ``before``, as it stands among the jobs submitted before then."""
-    rows = sorted(_best_per_group(round_.pk, before), key=_sort_key)
-    standings = tuple(
-        Standing(
-            rank=rank,
-            group_id=row["group_id"],
-            group=row["group__name"],
-            job_id=row["id"],
-            score_test=row["score_test"],
-            score_validation=row["score_validation"],
-            algorithm=row["algorithm"],
-            params=row["params"],
-            submitted_at=row["created_at"],
-            finished_at=row["finished_at"],
-            tied=rank > 1 and rows[rank - 2]["score_test"] == row["score_test"],
-        )
-        for rank, row in enumerate(rows, start=1)
-    )
-    return PublicLeaderboard(
-        round_id=round_.pk,
-        version=round_.leaderboard_version,
-        state=round_.state,
-        standings=standings,
-        baselines=_baselines(round_.pk, standings, before),
-        unranked=_unranked(round_.pk, {line.group_id for line in standings}, before),
-        revealed=visibility.revealed(round_),
-        stage=visibility.stage(round_),
-    )
+from mlcontest.contest.models import Group, Round, RoundEntry, User
+from mlcontest.contest.ranking import FinalRanking, PublicLeaderboard, ScoreHistory
+from mlcontest.contest.visibility import Role
 
 
 def public_leaderboard(round_: Round) -> PublicLeaderboard:
     """Each group's best test score, best first (the version and state are ``round_``'s: read
     the round fresh, e.g. with ``rounds.get_round``, before calling)."""
-    return cached(board_key("public", round_), lambda: _compute_public(round_))
-
-
-# --- the final ranking -----------------------------------------------------------------------
-
-
-def _compute_final(round_: Round) -> FinalRanking:
-    # After the reveal only the jobs submitted before it count, public ranks included; before
-    # it (an organizer's preview) every job does.
-    before = round_.revealed_at
-    public = public_leaderboard(round_) if before is None else _compute_public(round_, before)
-    by_group = {line.group_id: line for line in public.standings}
-    choices: dict[int, int] = {}
-    if round_.final_choice_allowed:
-        choices = dict(
-            RoundEntry.objects.filter(round=round_, final_job__isnull=False).values_list(
-                "group_id", "final_job_id"
-            )
-        )
-    # A marked job counts only if it can rank; mark_final_choice only accepts such jobs, but a
-    # job can be changed by an organizer afterwards (admin), so check again.
-    chosen_rows = {
-        row["group_id"]: row
-        for row in ranked_jobs(round_, before)
-        .filter(pk__in=choices.values())
-        .values(
-            "id", "group_id", "score_test", "score_validation", "algorithm", "params", "created_at"
-        )
-        if choices.get(row["group_id"]) == row["id"]
-    }
-    candidates: list[dict[str, Any]] = []
-    for group_id, line in by_group.items():
-        row = chosen_rows.get(group_id)
-        if row is not None:
-            candidates.append(
-                {**row, "chosen_by": FINAL_CHOICE, "group": line.group, "public_rank": line.rank}
-            )
-        else:
-            candidates.append(
-                {
-                    "id": line.job_id,
-                    "group_id": group_id,
-                    "score_test": line.score_test,
-                    "score_validation": line.score_validation,
-                    "algorithm": line.algorithm,
-                    "params": line.params,
-                    "created_at": line.submitted_at,
-                    "chosen_by": BEST_TEST,
-                    "group": line.group,
-                    "public_rank": line.rank,
-                }
-            )
-    scored = [row for row in candidates if row["score_validation"] is not None]
-    scored.sort(key=lambda row: (-row["score_validation"], row["created_at"], row["id"]))
-    standings = tuple(
-        FinalStanding(
-            rank=rank,
-            group_id=row["group_id"],
-            group=row["group"],
-            job_id=row["id"],
-            chosen_by=row["chosen_by"],
-            score_validation=row["score_validation"],
-            score_test=row["score_test"],
-            algorithm=row["algorithm"],
-            params=row["params"],
-            public_rank=row["public_rank"],
-            move=row["public_rank"] - rank,
-            tied=rank > 1 and scored[rank - 2]["score_validation"] == row["score_validation"],
-        )
-        for rank, row in enumerate(scored, start=1)
-    )
-    # Groups with no ranked job, or whose job has no validation score (an empty split).
-    unranked = sorted(
-        {*public.unranked, *(row["group"] for row in candidates if row["score_validation"] is None)}
-    )
-    return FinalRanking(
-        round_id=round_.pk,
-        version=round_.leaderboard_version,
-        state=round_.state,
-        final=before is not None,
-        standings=standings,
-        baselines=public.baselines,
-        unranked=tuple(unranked),
-        revealed_at=before,
-    )
+    return cached(board_key("public", round_), lambda: ranking.compute_public(round_))
 
 
 def final_ranking(round_: Round) -> FinalRanking:
@@ -368,57 +42,26 @@ def final_ranking(round_: Round) -> FinalRanking:
     return cached(board_key("final", round_), lambda: _compute_final(round_))
 
 
+def _compute_final(round_: Round) -> FinalRanking:
+    # After the reveal only the jobs submitted before it count, public ranks included; before
+    # it (an organizer's preview) every job does.
+    before = round_.revealed_at
+    public = (
+        public_leaderboard(round_) if before is None else ranking.compute_public(round_, before)
+    )
+    return ranking.compute_final(round_, public)
+
+
 def final_visible(round_: Round, viewer: User) -> bool:
     """Whether the viewer may see the final ranking (``visibility`` decides)."""
     return visibility.sees_final(viewer, round_)
-
-
-# --- the history -----------------------------------------------------------------------------
-
-
-def _compute_history(round_: Round) -> ScoreHistory:
-    # The database keeps only the jobs that reached their group's running best (in the order
-    # the jobs finished), so a round of 100,000 jobs sends back a few hundred rows; Python then
-    # drops the ones that merely equalled an earlier best.
-    finished_order = [F("finished_at").asc(), F("id").asc()]
-    rows = (
-        ranked_jobs(round_)
-        .annotate(
-            best_so_far=Window(
-                Max("score_test"), partition_by=[F("group_id")], order_by=finished_order
-            )
-        )
-        .filter(best_so_far=F("score_test"))
-        .values_list("group_id", "group__name", "finished_at", "score_test", "id")
-        .order_by("group_id", "finished_at", "id")
-    )
-    per_group: dict[int | None, tuple[str | None, list[HistoryPoint]]] = {}
-    for group_id, name, finished_at, score_test, job_id in rows:
-        if finished_at is None or score_test is None:
-            continue  # not possible for a done job; keeps the types honest
-        points = per_group.setdefault(group_id, (name, []))[1]
-        if not points or score_test > points[-1].score_test:
-            points.append(HistoryPoint(at=finished_at, score_test=score_test, job_id=job_id))
-    groups = sorted(
-        (
-            GroupHistory(group_id=group_id, group=name, points=tuple(points))
-            for group_id, (name, points) in per_group.items()
-        ),
-        key=lambda history: (history.group is None, history.group or ""),
-    )
-    return ScoreHistory(
-        round_id=round_.pk, version=round_.leaderboard_version, groups=tuple(groups)
-    )
 
 
 def score_history(round_: Round) -> ScoreHistory:
     """Every group's best test score over time (a step chart), and the baselines' (group None).
 
     Each point is a job that raised its group's best; jobs are in the order they finished."""
-    return cached(board_key("history", round_), lambda: _compute_history(round_))
-
-
-# --- JSON for a viewer -----------------------------------------------------------------------
+    return cached(board_key("history", round_), lambda: ranking.compute_history(round_))
 
 
 def audience(viewer: User) -> Role:
@@ -426,62 +69,11 @@ def audience(viewer: User) -> Role:
     return visibility.audience(viewer)
 
 
-def _standing_json(line: Standing, recipes: bool, validation: bool) -> dict[str, Any]:
-    described: dict[str, Any] = {
-        "rank": line.rank,
-        "group": line.group,
-        "group_id": line.group_id,
-        "job": line.job_id,
-        "score_test": line.score_test,
-        "submitted_at": line.submitted_at,
-        "finished_at": line.finished_at,
-        "tied": line.tied,
-    }
-    if recipes:
-        described["algorithm"] = line.algorithm
-        described["params"] = line.params
-    if validation:
-        described["score_validation"] = line.score_validation
-    return described
-
-
-def _baseline_json(line: Baseline, validation: bool) -> dict[str, Any]:
-    # A baseline is the organizers' line to beat: its recipe is public from the start.
-    described: dict[str, Any] = {
-        "job": line.job_id,
-        "score_test": line.score_test,
-        "algorithm": line.algorithm,
-        "params": line.params,
-        "groups_above": line.groups_above,
-    }
-    if validation:
-        described["score_validation"] = line.score_validation
-    return described
-
-
-def leaderboard_json(board: PublicLeaderboard, viewer_audience: Role) -> dict[str, Any]:
-    recipes = visibility.board_sees(viewer_audience, View.RECIPES, board.stage)
-    validation = visibility.board_sees(viewer_audience, View.VALIDATION, board.stage)
-    return {
-        "round": board.round_id,
-        "version": board.version,
-        "state": board.state,
-        "revealed": board.revealed,
-        "reveal_stage": board.stage.value,
-        "metric_split": "test",
-        "validation_visible": validation,
-        "recipes_visible": recipes,
-        "standings": [_standing_json(line, recipes, validation) for line in board.standings],
-        "baselines": [_baseline_json(line, validation) for line in board.baselines],
-        "unranked": list(board.unranked),
-    }
-
-
 def leaderboard_for(round_: Round, viewer: User) -> dict[str, Any]:
     """The public leaderboard as the viewer may see it (``visibility`` decides: students and
     workers get test scores, and other groups' algorithms and validation scores once the round
     is revealed; organizers everything)."""
-    return leaderboard_json(public_leaderboard(round_), audience(viewer))
+    return board_json.leaderboard_json(public_leaderboard(round_), audience(viewer))
 
 
 def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
@@ -489,7 +81,7 @@ def leaderboard_bytes(round_: Round, viewer: User) -> bytes:
     kind = audience(viewer)
     return cached(
         board_key("public-json", round_, kind.value),
-        lambda: to_json(leaderboard_json(public_leaderboard(round_), kind)),
+        lambda: board_json.to_json(board_json.leaderboard_json(public_leaderboard(round_), kind)),
     )
 
 
@@ -501,50 +93,6 @@ def etag(round_: Round, viewer: User) -> str:
         f'"lb-{round_.pk}.{born}-{round_.leaderboard_version}-{round_.state}{shown}'
         f'-{audience(viewer).value}"'
     )
-
-
-def final_json(ranking: FinalRanking, places_shown: int | None = None) -> dict[str, Any]:
-    """The final ranking as JSON; ``places_shown``: during the show, only that many places
-    counted from the last (``visibility.final_places_shown``), and nothing else that depends
-    on the validation split (the baselines' scores, who has none)."""
-    total = len(ranking.standings)
-    lines = ranking.standings
-    if places_shown is not None:
-        lines = tuple(line for line in lines if line.rank > total - places_shown)
-    standings = []
-    for line in lines:
-        # A revealed line is shown whole, its algorithm too.
-        standings.append(
-            {
-                "rank": line.rank,
-                "group": line.group,
-                "group_id": line.group_id,
-                "job": line.job_id,
-                "chosen_by": line.chosen_by,
-                "score_validation": line.score_validation,
-                "score_test": line.score_test,
-                "public_rank": line.public_rank,
-                "move": line.move,
-                "tied": line.tied,
-                "algorithm": line.algorithm,
-                "params": line.params,
-            }
-        )
-    whole = places_shown is None
-    return {
-        "round": ranking.round_id,
-        "version": ranking.version,
-        "state": ranking.state,
-        "final": ranking.final,
-        "revealed_at": ranking.revealed_at,
-        "metric_split": "validation",
-        "complete": whole,
-        "places": total,
-        "places_revealed": total if whole else min(places_shown or 0, total),
-        "standings": standings,
-        "baselines": [_baseline_json(line, whole) for line in ranking.baselines],
-        "unranked": list(ranking.unranked) if whole else [],
-    }
 
 
 def require_final_visible(round_: Round, viewer: User) -> None:
@@ -559,37 +107,13 @@ def final_for(round_: Round, viewer: User) -> dict[str, Any]:
     """The reveal; before it only organizers may look (a preview, ``"final": false``)."""
     require_final_visible(round_, viewer)
     shown = visibility.final_places_shown(visibility.role_of(viewer), round_)
-    return final_json(final_ranking(round_), shown)
-
-
-def history_json(history: ScoreHistory) -> dict[str, Any]:
-    return {
-        "round": history.round_id,
-        "version": history.version,
-        "metric_split": "test",
-        "groups": [
-            {
-                "group": line.group,
-                "group_id": line.group_id,
-                "baseline": line.group_id is None,
-                "points": [
-                    {"at": point.at, "score_test": point.score_test, "job": point.job_id}
-                    for point in line.points
-                ],
-            }
-            for line in history.groups
-        ],
-    }
+    return board_json.final_json(final_ranking(round_), shown)
 
 
 def history_for(round_: Round, viewer: User) -> dict[str, Any]:
     """Every group's best test score over time; test scores only, so everyone may see it."""
     del viewer  # the same for everyone; kept for a uniform signature with the others
-    return history_json(score_history(round_))
-
-
-def to_json(data: Any) -> bytes:
-    return json.dumps(data, cls=DjangoJSONEncoder).encode()
+    return board_json.history_json(score_history(round_))
 
 
 def group_renamed(group: Group) -> None:

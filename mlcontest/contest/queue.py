@@ -41,12 +41,8 @@ from mlcontest.contest.models import (
     WorkerSeen,
 )
 from mlcontest.contest.permissions import require_user, require_worker
-from mlcontest.contest.rounds import (
-    accepts_jobs,
-    allowed_algorithms,
-    jobs_used,
-    refresh_schedule,
-)
+from mlcontest.contest.quotas import jobs_used
+from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, refresh_schedule
 
 MAX_WAIT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.05

@@ -1,4 +1,5 @@
-"""Job results: reading what a worker posts, scoring it again, storing it once; and pictures.
+"""Job results: checking what a worker posts against the dataset, scoring it again, storing it
+once (the fields are read by ``contest.result_fields``, the pictures kept by ``contest.pictures``).
 
 The server holds the true labels, so it computes every score and extra score itself from the
 posted labels; the worker's own scores are kept for the record (``worker_score_*``) and flagged
@@ -7,187 +8,25 @@ when they disagree, and the extra scores it posts are dropped.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
-import math
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import UTC
-from pathlib import PureWindowsPath
 from typing import Any, TypeVar
 
-from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from mlcontest.algorithms import METRICS, all_scores
+from mlcontest.algorithms import all_scores
 from mlcontest.contest import visibility
-from mlcontest.contest.dataset_sources import MAX_POINTS
 from mlcontest.contest.datasets import SPLITS, load_points
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
-from mlcontest.contest.inputs import as_id, bad_text, loads_json
-from mlcontest.contest.models import Dataset, Group, Job, JobPicture, JobState, Round, User
+from mlcontest.contest.inputs import as_id
+from mlcontest.contest.models import Dataset, Group, Job, JobState, Round, User
 from mlcontest.contest.permissions import require_worker
+from mlcontest.contest.result_fields import ResultPayload
 from mlcontest.contest.rounds import renew_boards, task_of
-from mlcontest.core.booleans import parse_bool
 
 SCORE_TOLERANCE = 1e-6
-
-
-@dataclass
-class ResultPayload:
-    """A worker's result, parsed and type-checked but not yet checked against the dataset."""
-
-    success: bool
-    score_test: float | None
-    score_validation: float | None
-    labels_training: list[Any] | None
-    labels_test: list[Any] | None
-    labels_validation: list[Any] | None
-    extra_scores_test: dict[str, float] | None
-    extra_scores_validation: dict[str, float] | None
-    message: str
-    timings: dict[str, float] | None = None
-
-    def digest(self) -> str:
-        """What tells the same result posted again from another one."""
-        # vars(), not asdict(): asdict deep-copies the label lists, 6 ms a post on 2,000 points.
-        # The labels go in joined, not as JSON: encoding 2,000 of them took longer than all the
-        # rest of the digest.
-        fields = vars(self)
-        rest = {name: value for name, value in fields.items() if not name.startswith("labels_")}
-        digest = hashlib.sha256(json.dumps(rest, sort_keys=True).encode())
-        for split in SPLITS:
-            digest.update(f"\x1e{_joined(fields[f'labels_{split}'])}".encode())
-        return digest.hexdigest()
-
-
-def _joined(labels: list[Any] | None) -> str:
-    if labels is None:
-        return "-"
-    try:
-        text = "\x1f".join(labels)  # class names: strings already, joined at C speed
-    except TypeError:
-        text = "\x1f".join(map(str, labels))
-    return f"{len(labels)}:{text}"
-
-
-def _is_none(raw: Any) -> bool:
-    # The seed's urlencode turns Python's None into the string "None".
-    return raw is None or (isinstance(raw, str) and raw.strip() in {"", "None", "null"})
-
-
-# Bounds of what a worker may post: the server knows every metric and step name, so anything
-# else is a mistake or an attack, and every list is at most one label per point.
-MAX_EXTRA_SCORES = len(METRICS)
-TIMING_STEPS = frozenset({"load", "fit", "predict", "score", "pictures", "worker_total"})
-MAX_TIMING_SECONDS = 7 * 24 * 3600.0
-MAX_MESSAGE_LENGTH = 10_000
-
-
-def _number(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise ValueError("must be a number")
-    try:
-        value = float(raw)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
-        raise ValueError("must be a number") from None
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number, not NaN or infinity")
-    return value
-
-
-def _parse_score(raw: Any) -> float | None:
-    if _is_none(raw):
-        return None
-    value = _number(raw)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError("must be between 0 and 1")
-    return value
-
-
-def _parse_json(raw: Any, kind: type) -> Any:
-    if _is_none(raw):
-        return None
-    value = loads_json(raw) if isinstance(raw, str | bytes) else raw
-    if value is not None and not isinstance(value, kind):
-        raise ValueError(f"must be a JSON {'list' if kind is list else 'object'}")
-    return value
-
-
-def _parse_labels(raw: Any) -> list[Any] | None:
-    value = _parse_json(raw, list)
-    if value is not None and len(value) > MAX_POINTS:
-        raise ValueError(f"has more than {MAX_POINTS} labels")
-    return value
-
-
-def _parse_named_numbers(
-    raw: Any, names: Collection[str], low: float, high: float
-) -> dict[str, float] | None:
-    """A flat JSON object of known names to numbers in [low, high]."""
-    value = _parse_json(raw, dict)
-    if value is None:
-        return None
-    if len(value) > len(names):
-        raise ValueError(f"has {len(value)} entries; at most {len(names)}")
-    clean: dict[str, float] = {}
-    for name, number in value.items():
-        if name not in names:
-            raise ValueError(f"{str(name)[:64]!r} is not one of {', '.join(sorted(names))}")
-        try:
-            clean[name] = _number(number)
-        except ValueError as error:
-            raise ValueError(f"{name!r} {error}") from None
-        if not low <= clean[name] <= high:
-            raise ValueError(f"{name!r} must be between {low:g} and {high:g}")
-    return clean
-
-
-def _parse_extra_scores(raw: Any) -> dict[str, float] | None:
-    return _parse_named_numbers(raw, METRICS, 0.0, 1.0)
-
-
-def _parse_timings(raw: Any) -> dict[str, float] | None:
-    return _parse_named_numbers(raw, TIMING_STEPS, 0.0, MAX_TIMING_SECONDS)
-
-
-def _parse_success(raw: Any) -> bool:
-    # No default: a missing or null success must not pass for one.
-    return parse_bool(raw)
-
-
-def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
-    """Read ``update_job_details`` fields as the seed encodes them; every bad field is named."""
-    errors: dict[str, str] = {}
-    parsed: dict[str, Any] = {}
-    parsers: dict[str, Any] = {
-        "success": _parse_success,
-        "score_test": _parse_score,
-        "score_validation": _parse_score,
-        "labels_training": _parse_labels,
-        "labels_test": _parse_labels,
-        "labels_validation": _parse_labels,
-        "extra_scores_test": _parse_extra_scores,
-        "extra_scores_validation": _parse_extra_scores,
-        "timings": _parse_timings,  # our worker's seconds per step; the seed sends none
-    }
-    for name, parser in parsers.items():
-        try:
-            parsed[name] = parser(fields.get(name))
-        except ValueError as error:
-            errors[name] = str(error)
-    message = fields.get("message")
-    parsed["message"] = "" if _is_none(message) else str(message)[:MAX_MESSAGE_LENGTH]
-    if bad_text(parsed["message"]):
-        errors["message"] = "contains a NUL character or a lone surrogate"
-    if errors:
-        raise InvalidInput("The result is not valid.", fields=errors)
-    return ResultPayload(**parsed)
 
 
 def _normalise_label(label: Any, task: str) -> str:
@@ -429,86 +268,6 @@ def _disagrees(claimed: float | None, computed: float | None) -> bool:
     if claimed is None or computed is None:
         return False
     return abs(claimed - computed) > SCORE_TOLERANCE
-
-
-IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-
-
-def picture_type(data: bytes) -> str:
-    """The image's content type, or ValueError: only real PNG and JPEG images are kept."""
-    content_type = next(
-        (kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None
-    )
-    if content_type is None:
-        raise ValueError("is not a PNG or JPEG image")
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-    except Exception:  # Pillow raises many kinds for a broken file
-        raise ValueError("is a broken image") from None
-    return content_type
-
-
-def clean_filename(filename: str) -> str:
-    """Only the base name of a client-side path, Windows or POSIX."""
-    name = PureWindowsPath(str(filename)).name.strip()
-    name = "".join(char for char in name if char.isalnum() or char in "._- ")[:100]
-    if not name or name.startswith("."):
-        raise ValueError("needs a file name")
-    return name
-
-
-def add_picture(worker: User, job: Job, worker_key: str, filename: Any, data: Any) -> JobPicture:
-    """Attach an image to a job this worker ran (pictures come after the result)."""
-    require_worker(worker)
-    if job.worker_key != worker_key or job.state == JobState.QUEUED:
-        raise Conflict(f"Job {job.pk} was not run by this worker.", code="not_holder")
-    errors: dict[str, str] = {}
-    try:
-        name = clean_filename(filename or "")
-    except ValueError as error:
-        errors["filename"] = str(error)
-    try:
-        image = base64.b64decode(str(data or "").strip(), validate=True)
-    except ValueError:  # binascii.Error, or a non-ASCII character such as "²"
-        errors["data"] = "is not valid base64"
-    else:
-        try:
-            content_type = _check_image(image)
-        except ValueError as error:
-            errors["data"] = str(error)
-    if errors:
-        raise InvalidInput("The picture is not valid.", fields=errors)
-    with transaction.atomic():
-        picture = JobPicture.objects.filter(job=job, filename=name).first()
-        if picture is not None:
-            if _stored_bytes(picture) == image:
-                return picture  # the same picture posted again
-            picture.image.delete(save=False)
-        else:
-            picture = JobPicture(job=job, filename=name)
-        picture.content_type = content_type
-        picture.image.save(name, ContentFile(image), save=False)
-        picture.save()
-    return picture
-
-
-def _check_image(image: bytes) -> str:
-    if not image:
-        raise ValueError("is empty")
-    if len(image) > settings.MAX_PICTURE_BYTES:
-        raise ValueError(f"is larger than {settings.MAX_PICTURE_BYTES} bytes")
-    return picture_type(image)
-
-
-def _stored_bytes(picture: JobPicture) -> bytes | None:
-    try:
-        with picture.image.open("rb") as stored:
-            return stored.read()
-    except OSError:
-        return None
 
 
 def result_summary(job: Job, worker: User) -> dict[str, Any]:

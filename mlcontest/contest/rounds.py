@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value, prefetch_related_objects
+from django.db.models import DateTimeField, F, Q, QuerySet, Value, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,16 +28,14 @@ from mlcontest.contest.groups import group_of
 from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import (
     Dataset,
-    Group,
-    Job,
-    JobState,
     Round,
     RoundEntry,
     RoundEvent,
     RoundState,
     User,
 )
-from mlcontest.contest.permissions import require_organizer, require_user
+from mlcontest.contest.permissions import require_organizer
+from mlcontest.contest.quotas import SEED_QUOTA_KEYS, quotas_left
 from mlcontest.contest.visibility import revealed, sees_drafts
 
 # The highest value of each number of a round: far above any class, far below the columns'
@@ -428,107 +426,6 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def mark_final_choice(
-    user: User, round_: Round, job: Job | None, group: Group | None = None
-) -> RoundEntry:
-    """Mark ``job`` as the group's final choice for the validation ranking (None: unmark, so
-    that the best test job counts again).
-
-    Students mark for their own group while the round is open; an organizer may mark for any
-    group (the job's, or ``group`` to unmark) until the reveal. Once the round has been
-    revealed, nobody may (code ``revealed``): the final choices are those that stood at the
-    reveal, even when the round is reopened. Only a job that ranks (done, successful, with a
-    test score) can be chosen. Recorded as a "final_choice" event."""
-    require_user(user)
-    refresh_schedule(round_)
-    if not round_.final_choice_allowed:
-        raise Conflict(
-            _("This round ranks each group's best test job: there is no final choice to make."),
-            code="final_choice_not_allowed",
-        )
-    _refuse_if_revealed(round_)
-    if user.is_organizer:
-        group = job.group if job is not None else group
-        if group is None:
-            raise InvalidInput(_("Name the group."), fields={"group": "required"})
-    else:
-        if not accepts_jobs(round_):
-            raise Conflict(
-                (
-                    _(
-                        "Round %(name)s has not opened yet: the final choice is made while it "
-                        "is open."
-                    )
-                    if round_.state == RoundState.DRAFT
-                    else _("Round %(name)s is closed: the final choice is made while it is open.")
-                )
-                % {"name": repr(round_.name)},
-                code="round_not_open",
-            )
-        group = group_of(user)
-        if group is None:
-            raise Conflict(_("Join a group first."), code="no_group")
-    if job is not None:
-        if job.round_id != round_.pk or job.group_id != group.pk:
-            raise InvalidInput(
-                _("Job %(id)s is not a job of %(group)s in this round.")
-                % {"id": job.pk, "group": repr(group.name)},
-                fields={"job": "not your group's job in this round"},
-            )
-        if not (job.state == JobState.DONE and job.success and job.score_test is not None):
-            raise Conflict(
-                _(
-                    "Job %(id)s is %(state)s: only a finished, successful job with a test score "
-                    "can be the final choice."
-                )
-                % {"id": job.pk, "state": job.get_state_display().lower()},
-                code="job_not_ranked",
-            )
-    with transaction.atomic():
-        # Read again under the round's lock: a close that committed a moment ago wins.
-        round_.revealed_at = (
-            Round.objects.select_for_update()
-            .filter(pk=round_.pk)
-            .values_list("revealed_at", flat=True)
-            .first()
-        )
-        _refuse_if_revealed(round_)
-        entry, _created = RoundEntry.objects.get_or_create(round=round_, group=group)
-        entry.final_job = job
-        entry.save(update_fields=["final_job"])
-        renew_boards(round_.pk)
-        record_event(round_, "final_choice", user, group=group.name, job=job.pk if job else None)
-    return entry
-
-
-def _refuse_if_revealed(round_: Round) -> None:
-    if revealed(round_):
-        raise Conflict(
-            _(
-                "The final ranking of round %(name)s was revealed when it closed: the final "
-                "choices are those that stood then."
-            )
-            % {"name": repr(round_.name)},
-            code="revealed",
-        )
-
-
-def final_choices_of(rounds_: Sequence[Round], group: Group | int | None) -> dict[int, int | None]:
-    """The id of the job the group (or group id) marked in each round (None: none, or no
-    group), in one query."""
-    group_id = group.pk if isinstance(group, Group) else group
-    marked: dict[int, int | None] = {}
-    if group_id is not None:
-        entries = RoundEntry.objects.filter(round__in=[r.pk for r in rounds_], group_id=group_id)
-        marked = dict(entries.values_list("round_id", "final_job_id"))
-    return {r.pk: marked.get(r.pk) for r in rounds_}
-
-
-def final_choice_of(round_: Round, group: Group | int | None) -> int | None:
-    """The id of the job the group marked, if any."""
-    return final_choices_of([round_], group)[round_.pk]
-
-
 def describe_event(event: RoundEvent) -> dict[str, Any]:
     return {
         "action": event.action,
@@ -578,46 +475,6 @@ def allowed_algorithms(round_: Round) -> list[str]:
     if round_.allowed_algorithms:
         return list(round_.allowed_algorithms)
     return [algorithm.name for algorithm in algorithms_for(task_of(round_))]
-
-
-def jobs_used(round_: Round, group_id: int) -> tuple[int, int]:
-    """How many jobs the group has in the round: (all that count against the quota, queued),
-    in one query."""
-    counted = Job.objects.filter(round=round_, group_id=group_id).aggregate(
-        used=Count("id"), queued=Count("id", filter=Q(state=JobState.QUEUED))
-    )
-    return int(counted["used"]), int(counted["queued"])
-
-
-def _quota(round_: Round, used: int, queued: int) -> dict[str, int]:
-    return {
-        "jobs_used": used,
-        "jobs_left": max(0, round_.job_quota - used),
-        "queued": queued,
-        "queue_places_left": max(0, round_.queued_quota - queued),
-    }
-
-
-def quotas_left(rounds_: Sequence[Round], group: Group | None) -> dict[int, dict[str, int]]:
-    """What the group may still submit in each round (jobs left, free places in the queue):
-    the one home of this rule, in one query however many rounds. No group: nothing used."""
-    jobs = Job.objects.filter(round__in=[r.pk for r in rounds_], group=group)
-    counted: dict[int, tuple[int, int]] = {}
-    if group is not None:
-        rows = jobs.values("round").annotate(
-            used=Count("id"), queued=Count("id", filter=Q(state=JobState.QUEUED))
-        )
-        counted = {row["round"]: (int(row["used"]), int(row["queued"])) for row in rows}
-    return {r.pk: _quota(r, *counted.get(r.pk, (0, 0))) for r in rounds_}
-
-
-def quota_left(round_: Round, group: Group | None) -> dict[str, int]:
-    """What the group may still submit in one round."""
-    return quotas_left([round_], group)[round_.pk]
-
-
-# What the seed protocol's ``my_group`` says of the quota (its keys stay as they were).
-SEED_QUOTA_KEYS = ("jobs_used", "jobs_left", "queued")
 
 
 def describe_rounds(

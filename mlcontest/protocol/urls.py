@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-import mlcontest.converters  # noqa: F401  (registers <id:...>)
+import mlcontest.http.converters  # noqa: F401  (registers <id:...>)
 from mlcontest.protocol import views
 
 urlpatterns = [

@@ -16,12 +16,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from mlcontest.contest import datasets, groups, queue, results, rounds, visibility
+from mlcontest.contest import (
+    datasets,
+    groups,
+    pictures,
+    queue,
+    result_fields,
+    results,
+    rounds,
+    visibility,
+)
 from mlcontest.contest.errors import InvalidInput, NotFound, PermissionDenied
 from mlcontest.contest.models import JobPicture, RoundState, User
 from mlcontest.contest.permissions import require_worker, sees_hidden_labels
 from mlcontest.core.booleans import parse_bool
-from mlcontest.http import allow_methods, error_response, json_action, parse_json_body
+from mlcontest.http.endpoints import allow_methods, error_response, json_action, parse_json_body
 
 READ = allow_methods("GET", "POST")
 WRITE = allow_methods("POST")
@@ -133,7 +142,7 @@ def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
     fields = parse_json_body(request)
     claim_next = _flag(fields, "next", False)
     job = results.job_for_result(job_id)
-    payload = results.parse_result(fields)
+    payload = result_fields.parse_result(fields)
     holder = worker_key(request, fields)
     job, stored = results.record_result(viewer, job, holder, payload)
     answer = {"status": "ok", "stored": stored, "job": results.result_summary(job, viewer)}
@@ -149,7 +158,7 @@ def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
 def add_job_picture(request: HttpRequest, job_id: str) -> dict[str, Any]:
     require_worker(_user(request))
     job = queue.get_job(job_id)
-    picture = results.add_picture(
+    picture = pictures.add_picture(
         _user(request),
         job,
         worker_key(request),

@@ -20,7 +20,7 @@ from mlcontest.contest import announcements
 from mlcontest.contest.errors import ContestError
 from mlcontest.contest.models import Announcement, Job, Round
 from mlcontest.web.forms import show_refusal
-from mlcontest.web.manage import organizer_required
+from mlcontest.web.organizer import organizer_required
 from mlcontest.web.views import viewer
 
 MINUTES_CHOICES = [

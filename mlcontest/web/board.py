@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Count
 from django.utils.translation import gettext
 
-from mlcontest.contest import leaderboard, rounds, visibility
+from mlcontest.contest import final_choice, leaderboard, visibility
 from mlcontest.contest.models import Group, Job, Round, User
 from mlcontest.contest.visibility import Role, View
 
@@ -136,4 +136,4 @@ def reveal(round_: Round, audience: Role) -> list[RevealRow]:
 
 def mark_final(user: User, job: Job) -> None:
     """Make ``job`` its group's final choice; the domain decides who may and when."""
-    rounds.mark_final_choice(user, job.round, job)
+    final_choice.mark_final_choice(user, job.round, job)

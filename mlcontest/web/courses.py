@@ -16,9 +16,9 @@ from django.views.decorators.http import require_safe
 from mlcontest.contest import course_standings, courses, exports, groups
 from mlcontest.contest.errors import ContestError
 from mlcontest.contest.models import Course, User
-from mlcontest.http import attachment
+from mlcontest.http.endpoints import attachment
 from mlcontest.web import forms
-from mlcontest.web.manage import organizer_required
+from mlcontest.web.organizer import organizer_required
 from mlcontest.web.views import contest_404, viewer
 
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from mlcontest.contest import training_data
-from mlcontest.http import attachment
+from mlcontest.http.endpoints import attachment
 from mlcontest.web.views import contest_404, viewer
 
 

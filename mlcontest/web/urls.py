@@ -2,8 +2,8 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
-import mlcontest.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.web import announce, courses, downloads, live, manage, views
+import mlcontest.http.converters  # noqa: F401  (registers <id:...>)
+from mlcontest.web import announce, courses, downloads, live, organizer, views
 
 app_name = "web"
 
@@ -20,7 +20,7 @@ urlpatterns = [
     path("rounds/<id:round_id>/", views.round_detail, name="round"),
     path("rounds/<id:round_id>/live/", live.round_live, name="round_live"),
     path("rounds/<id:round_id>/data/<slug:part>.csv", downloads.round_data, name="round_data"),
-    path("rounds/<id:round_id>/projector/", manage.projector, name="projector"),
+    path("rounds/<id:round_id>/projector/", organizer.projector, name="projector"),
     path("rounds/<id:round_id>/projector/live/", live.projector_live, name="projector_live"),
     path("courses/<id:course_id>/", courses.course_detail, name="course"),
     path("courses/<id:course_id>/projector/", courses.course_projector, name="course_projector"),
@@ -33,22 +33,22 @@ urlpatterns = [
         announce.announcements_live,
         name="announcements_round_live",
     ),
-    path("manage/", manage.overview, name="overview"),
+    path("manage/", organizer.overview, name="overview"),
     path("manage/announcements/", announce.announcement_list, name="announcements"),
     path(
         "manage/announcements/<id:announcement_id>/end/",
         announce.announcement_end,
         name="announcement_end",
     ),
-    path("manage/datasets/", manage.dataset_list, name="datasets"),
-    path("manage/datasets/new/", manage.dataset_new, name="dataset_new"),
+    path("manage/datasets/", organizer.dataset_list, name="datasets"),
+    path("manage/datasets/new/", organizer.dataset_new, name="dataset_new"),
     path("manage/courses/", courses.course_list, name="courses"),
     path("manage/courses/<id:course_id>/", courses.course_edit, name="course_edit"),
     path("manage/courses/<id:course_id>/grades.csv", courses.course_grades, name="course_grades"),
-    path("manage/rounds/new/", manage.round_new, name="round_new"),
-    path("manage/rounds/<id:round_id>/", manage.manage_round, name="manage_round"),
-    path("manage/rounds/<id:round_id>/baseline/", manage.round_baseline, name="round_baseline"),
-    path("manage/rounds/<id:round_id>/export.csv", manage.round_export, name="round_export"),
-    path("manage/rounds/<id:round_id>/reveal/", manage.round_reveal, name="round_reveal"),
-    path("manage/rounds/<id:round_id>/<str:action>/", manage.round_action, name="round_action"),
+    path("manage/rounds/new/", organizer.round_new, name="round_new"),
+    path("manage/rounds/<id:round_id>/", organizer.manage_round, name="manage_round"),
+    path("manage/rounds/<id:round_id>/baseline/", organizer.round_baseline, name="round_baseline"),
+    path("manage/rounds/<id:round_id>/export.csv", organizer.round_export, name="round_export"),
+    path("manage/rounds/<id:round_id>/reveal/", organizer.round_reveal, name="round_reveal"),
+    path("manage/rounds/<id:round_id>/<str:action>/", organizer.round_action, name="round_action"),
 ]

@@ -32,8 +32,10 @@ from mlcontest.contest import (
     visibility,
 )
 from mlcontest.contest.errors import ContestError, InvalidInput, NotFound
+from mlcontest.contest.final_choice import final_choice_of
 from mlcontest.contest.models import Group, Job, JobState, Round, RoundState, User
 from mlcontest.contest.permissions import sees_hidden_labels
+from mlcontest.contest.quotas import quota_left
 from mlcontest.web import board, forms, services
 
 View = Callable[..., HttpResponse]
@@ -220,7 +222,7 @@ def round_context(
     if jobs is None:
         group = groups.group_of(user)
         jobs = services.group_jobs(round_, group, user)
-    quota = rounds.quota_left(round_, group)
+    quota = quota_left(round_, group)
     audience = visibility.audience(user)
     if no_worker is None:
         no_worker = waits_without_worker(jobs)
@@ -228,7 +230,7 @@ def round_context(
         "round": round_,
         "group": group,
         "jobs": jobs,
-        "final_job_id": rounds.final_choice_of(round_, group),
+        "final_job_id": final_choice_of(round_, group),
         "quota": {
             "used": quota["jobs_used"],
             "left": quota["jobs_left"],
@@ -341,7 +343,7 @@ def visible_job(user: User, job_id: int) -> Job:
 
 def job_context(job: Job, user: User) -> dict[str, Any]:
     group = groups.group_of(user)
-    final_id = rounds.final_choice_of(job.round, job.group_id)
+    final_id = final_choice_of(job.round, job.group_id)
     return {
         "job": job,
         "described": results.describe_job(job, user, group=group),

@@ -66,7 +66,7 @@ class Output(BaseModel):
 
 
 class Error(Schema):
-    """The one error body of every endpoint (``mlcontest.http.error_response``)."""
+    """The one error body of every endpoint (``mlcontest.http.endpoints.error_response``)."""
 
     status: Literal["error"]
     code: str = Field(description="machine-readable, e.g. quota_exceeded, not_revealed")

@@ -1,6 +1,6 @@
 """The German catalogue: find the strings to translate, keep the .po up to date, compile the .mo.
 
-Run as ``python3.11 tasks.py messages`` (or ``python -m mlcontest.translations``). It needs no
+Run as ``python3.11 tasks.py messages`` (or ``python -m mlcontest.core.translations``). It needs no
 GNU gettext (not on a fresh machine): Babel, a development dependency, reads the sources and
 writes both files, and the compiled ``django.mo`` is committed beside ``django.po`` so that a
 fresh clone serves German without any build step.
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # mlcontest/
 LOCALE_DIR = PACKAGE / "locale"
 LANGUAGE = "de"
 PO_FILE = LOCALE_DIR / LANGUAGE / "LC_MESSAGES" / "django.po"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlcontest.setup_cli import (
+from mlcontest.cli.base import (
     CLI_USERNAME,
     Subcommands,
     cli_organizer,

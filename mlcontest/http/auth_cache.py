@@ -14,8 +14,10 @@ import threading
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends import db
+from django.db.models.signals import post_delete, post_save
 
 TTL_SECONDS = 2.0
 MAX_ENTRIES = 10_000
@@ -90,3 +92,9 @@ class CachedModelBackend(ModelBackend):
 def forget_changed_user(sender: Any, instance: Any, **kwargs: Any) -> None:
     """Signal receiver: a saved or deleted user is read afresh by this process."""
     _users.forget(instance.pk)
+
+
+# Connected when this module is first imported, which is before any user is cached here (the
+# model is named lazily, so the domain's app needs no knowledge of this cache).
+post_save.connect(forget_changed_user, sender=settings.AUTH_USER_MODEL)
+post_delete.connect(forget_changed_user, sender=settings.AUTH_USER_MODEL)

@@ -8,13 +8,14 @@ Four things bound how long a request can wait for PostgreSQL (the settings are i
 - ``statement_timeout`` (server side): a slow query or a long lock wait on a live server.
 - ``tcp_user_timeout`` and keepalives (the kernel): a connection whose network path is gone
   (sent data never acknowledged, keepalive probes unanswered) is reset.
-- ``Deadlines`` (this module, client side): none of the above ends a call on a connection that
-  was open when the server (or anything between, such as a proxy) stopped answering: the kernel
-  at the far end still acknowledges every byte, and libpq waits in ``recv`` for a reply that
-  never comes. A watcher thread shuts the socket of a call past its deadline down, so that recv
-  returns and psycopg raises OperationalError. Django's health check (``SELECT 1`` before a
-  persistent connection is reused) gets a short deadline; a query gets the statement timeout
-  and a margin, so that the server's own timeout, with its clear error, comes first.
+- ``Deadlines`` (``mlcontest.core.postgres.deadlines``, client side): none of the above ends a
+  call on a connection that was open when the server (or anything between, such as a proxy)
+  stopped answering: the kernel at the far end still acknowledges every byte, and libpq waits in
+  ``recv`` for a reply that never comes. A watcher thread shuts the socket of a call past its
+  deadline down, so that recv returns and psycopg raises OperationalError. Django's health check
+  (``SELECT 1`` before a persistent connection is reused) gets a short deadline; a query gets
+  the statement timeout and a margin, so that the server's own timeout, with its clear error,
+  comes first.
 
 ``DatabaseOutageMiddleware`` turns the OperationalError or InterfaceError of an unreachable
 database (on SQLite: a lock held past the busy timeout) into a 503 with ``Retry-After``: the
@@ -26,14 +27,8 @@ replaces a persistent connection that died: nothing needs a restart.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import sys
-import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from django.core.signals import got_request_exception
@@ -43,7 +38,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.html import escape
 
-from mlcontest.http import error_response, speaks_json
+from mlcontest.http.endpoints import error_response, speaks_json
 
 logger = logging.getLogger(__name__)
 
@@ -122,98 +117,7 @@ class DatabaseOutageMiddleware:
         return None
 
 
-@receiver(got_request_exception, dispatch_uid="mlcontest.db_outage")
+@receiver(got_request_exception, dispatch_uid="mlcontest.http.db_outage")
 def _mark_outage(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
     if request is not None and is_outage(sys.exc_info()[1]):
         setattr(request, _MARK, True)
-
-
-# --- client-side deadlines -------------------------------------------------------------------
-
-
-class _Slot:
-    """One thread's database call in progress: its socket and when it must be over."""
-
-    __slots__ = ("__weakref__", "deadline", "fileno", "lock", "seconds")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.deadline: float | None = None
-        self.fileno = -1
-        self.seconds = 0.0
-
-
-class Deadlines:
-    """A deadline per thread for its database call, watched by one thread per process."""
-
-    def __init__(self, tick: float = 0.2) -> None:
-        self.tick = tick
-        self._local = threading.local()
-        self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        self._watcher_pid = 0
-
-    @contextmanager
-    def guard(self, fileno: int, seconds: float) -> Iterator[None]:
-        if seconds <= 0 or fileno < 0:
-            yield
-            return
-        slot = self._slot()
-        with slot.lock:
-            slot.fileno, slot.seconds = fileno, seconds
-            slot.deadline = time.monotonic() + seconds
-        try:
-            yield
-        finally:
-            with slot.lock:
-                slot.deadline = None
-
-    def _slot(self) -> _Slot:
-        slot: _Slot | None = getattr(self._local, "slot", None)
-        if slot is None:
-            slot = self._local.slot = _Slot()
-            with self._lock:
-                self._slots.add(slot)
-        if self._watcher_pid != os.getpid():  # the first call, or the first after a fork
-            self._start_watcher()
-        return slot
-
-    def _start_watcher(self) -> None:
-        with self._lock:
-            if self._watcher_pid == os.getpid():
-                return
-            self._watcher_pid = os.getpid()
-        threading.Thread(target=self._watch, name="db-deadlines", daemon=True).start()
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(self.tick)
-            now = time.monotonic()
-            with self._lock:
-                slots = list(self._slots)
-            for slot in slots:
-                with slot.lock:
-                    if slot.deadline is not None and now > slot.deadline:
-                        slot.deadline = None
-                        _shut_down(slot.fileno, slot.seconds)
-
-
-def _shut_down(fileno: int, seconds: float) -> None:
-    """End the socket's conversation (not the descriptor: its owner still closes that)."""
-    logger.warning("database call still unanswered after %.1f s: dropping its connection", seconds)
-    try:
-        with socket.socket(fileno=os.dup(fileno)) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed: nothing is waiting on it any more
-
-
-DEADLINES = Deadlines()
-
-
-def socket_of(connection: Any) -> int:
-    """The socket of a psycopg connection, or -1 when it has none (closed, lost)."""
-    try:
-        return int(connection.pgconn.socket)
-    except Exception:  # psycopg raises OperationalError for a connection without a socket
-        return -1

@@ -1,12 +1,12 @@
 """``mlcontest announcement post | list | end``: announcements from a script or a terminal, as
 the organizers' page and the API make them (``contest/announcements.py``). They act as the
-``mlcontest-cli`` account, like the other set-up commands (``setup_cli``)."""
+``mlcontest-cli`` account, like the other set-up commands (``cli.base``)."""
 
 from __future__ import annotations
 
 import argparse
 
-from mlcontest.setup_cli import Subcommands, cli_organizer, command, print_table, shown_time
+from mlcontest.cli.base import Subcommands, cli_organizer, command, print_table, shown_time
 
 
 def register_announcement_commands(commands: Subcommands) -> None:

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
-from mlcontest.http import speaks_json
+from mlcontest.http.endpoints import speaks_json
 
 
 class PageLocaleMiddleware(LocaleMiddleware):

@@ -1,6 +1,6 @@
 """Django's PostgreSQL backend, with a deadline on every call that waits for the server.
 
-Why: see ``mlcontest/db_outage.py``. The deadlines come from the database settings'
+Why: see ``mlcontest/http/db_outage.py``. The deadlines come from the database settings'
 ``DEADLINES`` entry (``settings._database``): ``health_check`` for Django's ``SELECT 1`` before
 it reuses a persistent connection, ``query`` for every query (0: none).
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.backends.postgresql import base
 
-from mlcontest.db_outage import DEADLINES, socket_of
+from mlcontest.core.postgres.deadlines import DEADLINES, socket_of
 
 DEFAULT_DEADLINES = {"health_check": 1.0, "query": 0.0}
 

@@ -9,7 +9,7 @@
   they are parsed, ``mlcontest.contest.inputs.loads_json``).
 - A database ``DataError`` that still gets through (a value out of range) is a 400, not a 500.
 - 400, 403, 404 and 500 answers of JSON paths (the API, the seed's actions) carry the one JSON
-  error body of ``mlcontest.http.error_response``; pages keep Django's HTML answers.
+  error body of ``mlcontest.http.endpoints.error_response``; pages keep Django's HTML answers.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from django.utils import translation
 from django.views import defaults
 
 from mlcontest.contest.inputs import bad_text
-from mlcontest.http import error_response, speaks_json
-from mlcontest.marks import gettext_noop
+from mlcontest.core.marks import gettext_noop
+from mlcontest.http.endpoints import error_response, speaks_json
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mlcontest.setup_cli import Subcommands, cli_organizer, command, print_table
+from mlcontest.cli.base import Subcommands, cli_organizer, command, print_table
 
 
 def register_course_commands(commands: Subcommands) -> None:

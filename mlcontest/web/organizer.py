@@ -29,7 +29,7 @@ from mlcontest.contest import (
 )
 from mlcontest.contest.errors import ContestError, NotFound
 from mlcontest.contest.models import Dataset, Round
-from mlcontest.http import attachment
+from mlcontest.http.endpoints import attachment
 from mlcontest.web import forms, services
 from mlcontest.web.live import projector_context
 from mlcontest.web.views import _history_json, viewer

@@ -38,7 +38,7 @@ from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from mlcontest.settings import env_str
+from mlcontest.core.env import env_str
 
 HEADER_TIMEOUT_DEFAULT = 15.0
 BODY_TIMEOUT_DEFAULT = 60.0

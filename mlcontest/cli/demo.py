@@ -333,9 +333,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Before Django reads its settings: the demo's database lives in its own folder.
     os.environ["MLCONTEST_DATA_DIR"] = str(data)
     os.environ.pop("DATABASE_URL", None)
-    from mlcontest.cli import cmd_migrate
+    from mlcontest.cli.base import migrate_database
 
-    cmd_migrate()
+    migrate_database()
     logins = seed()
 
     url = f"http://{args.host}:{args.port}"

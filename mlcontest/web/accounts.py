@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.utils import translation
 
 from mlcontest.contest import login_throttle
-from mlcontest.http import error_response
+from mlcontest.http.endpoints import error_response
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):

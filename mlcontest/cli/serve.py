@@ -1,0 +1,69 @@
+"""``mlcontest serve``: migrate, then hand the process over to gunicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+
+from mlcontest.cli.base import Subcommands, migrate_database
+
+
+def register_serve_command(commands: Subcommands) -> None:
+    serve = commands.add_parser("serve", help="migrate the database and serve with gunicorn")
+    serve.add_argument("--host", default=os.environ.get("MLCONTEST_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("MLCONTEST_PORT", "8000")))
+    serve.add_argument("--processes", type=int, default=2, help="gunicorn processes")
+    # Every long-polling worker holds a thread while it waits: leave room for a hall of them.
+    serve.add_argument("--threads", type=int, default=48, help="threads per process")
+    serve.set_defaults(handler=cmd_serve)
+
+
+def max_connections() -> int:
+    """``MLCONTEST_MAX_CONNECTIONS``: open connections per server process."""
+    from mlcontest.core.env import env_int
+
+    value = env_int("MLCONTEST_MAX_CONNECTIONS", 1000)
+    if value < 1:
+        raise ValueError("MLCONTEST_MAX_CONNECTIONS must be at least 1")
+    return value
+
+
+def raise_open_file_limit(needed: int) -> None:
+    """Raise the soft limit on open files to ``needed`` (at most the hard limit): a process
+    holds a descriptor per connection, and many systems start at 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def gunicorn_argv(host: str, port: int, processes: int, threads: int) -> list[str]:
+    # Threads, not only processes: a long-polling worker holds a connection open, and with
+    # plain sync workers a handful of them would block every process. gunicorn's threaded
+    # worker, but one that gives a thread only requests that have fully arrived, so slow
+    # clients cannot hold the threads (mlcontest/core/serve_worker.py).
+    argv = [sys.executable, "-m", "gunicorn", "mlcontest.wsgi:application"]
+    argv += ["--bind", f"{host}:{port}", "--workers", str(processes)]
+    argv += ["--worker-class", "mlcontest.core.serve_worker.BufferingThreadWorker"]
+    argv += ["--threads", str(threads), "--worker-connections", str(max_connections())]
+    argv += ["--timeout", "60", "--graceful-timeout", "10"]
+    # A line per request is off unless asked for (MLCONTEST_ACCESS_LOG=- or a file): workers
+    # and polling browsers make hundreds a second, and formatting them costs CPU.
+    access_log = os.environ.get("MLCONTEST_ACCESS_LOG", "")
+    if access_log:
+        argv += ["--access-logfile", access_log]
+    return argv
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    migrate_database()
+    argv = gunicorn_argv(args.host, args.port, args.processes, args.threads)
+    # Each process's connections, plus its database, log and module files.
+    raise_open_file_limit(max_connections() + 256)
+    print(f"mlcontest serving on http://{args.host}:{args.port}/", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # not reached

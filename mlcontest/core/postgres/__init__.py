@@ -1,0 +1,2 @@
+"""Django's PostgreSQL backend with client-side deadlines:
+``ENGINE = "mlcontest.core.postgres"``."""
