@@ -22,6 +22,7 @@ from mlcontest.http.endpoints import error_response
 from tests.conftest import Contest, submit
 from tests.leaderboard_helpers import finish
 from tests.protocol_helpers import logged_in, ok_json
+from tests.test_uploads import csv_of, truthful
 
 DOCUMENT = openapi.document()
 PATHS: dict[str, Any] = DOCUMENT["paths"]
@@ -70,7 +71,7 @@ def test_request_bodies_and_answers_are_components() -> None:
             if "text/csv" not in content:
                 schema = content["application/json"]["schema"]
                 assert "$ref" in schema or schema.get("type") == "array", (method, path)
-    assert bodies == 12
+    assert bodies == 13
 
 
 def test_every_operation_declares_the_error_body_for_401() -> None:
@@ -204,6 +205,11 @@ def test_real_answers_of_every_operation_fit_the_document(contest: Contest) -> N
     check.call(Client(), "GET", "/api/me/")  # 401
     check.call(alice, "POST", f"{round_}/jobs/", {"algorithm": "knn", "params": {}})
     check.call(alice, "POST", f"{round_}/jobs/", {"algorithm": 5})  # 400
+    predictions = {"csv": csv_of(truthful(contest)).decode()}
+    check.call(alice, "POST", f"{round_}/predictions/", predictions)  # 409: uploads are off
+    check.call(olga, "PATCH", f"{round_}/", {"prediction_uploads": True})
+    check.call(alice, "POST", f"{round_}/predictions/", {"csv": "id,label\n"})  # 400
+    check.call(alice, "POST", f"{round_}/predictions/", predictions)
     check.call(alice, "POST", f"{round_}/final-choice/", {"job": None})
     check.call(olga, "POST", "/api/groups/", {"name": "Gamma", "public": False})
     check.call(logged_in(contest.carol), "POST", f"/api/groups/{contest.alpha.pk}/join/", {})

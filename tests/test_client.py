@@ -137,6 +137,24 @@ def test_json_api_methods(server: LiveServer, contest: dict[str, int]) -> None:
     assert "Alpha" in json.dumps(alice.get_leaderboard(contest["round"]))
 
 
+def test_uploading_predictions(server: LiveServer, contest: dict[str, int]) -> None:
+    own = setup_round(server, "own", "moons", n=60)["round"]
+    server.run_python(
+        f"from mlcontest.contest.models import Round\n"
+        f"Round.objects.filter(pk={own}).update(prediction_uploads=True)"
+    )
+    alice = API("alice", "pw", server.url)
+    text = alice.request("GET", f"api/rounds/{own}/data/test-validation.csv").text
+    ids = [int(row.split(",")[0]) for row in text.lstrip("\ufeff").splitlines()[1:]]
+    classes = alice.get_dataset(alice.get_round_details(own)["dataset"])["labels"]
+    with pytest.raises(BadRequest) as refused:
+        alice.upload_predictions(own, b"id,label\n" + f"{ids[0]},\xe4\n".encode("latin-1"))
+    assert "Row 2 is not UTF-8" in str(refused.value)
+    job = alice.upload_predictions(own, {point: classes[0] for point in ids})
+    assert (job["algorithm"], job["state"], job["quota"]["jobs_used"]) == ("uploaded", "done", 1)
+    assert job["score_test"] is not None and "score_validation" not in job
+
+
 def test_organizer_methods(server: LiveServer, contest: dict[str, int]) -> None:
     olga = API("olga", "pw", server.url)
     other = setup_round(server, "moons", "moons", n=100)["round"]

@@ -76,6 +76,8 @@ def rounds_json(rounds_: list[RoundModel], user: User) -> list[dict[str, Any]]:
             validation_visible=visibility.sees_validation(user, round_),
             recipes_visible=visibility.sees_recipes(user, round_),
             reveal_show=round_.reveal_show,
+            prediction_uploads=round_.prediction_uploads,
+            diagnostics=round_.diagnostics,
             reveal=reveal_json(round_),
             course=round_.course_id,
         )
@@ -105,7 +107,7 @@ def _settings(payload: RoundChanges, creating: bool) -> dict[str, Any]:
     settings = {name: getattr(payload, name) for name in names if name in sent}
     if "allowed_algorithms" in settings:
         settings["allowed_algorithms"] = settings["allowed_algorithms"] or []
-    for flag in ("final_choice_allowed", "reveal_show"):
+    for flag in ("final_choice_allowed", "reveal_show", "prediction_uploads", "diagnostics"):
         if flag in sent:
             settings[flag] = getattr(payload, flag)
     for name in NUMBERS:

@@ -7,6 +7,7 @@ from mlcontest.api import (
     datasets,
     groups,
     leaderboards,
+    predictions,
     rounds,
     views,
 )
@@ -53,6 +54,7 @@ for router in (
     groups.router,
     datasets.router,
     rounds.router,
+    predictions.router,
     leaderboards.router,
     courses.router,
 ):

@@ -20,7 +20,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import csv
 import email.utils
+import io
 import json
 import os
 import time
@@ -320,6 +322,7 @@ class API:
         success: bool = True,
         timings: Mapping[str, float] | None = None,
         *,
+        diagnostics: Mapping[str, float] | None = None,
         claim_next: bool = False,
     ) -> Any:
         """Workers: post a job's result (posting the same result twice is harmless).
@@ -341,6 +344,8 @@ class API:
         }
         if timings is not None:
             fields["timings"] = dict(timings)
+        if diagnostics is not None:
+            fields["diagnostics"] = dict(diagnostics)
         if claim_next:
             fields["next"] = True
         return self.send_json(f"actions/update_job_details/{quote_plus(str(job_id))}.json/", fields)
@@ -480,6 +485,35 @@ class API:
         if baseline:
             body["baseline"] = True
         return self.api_post(f"rounds/{int(round_id)}/jobs/", body)
+
+    def upload_predictions(
+        self, round_id: int, predictions: str | bytes | Path | Mapping[int, Any]
+    ) -> dict[str, Any]:
+        """Upload your group's predictions made anywhere (rounds with ``prediction_uploads``):
+        a CSV file's path, its text or bytes (``id,label`` and a row per test and validation
+        point), or a mapping of point id to label. The answer is the finished job."""
+        if isinstance(predictions, Path):
+            predictions = predictions.read_bytes()
+        if isinstance(predictions, Mapping):
+            rows = io.StringIO()
+            writer = csv.writer(rows, lineterminator="\n")
+            writer.writerow(["id", "label"])
+            writer.writerows((int(point), label) for point, label in predictions.items())
+            predictions = rows.getvalue()
+        if isinstance(predictions, str):
+            predictions = predictions.encode("utf-8")
+        # The bytes as they are, so that the server can name the row of a file that is not
+        # UTF-8; not retried on a 5xx, as a submission is not: it may have made a job.
+        headers = {"Content-Type": "text/csv"}
+        if csrf := self._csrf():
+            headers["X-CSRFToken"] = csrf
+        return self.request(
+            "POST",
+            normalize_url("api", f"rounds/{int(round_id)}/predictions/"),
+            data=predictions,
+            headers=headers,
+            idempotent=False,
+        ).json()
 
     def get_job(self, job_id: int, labels: bool = False) -> dict[str, Any]:
         """A job's state and, once finished, its scores, message and pictures."""

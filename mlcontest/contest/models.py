@@ -266,6 +266,17 @@ class Round(models.Model):
         help_text="Groups may mark one job as their final choice for the validation ranking; "
         "otherwise their job with the best test score counts.",
     )
+    prediction_uploads = models.BooleanField(
+        default=False,
+        help_text="Groups may also upload predictions made anywhere (a CSV of id and label for "
+        "the test and validation points), scored like any job (contest/uploads.py).",
+    )
+    diagnostics = models.BooleanField(
+        default=False,
+        help_text="Workers also compute diagnostics on the training split: a cross-validation "
+        "score beside the test score, learning and validation curves and more "
+        "(worker/diagnostics.py); they cost refits, within the job's time limit.",
+    )
     leaderboard_version = models.PositiveBigIntegerField(
         default=0, help_text="Grows whenever the leaderboard may have changed (cheap polling)."
     )
@@ -384,6 +395,12 @@ class Job(models.Model):
         null=True, blank=True, help_text="Seconds per step, from the worker."
     )
     result_digest = models.CharField(max_length=64, blank=True)
+    diagnostics = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The worker's diagnostics on the training split (cv_score, cv_std, cv_folds; "
+        "silhouette): computed from training labels only, shown, never ranked.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

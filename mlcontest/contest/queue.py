@@ -62,7 +62,7 @@ def submit_job(
     refresh_schedule(round_)
     if baseline and not user.is_organizer:
         raise PermissionDenied(gettext("Only organizers submit baseline jobs."))
-    _check_open(round_, baseline)
+    check_open(round_, baseline)
     if algorithm not in allowed_algorithms(round_):
         raise InvalidInput(
             gettext("%(algorithm)s is not allowed in this round.") % {"algorithm": repr(algorithm)},
@@ -86,7 +86,7 @@ def submit_job(
     group = group_of(user)
     if group is None:
         raise Conflict(gettext("Join a group before submitting jobs."), code="no_group")
-    return _submit_for_group(user, group, round_, algorithm, params)
+    return submit_for_group(user, group, round_, algorithm, params)
 
 
 def _clock(when: datetime) -> str:
@@ -94,7 +94,8 @@ def _clock(when: datetime) -> str:
     return f"{local:%H:%M} {local.tzname() or ''}".strip()
 
 
-def _check_open(round_: Round, baseline: bool) -> None:
+def check_open(round_: Round, baseline: bool = False) -> None:
+    """Refuse with a sentence saying when the round takes jobs, unless it takes them now."""
     if accepts_jobs(round_) or (baseline and round_.state == RoundState.DRAFT):
         return
     if round_.state == RoundState.DRAFT:
@@ -128,13 +129,20 @@ def _reread_open_round(round_: Round, baseline: bool = False) -> Round:
     submission that read the round open is still running lets that one job in: it was
     submitted in time."""
     fresh = Round.objects.get(pk=round_.pk)
-    _check_open(fresh, baseline)
+    check_open(fresh, baseline)
     return fresh
 
 
-def _submit_for_group(
-    user: User, group: Group, round_: Round, algorithm: str, params: dict[str, Any]
+def submit_for_group(
+    user: User,
+    group: Group,
+    round_: Round,
+    algorithm: str,
+    params: dict[str, Any],
+    done: dict[str, Any] | None = None,
 ) -> Job:
+    """The group's job, counted against its quotas. ``done``: the fields of a job stored
+    finished (``contest.uploads``): it never waits, so the queued quota does not apply."""
     with transaction.atomic():
         round_ = _reread_open_round(round_)
         # Lock the group's entry so two submissions cannot both pass the quota check.
@@ -157,7 +165,7 @@ def _submit_for_group(
                 fields={"job_quota": f"0 of {round_.job_quota} jobs left"},
             )
         queued = jobs.filter(state=JobState.QUEUED)
-        if waiting >= round_.queued_quota:
+        if waiting >= round_.queued_quota and done is None:
             raise QuotaExceeded(
                 gettext(
                     "Your group has %(waiting)s jobs waiting to start (at most %(most)s at "
@@ -173,7 +181,7 @@ def _submit_for_group(
                 fields={"queued_quota": f"{waiting} of {round_.queued_quota} waiting"},
             )
         return Job.objects.create(
-            round=round_, group=group, user=user, algorithm=algorithm, params=params
+            round=round_, group=group, user=user, algorithm=algorithm, params=params, **(done or {})
         )
 
 
@@ -363,6 +371,7 @@ def job_params(worker: User, job: Job) -> dict[str, Any]:
         job.round.memory_limit_mb,
         job.round.dataset_id,
         job.round.dataset.version,
+        job.round.diagnostics,
     )
 
 
@@ -371,7 +380,7 @@ def job_params(worker: User, job: Job) -> dict[str, Any]:
 # 0.04 ms for this one, and a busy worker needs it once per job.
 _PARAMS_SQL = """
 SELECT j.id, j.algorithm, j.params, j.state, j.lease_expires_at, r.metric, r.id,
-       r.time_limit_seconds, r.memory_limit_mb, r.dataset_id, d.version
+       r.time_limit_seconds, r.memory_limit_mb, r.dataset_id, d.version, r.diagnostics
   FROM contest_job j
   JOIN contest_round r ON r.id = j.round_id
   JOIN contest_dataset d ON d.id = r.dataset_id
@@ -402,6 +411,7 @@ def _params_answer(
     memory_limit_mb: int,
     dataset_id: int,
     dataset_version: str,
+    diagnostics: bool = False,
 ) -> dict[str, Any]:
     return {
         "algorithm": algorithm,
@@ -416,4 +426,5 @@ def _params_answer(
         "memory_limit_mb": memory_limit_mb,
         "state": state,
         "lease_expires_at": lease_expires_at,
+        "diagnostics": bool(diagnostics),
     }

@@ -14,6 +14,7 @@ from typing import Any
 from mlcontest.algorithms import METRICS
 from mlcontest.contest.dataset_sources import MAX_POINTS
 from mlcontest.contest.datasets import SPLITS
+from mlcontest.contest.diagnostics import parse_diagnostics
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.inputs import bad_text, loads_json
 from mlcontest.core.booleans import parse_bool
@@ -33,6 +34,7 @@ class ResultPayload:
     extra_scores_validation: dict[str, float] | None
     message: str
     timings: dict[str, float] | None = None
+    diagnostics: dict[str, float] | None = None
 
     def digest(self) -> str:
         """What tells the same result posted again from another one."""
@@ -156,6 +158,7 @@ def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
         "extra_scores_test": _parse_extra_scores,
         "extra_scores_validation": _parse_extra_scores,
         "timings": _parse_timings,  # our worker's seconds per step; the seed sends none
+        "diagnostics": parse_diagnostics,  # the round's CV score on the training split
     }
     for name, parser in parsers.items():
         try:

@@ -190,6 +190,7 @@ def record_result(
         "worker_score_validation": payload.score_validation,
         "message": payload.message,
         "timings": payload.timings,
+        "diagnostics": payload.diagnostics if payload.success else None,
         "result_digest": digest,
         "finished_at": timezone.now(),
         "lease_expires_at": None,
@@ -306,6 +307,7 @@ def describe_job(
         "score_test": job.score_test,
         "extra_scores_test": job.extra_scores_test,
         "message": job.message,
+        "diagnostics": job.diagnostics,
         "pictures": [
             {"filename": picture.filename, "url": picture.image.url}
             for picture in job.pictures.all()

@@ -70,6 +70,8 @@ def create_round(
     description: str = "",
     final_choice_allowed: bool = False,
     reveal_show: bool = False,
+    prediction_uploads: bool = False,
+    diagnostics: bool = False,
 ) -> Round:
     require_organizer(organizer)
     fields = _check_round_fields(
@@ -102,6 +104,8 @@ def create_round(
             memory_limit_mb=memory_limit_mb,
             final_choice_allowed=final_choice_allowed,
             reveal_show=reveal_show,
+            prediction_uploads=prediction_uploads,
+            diagnostics=diagnostics,
         )
         record_event(round_, "created", organizer)
     return round_
@@ -348,6 +352,8 @@ EDITABLE = (
     "memory_limit_mb",
     "final_choice_allowed",
     "reveal_show",
+    "prediction_uploads",
+    "diagnostics",
 )
 
 

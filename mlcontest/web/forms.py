@@ -301,6 +301,24 @@ class RoundForm(forms.Form):
             "reveal. Unticked: everything is revealed at once."
         ),
     )
+    prediction_uploads = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Groups may upload predictions made anywhere"),
+        help_text=gettext_lazy(
+            "Besides the algorithms here, a group may train any model on the training data "
+            "and upload a CSV of its predictions for the test and validation points; it counts "
+            "as a job and is scored like one."
+        ),
+    )
+    diagnostics = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Jobs also compute diagnostics"),
+        help_text=gettext_lazy(
+            "A cross-validation score beside the test score, learning and validation curves, "
+            "feature importances, ROC curves and more, all on the training split. Each job "
+            "refits its model several times, within its time limit."
+        ),
+    )
     course = forms.ModelChoiceField(
         queryset=Course.objects.all(),
         required=False,

@@ -141,6 +141,8 @@ def round_new(request: HttpRequest) -> HttpResponse:
                 memory_limit_mb=data["memory_limit_mb"],
                 reveal_show=data["reveal_show"],
                 final_choice_allowed=data["final_choice_allowed"],
+                prediction_uploads=data["prediction_uploads"],
+                diagnostics=data["diagnostics"],
             )
         except ContestError as error:
             forms.show_refusal(form, error)

@@ -3,7 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 import mlcontest.http.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.web import announce, courses, downloads, live, organizer, views
+from mlcontest.web import announce, courses, downloads, live, organizer, predictions, views
 
 app_name = "web"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("rounds/<id:round_id>/", views.round_detail, name="round"),
     path("rounds/<id:round_id>/live/", live.round_live, name="round_live"),
     path("rounds/<id:round_id>/data/<slug:part>.csv", downloads.round_data, name="round_data"),
+    path("rounds/<id:round_id>/predictions/", predictions.round_upload, name="round_predictions"),
     path("rounds/<id:round_id>/projector/", organizer.projector, name="projector"),
     path("rounds/<id:round_id>/projector/live/", live.projector_live, name="projector_live"),
     path("courses/<id:course_id>/", courses.course_detail, name="course"),
@@ -50,5 +51,17 @@ urlpatterns = [
     path("manage/rounds/<id:round_id>/baseline/", organizer.round_baseline, name="round_baseline"),
     path("manage/rounds/<id:round_id>/export.csv", organizer.round_export, name="round_export"),
     path("manage/rounds/<id:round_id>/reveal/", organizer.round_reveal, name="round_reveal"),
+    path(
+        "manage/rounds/<id:round_id>/uploads/",
+        predictions.round_switch,
+        {"setting": "prediction_uploads"},
+        name="round_uploads",
+    ),
+    path(
+        "manage/rounds/<id:round_id>/diagnostics/",
+        predictions.round_switch,
+        {"setting": "diagnostics"},
+        name="round_diagnostics",
+    ),
     path("manage/rounds/<id:round_id>/<str:action>/", organizer.round_action, name="round_action"),
 ]

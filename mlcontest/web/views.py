@@ -36,6 +36,7 @@ from mlcontest.contest.final_choice import final_choice_of
 from mlcontest.contest.models import Group, Job, JobState, Round, RoundState, User
 from mlcontest.contest.permissions import sees_hidden_labels
 from mlcontest.contest.quotas import quota_left
+from mlcontest.contest.uploads import UPLOADED
 from mlcontest.web import board, forms, services
 
 View = Callable[..., HttpResponse]
@@ -192,7 +193,7 @@ def _start_values(request: HttpRequest, user: User, round_: Round) -> tuple[str 
         job = queue.get_job(job_id)
     except NotFound:
         return None, {}
-    if job.round_id != round_.pk or not visibility.sees_job(user, job):
+    if job.round_id != round_.pk or not visibility.sees_job(user, job) or job.algorithm == UPLOADED:
         return None, {}
     return job.algorithm, forms.job_values(job)
 
@@ -348,6 +349,7 @@ def job_context(job: Job, user: User) -> dict[str, Any]:
         "job": job,
         "described": results.describe_job(job, user, group=group),
         "algorithm": REGISTRY.get(job.algorithm),
+        "uploaded": job.algorithm == UPLOADED,
         "is_final": final_id == job.pk,
         "can_mark_final": (
             job.round.final_choice_allowed

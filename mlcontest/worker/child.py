@@ -11,10 +11,12 @@ import contextlib
 import ctypes
 import resource
 import signal
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from mlcontest.worker.diagnostics import PICTURE_BUDGET, Budget, cv_scores, diagnostic_pictures
 from mlcontest.worker.pictures import draw_pictures_noting, picture_note
 from mlcontest.worker.run import Outcome, PreparedData, run_job
 
@@ -32,6 +34,9 @@ class JobSpec:
     data_key: str
     pictures: bool
     memory_limit_mb: int
+    # The round's heavier diagnostics (``worker/diagnostics.py``), inside the time limit.
+    diagnostics: bool = False
+    time_limit: float = 60.0
 
 
 def memory_limit_message(limit_mb: int) -> str:
@@ -86,6 +91,7 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
     False when the process should end afterwards (its heap is suspect after a MemoryError)."""
     model: Any = None
     healthy = True
+    started = time.monotonic()
     try:
         with MemoryLimit(spec.memory_limit_mb):
             outcome, model = run_job(spec.algorithm, spec.params, data)
@@ -93,6 +99,10 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
         outcome, healthy = Outcome(False, memory_limit_message(spec.memory_limit_mb)), False
     except Exception as error:  # any failure of the student's job is reported, not raised
         outcome = Outcome(False, f"Failed: {type(error).__name__}: {error}"[:2000])
+    budget: Budget | None = None
+    if spec.diagnostics and model is not None and outcome.success:
+        budget = Budget.for_job(started, spec.time_limit, outcome.timings.get("fit", 0.0))
+        healthy = _add_cv_scores(spec, model, data, outcome, budget)
     if spec.pictures and model is not None and outcome.success:
         # The result is posted before the pictures are drawn: a picture that cannot be made
         # is said in its message now.
@@ -106,6 +116,12 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
         try:
             with MemoryLimit(spec.memory_limit_mb):
                 pictures, note = draw_pictures_noting(model, data, outcome.labels)
+                if budget is not None:
+                    # The parent waits PICTURE_SECONDS for all of them: stay well inside.
+                    budget.deadline = min(budget.deadline, time.monotonic() + PICTURE_BUDGET)
+                    more, skipped = diagnostic_pictures(model, data, spec.metric, budget)
+                    pictures += more
+                    note = "; ".join(filter(None, (note, skipped)))
         except MemoryError:
             note, healthy = "pictures skipped: memory limit", False
         except Exception as error:  # a picture that cannot be drawn is no reason to stop
@@ -113,6 +129,24 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
     # ``healthy`` tells the parent that this process ends now and must not get another job.
     conn.send(("pictures", (pictures, note, healthy)))
     return healthy
+
+
+def _add_cv_scores(
+    spec: JobSpec, model: Any, data: PreparedData, outcome: Outcome, budget: Budget
+) -> bool:
+    """Put the cross-validation score (or the silhouette) into the outcome, or say in its
+    message why not; False when the process should end (a MemoryError)."""
+    try:
+        with MemoryLimit(spec.memory_limit_mb):
+            outcome.diagnostics, skipped = cv_scores(model, data, spec.metric, budget)
+    except MemoryError:
+        outcome.message += " (cross-validation skipped: memory limit.)"
+        return False
+    except Exception as error:  # a refit on a fold may fail where the job's own fit did not
+        skipped = f"cross-validation failed: {type(error).__name__}: {error}"[:300]
+    if skipped:
+        outcome.message += f" ({skipped}.)"
+    return True
 
 
 def serve(conn: Connection) -> None:

@@ -317,6 +317,8 @@ class Slot:
             data_key=f"{dataset_id}:{data.version}",
             pictures=self.config.pictures,
             memory_limit_mb=int(params.get("memory_limit_mb") or self.config.default_memory_mb),
+            diagnostics=bool(params.get("diagnostics")),
+            time_limit=time_limit,
         )
         try:
             outcome = self.compute(spec, data, lease, time_limit)

@@ -116,6 +116,7 @@ def post_result(
                 message=outcome.message,
                 success=outcome.success,
                 timings=outcome.timings,
+                diagnostics=outcome.diagnostics,
                 claim_next=claim_next,
             ),
             "post result",

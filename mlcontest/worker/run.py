@@ -143,6 +143,8 @@ class Outcome:
     extra_scores_test: dict[str, float] | None = None
     extra_scores_validation: dict[str, float] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # The round's diagnostics on the training split (``worker/diagnostics.py``), or None.
+    diagnostics: dict[str, float] | None = None
 
 
 def as_json_labels(labels: np.ndarray) -> list[Any]:

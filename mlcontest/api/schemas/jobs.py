@@ -50,6 +50,11 @@ class Job(Output):
         None, description="absent for students and workers until the round is revealed"
     )
     message: str
+    diagnostics: dict[str, float] | None = Field(
+        None,
+        description="the worker's diagnostics on the training split (cv_score, cv_std, "
+        "cv_folds; clustering: silhouette), in rounds with diagnostics",
+    )
     pictures: list[Picture]
     quota: Quota | None = Field(None, description="in the answer to a submission")
 

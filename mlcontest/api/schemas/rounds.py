@@ -70,6 +70,14 @@ class Round(Output):
     reveal_show: bool = Field(
         description="the final ranking is revealed place by place (a show) at the close"
     )
+    prediction_uploads: bool = Field(
+        description="groups may also upload predictions made anywhere "
+        "(POST /api/rounds/{id}/predictions/)"
+    )
+    diagnostics: bool = Field(
+        description="workers also compute diagnostics on the training split (a cross-validation "
+        "score, curves)"
+    )
     reveal: Reveal
     split_warnings: list[str] | None = Field(
         None,
@@ -101,6 +109,16 @@ class RoundChanges(Input):
     reveal_show: Flag = Field(
         False,
         description="reveal the final ranking place by place (default false); fixed once revealed",
+    )
+    prediction_uploads: Flag = Field(
+        False,
+        description="groups may upload a CSV of predictions (id, label) for the test and "
+        "validation points, scored like any job (default false)",
+    )
+    diagnostics: Flag = Field(
+        False,
+        description="workers also compute a cross-validation score and diagnostic pictures on "
+        "the training split, within each job's time limit (default false)",
     )
     course: WholeNumber = Field(None, description="a course id; null: in no course")
 
