@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from multiprocessing import Pipe
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 
+from mlcontest.client import API
 from mlcontest.contest import rounds
 from mlcontest.contest.models import Job, JobState
 from mlcontest.worker.child import JobSpec, run_one
@@ -28,6 +30,13 @@ from mlcontest.worker.run import PreparedData, prepare, run_job
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.protocol_helpers import assert_error, logged_in, ok_json, ping
 from tests.test_worker_run import points_of
+from tests.worker_support import (
+    WorkerProcess,
+    live_server,
+    setup_round,
+    submit_jobs,
+    wait_until,
+)
 
 PLENTY = Budget(deadline=float("inf"), fit_seconds=0.001)
 
@@ -227,3 +236,44 @@ def test_the_organizer_switches_diagnostics(contest: Contest) -> None:
     assert b'data-diagnostics="on"' in page.content
     assert ok_json(organizer.get(f"/api/rounds/{contest.round.pk}/"))["diagnostics"] is True
     assert logged_in(contest.alice).post(switch).status_code == 403
+
+
+# A real worker against a real server --------------------------------------------------------
+
+
+@pytest.mark.live
+def test_a_real_worker_computes_diagnostics_inside_the_time_limit(tmp_path: Path) -> None:
+    (tmp_path / "server").mkdir()
+    with live_server(tmp_path / "server", "diagnostics") as server:
+        ids = setup_round(server, "moons-diag", "moons", n=200)
+        server.run_python(
+            "from mlcontest.contest.models import Round\n"
+            f"Round.objects.filter(pk={ids['round']}).update(diagnostics=True)"
+        )
+        jobs = submit_jobs(
+            server,
+            ids["round"],
+            [("decision_tree", {"max_depth": 3}), ("knn", {"n_neighbors": 5})],
+        )
+        worker = WorkerProcess(server.url, tmp_path / "worker.log", processes=1, pictures=True)
+        try:
+            api = API("olga", "pw", server.url)
+            wait_until(
+                lambda: all(len(api.get_job(job)["pictures"]) >= 4 for job in jobs),
+                120,
+                0.3,
+                "the diagnostic pictures",
+            )
+            described = {job: api.get_job(job) for job in jobs}
+        finally:
+            worker.terminate()
+            worker.cleanup()
+    tree, knn = (described[job] for job in jobs)
+    for job in (tree, knn):
+        assert job["state"] == "done" and 0 <= job["diagnostics"]["cv_score"] <= 1
+        assert job["diagnostics"]["cv_folds"] == 5
+    tree_pictures = {picture["filename"] for picture in tree["pictures"]}
+    assert {"learning_curve.png", "validation_curve.png", "importances.png", "tree.png"} <= (
+        tree_pictures
+    )
+    assert "roc_pr.png" in tree_pictures  # moons: two classes
