@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import USERS_SETUP, browser, seeded_server
+from tests.accessibility import blocking, report, run_axe
+from tests.browser import USERS_SETUP, Browser, browser, seeded_server
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.live]
@@ -45,6 +46,12 @@ def server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict]]:
         yield seeded
 
 
+def accessible(window: Browser, page: str) -> None:
+    """No serious or critical axe finding on the page as it is now."""
+    found = blocking(run_axe(window))
+    assert not found, report(page, found)
+
+
 def write(path: Path, rows: list[tuple[int, str]]) -> str:
     path.write_text("id,label\n" + "".join(f"{i},{label}\n" for i, label in rows))
     return str(path)
@@ -63,11 +70,13 @@ def test_a_student_uploads_predictions_made_anywhere(
         assert organizer.find("[data-uploads]").get_attribute("data-uploads") == "off"
         organizer.submit_and_wait("form[action$='/uploads/'] button")
         assert organizer.find("[data-uploads]").get_attribute("data-uploads") == "on"
+        accessible(organizer, "manage page with its switches")
         assert not organizer.console_errors, organizer.console_errors
 
     with browser(live.url) as student:
         student.sign_in("alice", "pw")
         student.get(f"/rounds/{round_id}/")
+        accessible(student, "round page with the upload form")
         # What the student downloads: the ids to predict, with no label column.
         text = student.driver.execute_async_script(
             "const done = arguments[0];"
@@ -85,6 +94,7 @@ def test_a_student_uploads_predictions_made_anywhere(
         student.find("#upload-file").send_keys(write(tmp_path / "bad.csv", bad))
         student.submit_and_wait("#upload-form button[type=submit]")
         student.wait_text(".message.error", "Row 3")
+        accessible(student, "round page with a refusal")
         assert f"id {training_id} is a training point" in student.find(".message.error").text
         assert live.run_python(JOBS).strip() == "0"
 
@@ -108,6 +118,7 @@ def test_a_student_uploads_predictions_made_anywhere(
         page = student.find("main").text
         assert "Parameters" not in page and "Submit again with changes" not in page
         assert "hidden until the round closes" in page
+        accessible(student, "uploaded job page")
         student.screenshot("uploaded-predictions")
         assert not student.console_errors, student.console_errors
     stored = json.loads(
