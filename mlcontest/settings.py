@@ -14,6 +14,7 @@ from typing import Any
 import dj_database_url
 
 from mlcontest.core.env import env_bool, env_int, env_list, env_str
+from mlcontest.core.public_url import HSTS_SECONDS_DEFAULT, public_url_settings
 
 DATA_DIR = Path(env_str("MLCONTEST_DATA_DIR", "mlcontest-data")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -84,6 +85,18 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Behind a reverse proxy, the public address sets the hosts, origins, secure cookies, HSTS and
+# the proxy header together (mlcontest/core/public_url.py; docs/deploy.md).
+PUBLIC_URL = ""
+globals().update(
+    public_url_settings(
+        env_str("MLCONTEST_PUBLIC_URL", ""),
+        env_list("ALLOWED_HOSTS", []),
+        CSRF_TRUSTED_ORIGINS,
+        env_int("MLCONTEST_HSTS_SECONDS", HSTS_SECONDS_DEFAULT),
+        env_bool("MLCONTEST_HSTS_PRELOAD", False),
+    )
+)
 
 DATABASES = {
     "default": _database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'mlcontest.sqlite3'}"))
