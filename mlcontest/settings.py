@@ -114,7 +114,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "mlcontest.http.db_outage.DatabaseOutageMiddleware",  # outermost: sees every layer's errors
+    "mlcontest.http.metrics.LatencyMiddleware",  # times everything below (/metrics)
+    "mlcontest.http.db_outage.DatabaseOutageMiddleware",  # sees every layer's errors
+    # Before the host check and the HTTPS redirect: probes reach an instance directly.
+    "mlcontest.core.health.HealthMiddleware",
     "mlcontest.http.guards.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -216,4 +219,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    # The contest's own events, one JSON line each (mlcontest/core/events.py).
+    "loggers": {"mlcontest.events": {"level": env_str("MLCONTEST_EVENT_LOG_LEVEL", "INFO")}},
 }
