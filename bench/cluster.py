@@ -376,7 +376,10 @@ def run(duration: float) -> dict[str, Any]:
                 f"workers, 5/s submissions, {duration:.0f} s",
                 flush=True,
             )
+            generator_before = time.process_time()
             stats = asyncio.run(lecture(nginx, hall, duration))
+            # The load generator's own CPU (TLS in Python): near a core, it would be the limit.
+            generator = 100 * (time.process_time() - generator_before) / duration
             table = stats.table()
             served = {key: row for key, row in table.items() if key != hall_bench.LONG_POLL}
             load = {
@@ -384,6 +387,7 @@ def run(duration: float) -> dict[str, Any]:
                 "p95_ms": max(row.get("p95_ms", 0.0) for row in served.values()),
                 "errors": sum(row["errors"] for row in table.values()),
                 "error_samples": stats.samples,
+                "generator_cpu_percent": round(generator, 1),
             }
             print(json.dumps(load, indent=1), flush=True)
             print("== one instance killed (SIGKILL) mid-load", flush=True)
@@ -402,6 +406,7 @@ def run(duration: float) -> dict[str, Any]:
         "pictures_cross_instance": pictures["served"],
         "errors_during_kill": killed["errors_during_kill"],
         "nginx_idle_cpu_percent": idle["nginx_idle_cpu_percent"],
+        "generator_cpu_percent": load["generator_cpu_percent"],
         # The machine's load while it ran: other work on a shared machine shows in every figure.
         "load_average_1min": round(os.getloadavg()[0], 1),
         "instances": INSTANCES,
