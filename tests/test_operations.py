@@ -62,14 +62,13 @@ def test_healthz_is_503_when_the_database_does_not_answer(
     assert answer.json()["database"] == "error: OperationalError"
 
 
-def test_metrics_are_for_organizers_or_the_token(
-    contest: Contest, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_metrics_are_for_organizers_or_the_token(contest: Contest, settings: Any) -> None:
     assert Client().get("/metrics").status_code == 403
     assert logged_in(contest.alice).get("/metrics").status_code == 403
     assert logged_in(contest.walter).get("/metrics").status_code == 403
     assert logged_in(contest.olga).get("/metrics").status_code == 200
-    monkeypatch.setenv("MLCONTEST_METRICS_TOKEN", "s3cret-token")
+    assert Client().get("/metrics", headers={"Authorization": "Bearer "}).status_code == 403
+    settings.METRICS_TOKEN = "s3cret-token"
     bearer = {"Authorization": "Bearer s3cret-token"}
     assert Client().get("/metrics", headers=bearer).status_code == 200
     wrong = {"Authorization": "Bearer s3cret-tokex"}

@@ -115,7 +115,7 @@ class LatencyMiddleware:
 
 
 def _may_read(request: HttpRequest) -> bool:
-    token = os.environ.get("MLCONTEST_METRICS_TOKEN", "")
+    token: str = getattr(settings, "METRICS_TOKEN", "")
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return True
