@@ -209,7 +209,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", MAX_BODY_BY
 LEASE_SECONDS = env_int("MLCONTEST_LEASE_SECONDS", 60)
 MAX_ATTEMPTS = env_int("MLCONTEST_MAX_ATTEMPTS", 3)
 BENCH_ENDPOINTS = env_bool("MLCONTEST_BENCH_ENDPOINTS", False)
-# `Authorization: Bearer <it>` reads /metrics (mlcontest/core/metrics.py); empty: organizers only.
+# `Authorization: Bearer <it>` reads /metrics (mlcontest/http/metrics.py); empty: organizers only.
 METRICS_TOKEN = env_str("MLCONTEST_METRICS_TOKEN", "")
 # Web sign-up needs this class code; empty keeps sign-up closed (organizers create accounts).
 SIGNUP_CODE = env_str("MLCONTEST_SIGNUP_CODE", "")

@@ -31,6 +31,10 @@ from django.db.models import Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from mlcontest.contest.models import Job, JobState
+from mlcontest.contest.queue import LOST_JOB_MESSAGE
+from mlcontest.http.endpoints import error_response
+
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 FLUSH_AFTER_SECONDS = 1.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -133,9 +137,6 @@ SELECT state, COUNT(*), COALESCE(SUM(attempts), 0),
 
 def contest_lines() -> list[str]:
     """The contest's gauges and counters, counted in the database."""
-    from mlcontest.contest.models import Job, JobState
-    from mlcontest.contest.queue import LOST_JOB_MESSAGE
-
     lost_message = LOST_JOB_MESSAGE.format(attempts=settings.MAX_ATTEMPTS)
     with connection.cursor() as cursor:
         cursor.execute(_CONTEST_SQL, [lost_message])
@@ -217,8 +218,6 @@ def latency_lines() -> list[str]:
 
 def metrics(request: HttpRequest) -> HttpResponse:
     if not _may_read(request):
-        from mlcontest.http.endpoints import error_response
-
         return error_response(403, "forbidden", "Metrics are for organizers or the metrics token.")
     body = "\n".join([*contest_lines(), *latency_lines()]) + "\n"
     response = HttpResponse(body, content_type=CONTENT_TYPE)
