@@ -58,6 +58,7 @@ class Latency:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.writing = threading.Lock()
         # (method, route) -> [count per bucket ..., +Inf count, sum of seconds]
         self.series: dict[tuple[str, str], list[float]] = {}
         self.dirty = threading.Event()
@@ -86,8 +87,10 @@ class Latency:
         folder = metrics_folder()
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / f".{os.getpid()}.tmp"
-        temporary.write_text(json.dumps(self.snapshot()), encoding="utf-8")
-        temporary.replace(folder / f"{os.getpid()}.json")  # whole, for a reader at any time
+        # One writer at a time (the flusher and a scrape share the temporary file's name).
+        with self.writing:
+            temporary.write_text(json.dumps(self.snapshot()), encoding="utf-8")
+            temporary.replace(folder / f"{os.getpid()}.json")  # whole, for any reader
 
     def _flusher(self) -> None:
         while True:
