@@ -14,6 +14,7 @@ from typing import Any
 import dj_database_url
 
 from mlcontest.core.env import env_bool, env_int, env_list, env_str
+from mlcontest.core.public_url import HSTS_SECONDS_DEFAULT, public_url_settings
 
 DATA_DIR = Path(env_str("MLCONTEST_DATA_DIR", "mlcontest-data")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -84,6 +85,18 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Behind a reverse proxy, the public address sets the hosts, origins, secure cookies, HSTS and
+# the proxy header together (mlcontest/core/public_url.py; docs/deploy.md).
+PUBLIC_URL = ""
+globals().update(
+    public_url_settings(
+        env_str("MLCONTEST_PUBLIC_URL", ""),
+        env_list("ALLOWED_HOSTS", []),
+        CSRF_TRUSTED_ORIGINS,
+        env_int("MLCONTEST_HSTS_SECONDS", HSTS_SECONDS_DEFAULT),
+        env_bool("MLCONTEST_HSTS_PRELOAD", False),
+    )
+)
 
 DATABASES = {
     "default": _database(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'mlcontest.sqlite3'}"))
@@ -101,7 +114,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "mlcontest.http.db_outage.DatabaseOutageMiddleware",  # outermost: sees every layer's errors
+    "mlcontest.http.metrics.LatencyMiddleware",  # times everything below (/metrics)
+    "mlcontest.http.db_outage.DatabaseOutageMiddleware",  # sees every layer's errors
+    # Before the host check and the HTTPS redirect: probes reach an instance directly.
+    "mlcontest.core.health.HealthMiddleware",
     "mlcontest.http.guards.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -193,6 +209,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", MAX_BODY_BY
 LEASE_SECONDS = env_int("MLCONTEST_LEASE_SECONDS", 60)
 MAX_ATTEMPTS = env_int("MLCONTEST_MAX_ATTEMPTS", 3)
 BENCH_ENDPOINTS = env_bool("MLCONTEST_BENCH_ENDPOINTS", False)
+# `Authorization: Bearer <it>` reads /metrics (mlcontest/http/metrics.py); empty: organizers only.
+METRICS_TOKEN = env_str("MLCONTEST_METRICS_TOKEN", "")
 # Web sign-up needs this class code; empty keeps sign-up closed (organizers create accounts).
 SIGNUP_CODE = env_str("MLCONTEST_SIGNUP_CODE", "")
 # Whether students may create groups themselves (otherwise organizers make them).
@@ -203,4 +221,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    # The contest's own events, one JSON line each (mlcontest/core/events.py).
+    "loggers": {"mlcontest.events": {"level": env_str("MLCONTEST_EVENT_LOG_LEVEL", "INFO")}},
 }

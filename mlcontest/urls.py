@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from mlcontest.http.metrics import metrics
 from mlcontest.web import accounts
 from mlcontest.web.bench import one_query
 
@@ -16,6 +17,7 @@ urlpatterns = [
     # The language switch on every page posts to /i18n/setlang/ (Django's set_language view).
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("mlcontest.api.urls")),
+    path("metrics", metrics, name="metrics"),  # Prometheus (organizers or the metrics token)
     path("", include("mlcontest.protocol.urls")),
     path("", include("mlcontest.web.urls")),
 ]

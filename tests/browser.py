@@ -56,7 +56,9 @@ def skip_without_browser() -> None:
 class Browser:
     """One Chromium window with a helper per common step."""
 
-    def __init__(self, base_url: str, width: int = 1280, height: int = 900) -> None:
+    def __init__(
+        self, base_url: str, width: int = 1280, height: int = 900, flags: tuple[str, ...] = ()
+    ) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -65,7 +67,7 @@ class Browser:
         os.environ.setdefault("SE_AVOID_STATS", "true")
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
-        for flag in CHROMIUM_FLAGS:
+        for flag in (*CHROMIUM_FLAGS, *flags):
             options.add_argument(flag)
         options.add_argument(f"--window-size={width},{height}")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -201,8 +203,12 @@ class Browser:
 
 
 @contextmanager
-def browser(base_url: str, width: int = 1280, height: int = 900) -> Iterator[Browser]:
-    window = Browser(base_url, width, height)
+def browser(
+    base_url: str, width: int = 1280, height: int = 900, flags: tuple[str, ...] = ()
+) -> Iterator[Browser]:
+    """A window; ``flags`` are added to Chromium's (``--ignore-certificate-errors`` for a test's
+    self-signed certificate)."""
+    window = Browser(base_url, width, height, flags)
     try:
         yield window
     finally:

@@ -44,9 +44,13 @@ class LiveServer:
         processes: int = 2,
         extra_env: dict[str, str] | None = None,
         threads: int | None = None,
+        port: int | None = None,
+        argv: list[str] | None = None,
     ) -> None:
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = port or free_port()
+        # The command, when not the default ``mlcontest serve`` (tests/deployment.py: a unit's).
+        self.argv = argv
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes = processes
         self.threads = threads
@@ -71,6 +75,7 @@ class LiveServer:
         argv += ["--port", str(self.port), "--processes", str(self.processes)]
         if self.threads:
             argv += ["--threads", str(self.threads)]
+        argv = self.argv or argv
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             argv,
@@ -85,7 +90,9 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
             try:
-                if requests.get(f"{self.url}/env.json/", timeout=1).status_code == 200:
+                # /healthz answers any host name over plain HTTP (a server behind nginx with
+                # MLCONTEST_PUBLIC_URL refuses its own address elsewhere, or redirects).
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             except requests.RequestException:  # refused, or too slow while it starts
                 pass

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from mlcontest.cli.announcements import register_announcement_commands
+from mlcontest.cli.backup import register_backup_commands
 from mlcontest.cli.base import Subcommands, setup_django
 from mlcontest.cli.courses import register_course_commands
 from mlcontest.cli.datasets import register_dataset_commands
@@ -32,6 +33,7 @@ REGISTRARS: list[Callable[[Subcommands], None]] = [
     register_announcement_commands,
     register_worker_command,
     register_demo_command,
+    register_backup_commands,
 ]
 
 

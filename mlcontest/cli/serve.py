@@ -61,6 +61,9 @@ def gunicorn_argv(host: str, port: int, processes: int, threads: int) -> list[st
 
 def cmd_serve(args: argparse.Namespace) -> int:
     migrate_database()
+    from mlcontest.http.metrics import reset_process_files
+
+    reset_process_files()  # the request counters start again with the server
     argv = gunicorn_argv(args.host, args.port, args.processes, args.threads)
     # Each process's connections, plus its database, log and module files.
     raise_open_file_limit(max_connections() + 256)

@@ -43,6 +43,7 @@ from mlcontest.contest.models import (
 from mlcontest.contest.permissions import require_user, require_worker
 from mlcontest.contest.quotas import jobs_used
 from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, refresh_schedule
+from mlcontest.core import events
 
 MAX_WAIT_SECONDS = 30.0
 POLL_INTERVAL_SECONDS = 0.05
@@ -202,16 +203,23 @@ def requeue_expired() -> int:
     job fails instead, so that a job that kills every worker does not go round for ever."""
     now = timezone.now()
     expired = Job.objects.filter(state=JobState.RUNNING, lease_expires_at__lt=now)
-    expired.filter(attempts__gte=settings.MAX_ATTEMPTS).update(
+    # Read for the log only (rare: a worker was lost); the updates below decide what moves.
+    lost = list(expired.values_list("pk", "worker_name", "attempts"))
+    given_up = expired.filter(attempts__gte=settings.MAX_ATTEMPTS).update(
         state=JobState.FAILED,
         success=False,
         finished_at=now,
         lease_expires_at=None,
         message=LOST_JOB_MESSAGE.format(attempts=settings.MAX_ATTEMPTS),
     )
-    return expired.update(
+    requeued = expired.update(
         state=JobState.QUEUED, lease_expires_at=None, worker_key="", claimed_at=None
     )
+    for job_id, worker_name, attempts in lost:
+        events.emit(events.LEASE_LOST, job=job_id, worker=worker_name, attempt=attempts)
+        if given_up and attempts >= settings.MAX_ATTEMPTS:
+            events.emit(events.JOB_FAILED, job=job_id, reason="lost by every worker")
+    return requeued
 
 
 # One statement picks and takes the job: SQLite runs a writing statement alone, and on

@@ -25,6 +25,7 @@ from mlcontest.contest.models import Dataset, Group, Job, JobState, Round, User
 from mlcontest.contest.permissions import require_worker
 from mlcontest.contest.result_fields import ResultPayload
 from mlcontest.contest.rounds import renew_boards, task_of
+from mlcontest.core import events
 
 SCORE_TOLERANCE = 1e-6
 
@@ -232,6 +233,7 @@ def record_result(
     if stored:
         for name, value in values.items():
             setattr(job, name, value)
+        _log_result(job)
         return job, True
     job.refresh_from_db()
     if job.result_digest == digest:
@@ -242,6 +244,20 @@ def record_result(
     raise Conflict(
         f"Job {job.pk} is not held by this worker (it is {job.state}).", code="not_holder"
     )
+
+
+def _log_result(job: Job) -> None:
+    """The result's events for the operators' log (mlcontest/core/events.py)."""
+    if job.state == JobState.FAILED:
+        events.emit(events.JOB_FAILED, job=job.pk, round=job.round_id, message=job.message)
+    elif job.score_mismatch:
+        events.emit(
+            events.SCORE_MISMATCH,
+            job=job.pk,
+            round=job.round_id,
+            claimed=[job.worker_score_test, job.worker_score_validation],
+            computed=[job.score_test, job.score_validation],
+        )
 
 
 def _store_if_held(job_id: int, worker_key: str, values: dict[str, Any]) -> bool:

@@ -37,6 +37,7 @@ from mlcontest.contest.models import (
 from mlcontest.contest.permissions import require_organizer
 from mlcontest.contest.quotas import SEED_QUOTA_KEYS, quotas_left
 from mlcontest.contest.visibility import revealed, sees_drafts
+from mlcontest.core import events
 
 # The highest value of each number of a round: far above any class, far below the columns'
 # 32-bit limit (job_quota = 2^31 overflowed PostgreSQL's integer).
@@ -194,6 +195,9 @@ def _move(round_id: int, from_state: str, action: str, by: User | None, **values
                 {"from": from_state} if by is not None else {"from": from_state, "by": "schedule"}
             )
             RoundEvent.objects.create(round=round_, action=action, by=by, at=at, details=details)
+    if moved and values.get("state") in (RoundState.OPEN, RoundState.CLOSED):
+        event = events.ROUND_OPENED if values["state"] == RoundState.OPEN else events.ROUND_CLOSED
+        events.emit(event, round=round_id, action=action, by=by.username if by else "schedule")
     return bool(moved)
 
 

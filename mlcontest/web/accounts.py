@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.utils import translation
 
 from mlcontest.contest import login_throttle
+from mlcontest.core.public_url import client_address
 from mlcontest.http.endpoints import error_response
 
 
@@ -30,7 +31,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         username = self.cleaned_data.get("username")
         if username is None or not self.cleaned_data.get("password"):
             return super().clean()
-        address = self.request.META.get("REMOTE_ADDR") if self.request is not None else None
+        address = client_address(self.request) if self.request is not None else None
         try:
             attempt = login_throttle.begin(username, address)
         except login_throttle.LoginThrottled as throttled:
