@@ -93,14 +93,10 @@ class GroupAdmin(admin.ModelAdmin):
 
 @admin.register(models.Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ("name", "source", "version", "created_at")
+    list_display = ("name", "source", "size", "version", "created_at")
     search_fields = ("name",)
-
-
-@admin.register(models.Point)
-class PointAdmin(admin.ModelAdmin):
-    list_display = ("dataset", "position", "split", "label")
-    list_filter = ("dataset", "split")
+    # The points are Parquet pieces (DatasetChunk): a form would load them all for nothing.
+    exclude = ("preview",)
 
 
 class RoundEntryInline(admin.TabularInline):

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from mlcontest.contest.errors import ContestError, InvalidInput, NotAuthenticated
 from mlcontest.contest.inputs import loads_json
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def error_response(
@@ -65,14 +66,14 @@ def json_action(view: Callable[..., Any]) -> View:
     signed-in user. Anonymous callers get a 401 JSON body, never a redirect to a login page."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return error_from(NotAuthenticated("Sign in first (POST accounts/login/)."))
         try:
             result = view(request, *args, **kwargs)
         except ContestError as error:
             return error_from(error)
-        if isinstance(result, HttpResponse):
+        if isinstance(result, HttpResponseBase):  # a streamed answer too
             return result
         return json_answer(result)
 
@@ -84,7 +85,7 @@ def allow_methods(*methods: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
                 response = error_response(
                     405, "method_not_allowed", f"Use {' or '.join(methods)} here."
