@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -321,3 +322,34 @@ def test_the_worker_fetches_a_version_once_and_forgets_older_ones(
     newer = sources.store("tiny", sources.generate("moons", 60, 0.1), replace=True)
     dataset_files.fetch(api, tmp_path, newer.pk, newer.version)
     assert not Path(first.features_path).exists() and not Path(first.splits_path).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_turns_seed_era_points_into_the_stored_files() -> None:
+    executor = MigrationExecutor(connection)
+    before = executor.loader.get_migration("contest", "0010_columnar_datasets").dependencies
+    executor.migrate(before)
+    old: Any = executor.loader.project_state(before).apps
+    dataset = old.get_model("contest", "Dataset").objects.create(
+        name="old", feature_names=["x", "y"], class_labels=["a", "b"], version="v-old"
+    )
+    rows = [("training", "a", [0.1, 2.0]), ("test", "b", [1.5, -3.25]), ("validation", "a", [2, 0])]
+    rows += [("training", "b", [float(i), 1e-7 * i]) for i in range(5)]
+    for position, (split, label, features) in enumerate(rows):
+        old.get_model("contest", "Point").objects.create(
+            dataset=dataset, position=position, split=split, label=label, features=features
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    migrated = Dataset.objects.get(name="old")
+    assert migrated.version == "v-old" and migrated.size == 8  # workers' copies stay valid
+    assert migrated.split_sizes == {"training": 6, "test": 1, "validation": 1}
+    expected = [
+        {"id": i, "split": split, "label": label, "x": float(f[0]), "y": float(f[1])}
+        for i, (split, label, f) in enumerate(rows)
+    ]
+    assert json.loads(datasets.points_json(migrated, with_hidden_labels=True)) == expected
+    assert datasets.load_labels(migrated).labels_of("test") == ["b"]
+    assert len(migrated.preview["training"]) == 6
