@@ -333,7 +333,11 @@ def test_migration_turns_seed_era_points_into_the_stored_files() -> None:
     dataset = old.get_model("contest", "Dataset").objects.create(
         name="old", feature_names=["x", "y"], class_labels=["a", "b"], version="v-old"
     )
-    rows = [("training", "a", [0.1, 2.0]), ("test", "b", [1.5, -3.25]), ("validation", "a", [2, 0])]
+    rows: list[tuple[str, str, list[float]]] = [
+        ("training", "a", [0.1, 2.0]),
+        ("test", "b", [1.5, -3.25]),
+        ("validation", "a", [2, 0]),
+    ]
     rows += [("training", "b", [float(i), 1e-7 * i]) for i in range(5)]
     for position, (split, label, features) in enumerate(rows):
         old.get_model("contest", "Point").objects.create(
