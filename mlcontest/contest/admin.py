@@ -99,6 +99,16 @@ class DatasetAdmin(admin.ModelAdmin):
     exclude = ("preview",)
 
 
+@admin.register(models.DatasetChunk)
+class DatasetChunkAdmin(admin.ModelAdmin):
+    """Listed to be seen (and deleted with their dataset); the bytes are pieces of a Parquet
+    file, nothing to read or edit by hand."""
+
+    list_display = ("dataset", "version", "part", "seq")
+    list_filter = ("part",)
+    exclude = ("data",)
+
+
 class RoundEntryInline(admin.TabularInline):
     model = models.RoundEntry
     extra = 0
