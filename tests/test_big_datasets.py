@@ -357,3 +357,18 @@ def test_migration_turns_seed_era_points_into_the_stored_files() -> None:
     assert json.loads(datasets.points_json(migrated, with_hidden_labels=True)) == expected
     assert datasets.load_labels(migrated).labels_of("test") == ["b"]
     assert len(migrated.preview["training"]) == 6
+
+
+@pytest.mark.parametrize("part", ["training", "test-validation"])
+def test_a_big_dataset_s_csv_download_is_streamed_with_the_same_bytes(
+    contest: Contest, monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
+    from mlcontest.contest import training_data
+
+    whole = training_data.dataset_csv(contest.dataset, part)
+    monkeypatch.setattr(datasets, "CACHED_JSON_VALUES", 0)
+    monkeypatch.setattr(datasets.columnar, "ROW_GROUP_ROWS", 3)
+    response = contest.client(contest.alice).get(
+        reverse("web:round_data", args=[contest.round.pk, part])
+    )
+    assert response.streaming and streamed(response) == whole

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
@@ -57,6 +57,17 @@ def json_answer(data: Any, status: int = 200) -> JsonResponse:
 def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
     """A file to download (``filename`` is ours: letters, digits, ``-`` and ``.`` only)."""
     response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def streamed_attachment(
+    content: bytes | Iterator[bytes], filename: str, content_type: str
+) -> HttpResponseBase:
+    """``attachment``, streamed when the file comes in pieces (a big dataset's CSV)."""
+    if isinstance(content, bytes):
+        return attachment(content, filename, content_type)
+    response = StreamingHttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

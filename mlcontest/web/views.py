@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +41,7 @@ from mlcontest.contest.quotas import quota_left
 from mlcontest.web import board, forms, services
 
 View = Callable[..., HttpResponse]
+AnyView = TypeVar("AnyView", bound=Callable[..., HttpResponseBase])
 
 
 def viewer(request: HttpRequest) -> User:
@@ -48,17 +50,17 @@ def viewer(request: HttpRequest) -> User:
     return user
 
 
-def contest_404(view: View) -> View:
+def contest_404(view: AnyView) -> AnyView:
     """A domain NotFound (e.g. a draft round seen by a student) is the page's 404."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except NotFound as error:
             raise Http404(error.message) from None
 
-    return wrapper
+    return cast(AnyView, wrapper)
 
 
 @login_required
