@@ -280,8 +280,8 @@ def test_the_round_page_says_which_algorithms_a_big_dataset_is_too_big_for(
     html = contest.client(contest.alice).get(reverse("web:round", args=[contest.round.pk]))
     text = html.content.decode()
     assert "too big for some algorithms" in text
-    assert "<strong>knn</strong>" in text and "minutes" in text
-    assert "<strong>logistic_regression</strong>" not in text
+    assert "<strong>k-nearest neighbours</strong>" in text and "minutes" in text
+    assert "<strong>Logistic regression</strong>" not in text
 
 
 class ClientAPI:

@@ -310,11 +310,12 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         param_forms=param_forms,
         chosen=chosen or names[0],
         card=services.dataset_card(round_.dataset, all_labels=sees_hidden_labels(user)),
-        too_big=sorted(
-            job_cost.too_big(
+        too_big=[
+            (REGISTRY[name], why)
+            for name, why in job_cost.too_big(
                 round_.dataset, names, round_.time_limit_seconds, round_.memory_limit_mb
             ).items()
-        ),
+        ],
         history=_history_json(round_),
         now=timezone.now(),
         can_submit=round_.state == RoundState.OPEN and context["group"] is not None,
