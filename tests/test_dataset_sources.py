@@ -101,7 +101,7 @@ def test_csv_split_values_are_read_without_regard_to_case_or_spaces() -> None:
     [
         ("x,y,class\n1,2,a\n", {}, ["No label column 'label'", "x, y, class"], "label_column"),
         ("x,y,label\n1,2,a\n3,abc,b\n", {}, ["Line 3", "column 'y'", "'abc'"], "y"),
-        ("x,y,label\n1,2,a\n1,,b\n", {}, ["Line 3", "column 'y'", "empty value"], "y"),
+        ("x,y,label\n1,2,a\n1,,\n", {}, ["Line 3", "label is empty"], "label"),
         ("x,y,label\n1,inf,a\n", {}, ["Line 2", "column 'y'", "finite"], "y"),
         ('x,y,label\n1,2,a\n1,"2,5",b\n', {}, ["Line 3", "decimal mark"], "y"),
         ("", {}, ["empty"], "file"),
@@ -275,4 +275,4 @@ def test_store_replaces_only_when_asked() -> None:
     with pytest.raises(Exception, match="exists already"):
         sources.store("rings", sources.generate("circles", n_points=60, seed=1))
     sources.store("rings", sources.generate("circles", n_points=60, seed=1), replace=True)
-    assert Dataset.objects.get(name="rings").points.count() == 60
+    assert Dataset.objects.get(name="rings").size == 60

@@ -13,9 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
-from mlcontest.contest import datasets, leaderboard, queue, quotas, rounds, uploads
+from mlcontest.contest import dataset_store, datasets, leaderboard, queue, quotas, rounds, uploads
 from mlcontest.contest.errors import Conflict, InvalidInput, QuotaExceeded
-from mlcontest.contest.models import Dataset, Job, JobState, Point, Round
+from mlcontest.contest.models import Dataset, Job, JobState, Round
 from tests.conftest import Contest
 from tests.protocol_helpers import assert_error, logged_in, ok_json
 
@@ -196,7 +196,9 @@ def test_every_bad_file_is_refused_naming_its_rows_and_stores_nothing(
         assert snapshot(contest) == before, name
 
 
-def test_refusals_say_nothing_about_hidden_labels(contest: Contest, open_uploads: Round) -> None:
+def test_refusals_say_nothing_about_hidden_labels(
+    contest: Contest, open_uploads: Round, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A student probing with bad files learns nothing: with every hidden label changed, every
     refusal reads the same."""
     files = bad_files(contest)
@@ -210,11 +212,24 @@ def test_refusals_say_nothing_about_hidden_labels(contest: Contest, open_uploads
         return said
 
     before = messages()
-    for point in Point.objects.filter(dataset=contest.dataset).exclude(split="training"):
-        point.label = flip(point.label)
-        point.save()
-    Dataset.objects.filter(pk=contest.dataset.pk).update(version="hidden labels flipped")
-    open_uploads.dataset.refresh_from_db()
+    stored = dataset_store.labels_of_version
+
+    def flipped(dataset_id: int, version: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        splits, labels = stored(dataset_id, version)
+        hidden = [
+            label if split == "training" else flip(label)
+            for split, label in zip(splits, labels, strict=True)
+        ]
+        return splits, tuple(hidden)
+
+    truth = datasets.load_points(contest.dataset).labels_of("test")
+    monkeypatch.setattr(dataset_store, "labels_of_version", flipped)
+    # What the process has read of this version goes, so that the flipped labels are read.
+    datasets._load_points.cache_clear()
+    datasets._load_labels.cache_clear()
+    assert datasets.load_points(open_uploads.dataset).labels_of("test") == [
+        flip(label) for label in truth
+    ]
     assert messages() == before
 
 

@@ -79,7 +79,7 @@ def test_dataset_preview_then_save(contest: Contest) -> None:
     saved = client.post(reverse("web:dataset_new"), {**data, "action": "save"})
     assert saved.status_code == 302
     dataset = Dataset.objects.get(name="moons-1")
-    assert dataset.points.count() == 120 and dataset.feature_names == ["x", "y"]
+    assert dataset.size == 120 and dataset.feature_names == ["x", "y"]
     listing = client.get(reverse("web:datasets")).content.decode()
     assert "moons-1" in listing
 
@@ -119,7 +119,7 @@ def test_dataset_from_a_bundled_one(contest: Contest) -> None:
         reverse("web:dataset_new"),
         {"name": "Iris", "source": "bundled", "bundled": "iris", "seed": "0", "action": "save"},
     )
-    assert Dataset.objects.get(name="Iris").points.count() == 150
+    assert Dataset.objects.get(name="Iris").size == 150
 
 
 def test_dataset_csv_upload_survives_the_preview(contest: Contest) -> None:
@@ -142,7 +142,7 @@ def test_dataset_csv_upload_survives_the_preview(contest: Contest) -> None:
         reverse("web:dataset_new"),
         {"name": "uploaded", "source": "csv", "csv_text": rows, "action": "save"},
     )
-    assert Dataset.objects.get(name="uploaded").points.count() == 30
+    assert Dataset.objects.get(name="uploaded").size == 30
 
 
 def test_dataset_bad_csv_is_refused_next_to_the_file(contest: Contest) -> None:

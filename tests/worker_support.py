@@ -180,6 +180,8 @@ class WorkerProcess:
         if token:
             env = {**os.environ, "MLCONTEST_TOKEN": token}
         env["PYTHONUNBUFFERED"] = "1"
+        # The worker's dataset files beside its log, not in the user's cache folder.
+        env.setdefault("MLCONTEST_WORKER_CACHE", str(log_path.parent / "worker-cache"))
         self.log_path = log_path
         self.process = subprocess.Popen(
             argv,

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, cast, get_args
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationErrorContext
@@ -171,14 +172,16 @@ def contest_error(request: HttpRequest, error: ContestError) -> HttpResponse:
     return error_from(error)
 
 
-def guarded(view: Callable[..., HttpResponse], methods: list[str]) -> Callable[..., HttpResponse]:
+def guarded(
+    view: Callable[..., HttpResponseBase], methods: list[str]
+) -> Callable[..., HttpResponseBase]:
     """ninja's view for one path, behind the checks every JSON endpoint made before (the same
     decorators the seed protocol's views use): 405 with ``Allow`` for another method, then 401
     for an anonymous caller. Not CSRF-exempt: Django's middleware checks a session's POST
     before this runs (a token's request is exempt, ``TokenAuthenticationMiddleware``)."""
 
     @functools.wraps(view)
-    def readable(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def readable(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.content_type == "multipart/form-data" and not hasattr(request, "_body"):
             # ninja asks for request.body, which Django cannot give once the CSRF check has
             # parsed a multipart stream; BodyParser reads the parsed request.POST instead.

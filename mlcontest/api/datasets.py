@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Router
 
 from mlcontest.api.common import viewer
@@ -14,6 +15,7 @@ from mlcontest.contest import datasets
 from mlcontest.contest.models import Dataset as DatasetModel
 from mlcontest.contest.models import User
 from mlcontest.contest.permissions import sees_hidden_labels
+from mlcontest.http.points import points_answer
 
 router = Router(tags=["datasets"])
 
@@ -48,13 +50,10 @@ def dataset_detail(request: HttpRequest, dataset_id: int) -> Any:
     response=answers(Points, 404),
     url_name="api_dataset_points",
 )
-def dataset_points(request: HttpRequest, dataset_id: int) -> HttpResponse:
+def dataset_points(request: HttpRequest, dataset_id: int) -> HttpResponseBase:
     """The points.
 
     Only organizers get the labels of test and validation points (workers included: they fit
     on training labels only). The list is the seed's, served as stored bytes."""
     user = viewer(request)
-    body = datasets.points_json(
-        _dataset(user, dataset_id), with_hidden_labels=sees_hidden_labels(user)
-    )
-    return HttpResponse(body, content_type="application/json")
+    return points_answer(_dataset(user, dataset_id), with_hidden_labels=sees_hidden_labels(user))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Query, Router, Status
 
 from mlcontest.api.app import ORGANIZERS, csv_file, only_known
@@ -45,7 +46,7 @@ from mlcontest.contest.models import Job as JobModel
 from mlcontest.contest.models import Round as RoundModel
 from mlcontest.contest.models import User
 from mlcontest.contest.quotas import quota_left
-from mlcontest.http.endpoints import attachment
+from mlcontest.http.endpoints import streamed_attachment
 
 router = Router(tags=["rounds"])
 
@@ -231,9 +232,9 @@ def round_events(request: HttpRequest, round_id: int) -> Any:
     return {"round": round_.pk, "events": rounds.round_events(user, round_)}
 
 
-def _download(request: HttpRequest, round_id: int, part: str) -> HttpResponse:
+def _download(request: HttpRequest, round_id: int, part: str) -> HttpResponseBase:
     download = training_data.round_data(viewer(request), round_id, part)
-    return attachment(download.content, download.filename, download.content_type)
+    return streamed_attachment(download.content, download.filename, download.content_type)
 
 
 CSV_ABOUT = (
@@ -249,7 +250,7 @@ CSV_ABOUT = (
     url_name="api_round_training_data",
     openapi_extra=csv_file(),
 )
-def round_training_data(request: HttpRequest, round_id: int) -> HttpResponse:
+def round_training_data(request: HttpRequest, round_id: int) -> HttpResponseBase:
     """The round's training points with their labels, as CSV.
 
     Columns: `id`, `split`, the features, `label`."""
@@ -263,7 +264,7 @@ def round_training_data(request: HttpRequest, round_id: int) -> HttpResponse:
     url_name="api_round_test_data",
     openapi_extra=csv_file(),
 )
-def round_test_data(request: HttpRequest, round_id: int) -> HttpResponse:
+def round_test_data(request: HttpRequest, round_id: int) -> HttpResponseBase:
     """The round's test and validation points, features only, as CSV.
 
     Columns: `id`, `split`, the features (no label column)."""

@@ -66,6 +66,19 @@ def register_dataset_commands(commands: Subcommands) -> None:
     split_options(generate)
     generate.set_defaults(handler=cmd_dataset_generate)
 
+    openml = actions.add_parser(
+        "openml", help="a dataset from OpenML: its id or name, or a local .arff file"
+    )
+    openml.add_argument("source", metavar="ID-OR-NAME")
+    openml.add_argument("--name", help="the dataset's name here (default: ID-OR-NAME)")
+    openml.add_argument("--label-column", help="default: OpenML's default target")
+    openml.add_argument("--version", type=int, help="the OpenML version of a name")
+    openml.add_argument(
+        "--cache", type=Path, help="scikit-learn's OpenML cache folder (default: DATA_DIR/openml)"
+    )
+    split_options(openml)
+    openml.set_defaults(handler=cmd_dataset_openml)
+
     actions.add_parser("list", help="list the datasets").set_defaults(handler=cmd_dataset_list)
 
 
@@ -105,6 +118,23 @@ def cmd_dataset_generate(args: argparse.Namespace) -> None:
         n_classes=args.classes,
     )
     _store_dataset(args.name, table, args.replace)
+
+
+@command
+def cmd_dataset_openml(args: argparse.Namespace) -> None:
+    from django.conf import settings
+
+    from mlcontest.contest.openml_source import from_openml
+
+    table = from_openml(
+        args.source,
+        label_column=args.label_column,
+        seed=args.seed,
+        fractions=args.fractions,
+        data_home=args.cache or settings.DATA_DIR / "openml",
+        version=args.version,
+    )
+    _store_dataset(args.name or Path(args.source).stem, table, args.replace)
 
 
 def _store_dataset(name: str, table: SourcedTable, replace: bool) -> None:

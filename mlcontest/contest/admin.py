@@ -93,14 +93,20 @@ class GroupAdmin(admin.ModelAdmin):
 
 @admin.register(models.Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ("name", "source", "version", "created_at")
+    list_display = ("name", "source", "size", "version", "created_at")
     search_fields = ("name",)
+    # The points are Parquet pieces (DatasetChunk): a form would load them all for nothing.
+    exclude = ("preview",)
 
 
-@admin.register(models.Point)
-class PointAdmin(admin.ModelAdmin):
-    list_display = ("dataset", "position", "split", "label")
-    list_filter = ("dataset", "split")
+@admin.register(models.DatasetChunk)
+class DatasetChunkAdmin(admin.ModelAdmin):
+    """Listed to be seen (and deleted with their dataset); the bytes are pieces of a Parquet
+    file, nothing to read or edit by hand."""
+
+    list_display = ("dataset", "version", "part", "seq")
+    list_filter = ("part",)
+    exclude = ("data",)
 
 
 class RoundEntryInline(admin.TabularInline):

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from django.utils.translation import gettext
 from numpy.typing import NDArray
 
-from mlcontest.contest import datasets
+from mlcontest.contest import categories, csv_columnar, datasets
+from mlcontest.contest.csv_columnar import sniff_delimiter
 from mlcontest.contest.dataset_choices import (
     GENERATORS,
     MAX_CLASSES,
@@ -70,14 +72,26 @@ def from_csv(
     feature_columns: Sequence[str] | None = None,
     seed: int = 0,
     fractions: Fractions = DEFAULT_FRACTIONS,
+    reader: str = "auto",
 ) -> SourcedTable:
     """Read a table with a header line. ``text_or_path`` is CSV text (or bytes), or a ``Path``
     (a one-line string that names an existing file counts as a path too).
 
-    Without ``feature_columns`` every column that holds numbers is a feature, except the label
-    and split columns and ``id`` (the platform numbers the points itself). Without a split
-    column the points are split from ``seed`` by ``fractions``. Errors name the line (the
-    header is line 1) and the column."""
+    Without ``feature_columns`` every column that holds numbers is a feature, and every text
+    column whose values repeat (a category: ``contest.categories``), except the label and split
+    columns and ``id`` (the platform numbers the points itself). An empty cell of a numeric
+    column is a missing value (NaN), which each job fills in. Without a split column the points
+    are split from ``seed`` by ``fractions``. Errors name the line (the header is line 1) and
+    the column.
+
+    A file bigger than ``csv_columnar.COLUMNAR_FROM_BYTES`` is read by pyarrow's columnar
+    reader (``reader="columnar"`` forces it, ``"python"`` forbids it); the line-by-line reader
+    here is the reference: the columnar one hands any file it finds fault with to it, so that
+    the refusal names the line and column in the same words."""
+    if reader != "python" and (reader == "columnar" or csv_columnar.is_big(text_or_path)):
+        fast = csv_columnar.read(text_or_path, label_column, split_column, feature_columns)
+        if fast is not None:
+            return _columnar_table(fast, label_column, split_column, seed, fractions)
     text, file_name = read_csv_text(text_or_path)
     header, rows = _parse_rows(text)
     if label_column not in header:
@@ -87,15 +101,29 @@ def from_csv(
             fields={"label_column": f"no column {label_column!r}"},
         )
     has_split = split_column is not None and split_column in header
-    features, ignored = _choose_features(
+    columns, ignored = _choose_features(
         header, rows, label_column, split_column if has_split else None, feature_columns
     )
     label_index = header.index(label_column)
-    feature_indices = [header.index(name) for name in features]
-    values: list[list[float]] = []
+    features: list[str] = []
+    blocks: list[np.ndarray] = []
+    for name in columns:
+        index = header.index(name)
+        cells = [row[index] for _, row in rows]
+        found = _text_categories(cells)
+        if found is None:
+            features.append(name)
+            numbers = [
+                _number(cell, line, name) for cell, (line, _) in zip(cells, rows, strict=True)
+            ]
+            blocks.append(np.asarray(numbers, dtype=np.float64).reshape(-1, 1))
+        else:
+            stripped = [cell.strip() or None for cell in cells]
+            features += categories.feature_names(name, found)
+            blocks.append(categories.one_hot(stripped, found))
+    values: list[list[float]] = np.hstack(blocks).tolist() if blocks else []
     labels: list[str] = []
     for line, row in rows:
-        values.append([_number(row[index], line, header[index]) for index in feature_indices])
         label = row[label_index].strip()
         if not label:
             raise InvalidInput(
@@ -122,11 +150,62 @@ def from_csv(
         "column": repr(label_column),
         "split": how_split,
     }
+    description += describe_columns(columns, features, ignored)
+    return _finish(features, values, labels, splits, description, where)
+
+
+def describe_columns(
+    columns: Sequence[str], features: Sequence[str], ignored: Sequence[str]
+) -> str:
+    """The sentences on text columns and left-out columns of an import's description."""
+    said = ""
+    text_columns = [name for name in columns if name not in features]
+    if text_columns:
+        said += " " + gettext("Text columns as one 0/1 feature per value: %(names)s.") % {
+            "names": ", ".join(text_columns)
+        }
     if ignored:
-        description += " " + gettext("Columns without numbers, left out: %(names)s.") % {
+        said += " " + gettext("Columns without numbers, left out: %(names)s.") % {
             "names": ", ".join(ignored)
         }
-    return _finish(features, values, labels, splits, description, where)
+    return said
+
+
+def _text_categories(cells: Sequence[str]) -> list[str] | None:
+    """The values of a text column (no cell a number, some not empty), or None."""
+    if any(_is_number(cell) for cell in cells):
+        return None
+    found = categories.categories_of([cell.strip() for cell in cells])
+    return found or None
+
+
+def _columnar_table(
+    read: csv_columnar.ColumnarCsv,
+    label_column: str,
+    split_column: str | None,
+    seed: int,
+    fractions: Fractions,
+) -> SourcedTable:
+    """The columnar reader's table, described in the same words as the reference's."""
+    if read.splits is not None:
+        splits = read.splits
+        how_split = gettext("splits from column %(column)s") % {"column": repr(split_column)}
+    else:
+        splits = datasets.assign_splits(read.labels, seed, fractions)
+        how_split = _split_words(seed, fractions)
+    name = read.file_name
+    where = f"CSV file {name}" if name else "CSV text"  # the source: a code
+    shown = gettext("CSV file %(name)s") % {"name": name} if name else gettext("CSV text")
+    description = gettext(
+        "Imported from %(where)s: %(size)s, label column %(column)s, %(split)s."
+    ) % {
+        "where": shown,
+        "size": _size_words(len(read.labels), read.features, read.labels),
+        "column": repr(label_column),
+        "split": how_split,
+    }
+    description += describe_columns(read.columns, read.features, read.ignored)
+    return _finish(read.features, read.matrix, read.labels, splits, description, where)
 
 
 def read_csv_text(text_or_path: str | bytes | Path) -> tuple[str, str]:
@@ -194,16 +273,6 @@ def _parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, rows
 
 
-def sniff_delimiter(text: str) -> str:
-    # Spreadsheets set to a comma as decimal mark save with ';': let the header line decide.
-    # Only the delimiter is taken from the sniffer; its guesses about quoting are unreliable.
-    first_line = text.lstrip().splitlines()[0]
-    try:
-        return csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
-
-
 def _check_header(header: list[str]) -> None:
     for number, name in enumerate(header, start=1):
         if not name:
@@ -239,16 +308,25 @@ def _choose_features(
                 fields={"feature_columns": f"unknown: {', '.join(missing)}"},
             )
         ignored: list[str] = []
+        for name in chosen:
+            index = header.index(name)
+            found = _text_categories([row[index] for _, row in rows])
+            if found is not None and len(found) > categories.MAX_CATEGORIES:
+                raise categories.too_many(name, len(found))
     else:
         skipped = {label_column, split_column, "id"}
         candidates = [name for name in header if name not in skipped]
         # A column with a single number in it is meant to be numeric: its other values must
         # be numbers too (and are reported when they are not), rather than silently dropping it.
+        # A text column is a feature when it looks like a category (``is_category``).
         chosen, ignored = [], []
         for name in candidates:
             index = header.index(name)
-            holds_numbers = any(_is_number(row[index]) for _, row in rows)
-            (chosen if holds_numbers else ignored).append(name)
+            cells = [row[index] for _, row in rows]
+            found = _text_categories(cells)
+            keep = found is None and any(cell.strip() for cell in cells)
+            keep = keep or (found is not None and categories.is_category(found, len(rows)))
+            (chosen if keep else ignored).append(name)
     for name in chosen:
         if name in RESERVED_NAMES:
             raise InvalidInput(
@@ -281,6 +359,8 @@ def _is_number(cell: str) -> bool:
 
 
 def _number(cell: str, line: int, column: str) -> float:
+    if not cell.strip():
+        return math.nan  # a missing value: each job fills it in
     try:
         value = float(cell)
     except ValueError:
@@ -515,7 +595,7 @@ _GENERATORS = {
 
 def _finish(
     features: list[str],
-    values: list[list[float]],
+    values: list[list[float]] | pa.Table,
     labels: list[str],
     splits: list[str],
     description: str,

@@ -166,6 +166,16 @@ class Dataset(models.Model):
     class_labels = models.JSONField(default=list, help_text="Every label, sorted.")
     version = models.CharField(max_length=64, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    # What pages and lists show, kept beside the points so that showing a dataset costs the
+    # same for 150 points and for 70,000 (the points themselves are in DatasetChunk).
+    size = models.PositiveIntegerField(default=0, help_text="Number of points.")
+    split_sizes = models.JSONField(default=dict, help_text="Points per split.")
+    missing_values = models.PositiveBigIntegerField(
+        default=0, help_text="Empty feature cells, filled in by each job (its page says how)."
+    )
+    preview = models.JSONField(
+        default=dict, help_text="The scatter plot's points, projected when the points were stored."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -174,21 +184,27 @@ class Dataset(models.Model):
         return self.name
 
 
-class Point(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="points")
-    position = models.PositiveIntegerField(help_text="Order of the point in the dataset.")
-    split = models.CharField(max_length=16, choices=Split.choices)
-    label = models.CharField(max_length=100)
-    features = models.JSONField(help_text="Feature values in the order of the dataset's names.")
+class DatasetChunk(models.Model):
+    """A piece (at most ``dataset_store.CHUNK_BYTES``) of one of a dataset version's Parquet
+    files (``contest.columnar``). The points live in the database, not on one server's disk,
+    so that every server process behind one database can serve them; in pieces, so that a
+    server streams a file without holding it whole, on SQLite and PostgreSQL alike."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="chunks")
+    version = models.CharField(max_length=64)
+    part = models.CharField(max_length=16)
+    seq = models.PositiveIntegerField()
+    data = models.BinaryField()
 
     class Meta:
-        ordering = ["dataset", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["dataset", "position"], name="point_position_unique"),
+            models.UniqueConstraint(
+                fields=["dataset", "version", "part", "seq"], name="dataset_chunk_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.dataset} #{self.position}"
+        return f"{self.dataset_id} {self.version} {self.part} #{self.seq}"
 
 
 def default_points() -> list[int]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from mlcontest.algorithms import all_scores
 from mlcontest.contest import visibility
-from mlcontest.contest.datasets import SPLITS, load_points
+from mlcontest.contest.datasets import SPLITS, load_labels
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import Dataset, Group, Job, JobState, Round, User
@@ -59,7 +59,7 @@ def _normalise_labels(posted: list[Any], task: str) -> list[str]:
 
 def _check_labels(job: Job, payload: ResultPayload) -> dict[str, list[str]]:
     """The posted labels per split, as strings, checked against the dataset."""
-    loaded = load_points(job.round.dataset)
+    loaded = load_labels(job.round.dataset)
     task = task_of(job.round)
     known = set(job.round.dataset.class_labels)
     errors: dict[str, str] = {}
@@ -198,7 +198,7 @@ def record_result(
     }
     if payload.success:
         labels = _check_labels(job, payload)
-        loaded = load_points(job.round.dataset)
+        loaded = load_labels(job.round.dataset)
         task = task_of(job.round)
         extra: dict[str, dict[str, float]] = {}
         for split in ("test", "validation"):

@@ -10,14 +10,10 @@ steps of the same order on the same points.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from django.db.models import Count
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
-from mlcontest.contest.datasets import load_points
-from mlcontest.contest.models import Dataset, Point, Split
+from mlcontest.contest.models import Dataset, Split
 
 # Below this many points a score moves in steps bigger than 0.01 (one point of a hundred).
 SMALL_SPLIT = 100
@@ -26,14 +22,10 @@ SCORED_SPLITS = (Split.TEST.value, Split.VALIDATION.value)
 
 def split_counts(dataset_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
     """Points per split of each dataset (all datasets, or those of ``dataset_ids``), one query."""
-    points = Point.objects.all()
+    rows = Dataset.objects.all()
     if dataset_ids is not None:
-        points = points.filter(dataset_id__in=dataset_ids)
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = points.values("dataset_id", "split").annotate(n=Count("id")).order_by()
-    for row in rows:
-        counts[row["dataset_id"]][row["split"]] = row["n"]
-    return dict(counts)
+        rows = rows.filter(pk__in=dataset_ids)
+    return {pk: dict(sizes) for pk, sizes in rows.values_list("pk", "split_sizes")}
 
 
 def warnings_for(counts: dict[str, int]) -> list[str]:
@@ -59,10 +51,8 @@ def warnings_for(counts: dict[str, int]) -> list[str]:
 
 
 def dataset_warnings(dataset: Dataset) -> list[str]:
-    """The dataset's warnings, from its points as loaded (cached per process and version: a
-    list of rounds asks for each, and the round's pages load the points anyway)."""
-    loaded = load_points(dataset)
-    return warnings_for({split: loaded.count(split) for split in SCORED_SPLITS})
+    """The dataset's warnings, from the split sizes kept on its row."""
+    return warnings_for({split: int(dataset.split_sizes.get(split, 0)) for split in SCORED_SPLITS})
 
 
 def all_dataset_warnings() -> dict[str, list[str]]:

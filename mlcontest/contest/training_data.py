@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext
 
-from mlcontest.contest import rounds
-from mlcontest.contest.datasets import SPLITS, load_points
+from mlcontest.contest import columnar, dataset_store, datasets, rounds
+from mlcontest.contest.datasets import SPLITS, load_labels, load_points
 from mlcontest.contest.errors import NotFound
 from mlcontest.contest.models import Dataset, User
 from mlcontest.contest.permissions import require_user
@@ -46,7 +46,8 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
+    if header:
+        writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue().encode("utf-8")
 
@@ -80,6 +81,34 @@ def _dataset_csv(dataset: Dataset, version: str, part: str) -> bytes:
     return csv_bytes(header, rows)
 
 
+def iter_dataset_csv(dataset: Dataset, part: str) -> Iterator[bytes]:
+    """The same file in pieces, for a dataset too big to build in memory: its rows are read
+    from the stored Parquet file a few hundred points at a time."""
+    if part not in PARTS:
+        raise NotFound(
+            gettext("No download %(part)s: there are %(parts)s.")
+            % {"part": repr(part), "parts": " and ".join(PARTS)}
+        )
+    return _stream_csv(dataset, part)
+
+
+def _stream_csv(dataset: Dataset, part: str) -> Iterator[bytes]:
+    loaded = load_labels(dataset)
+    labelled = part == TRAINING
+    wanted = {TRAINING} if labelled else set(SPLITS) - {TRAINING}
+    header = ["id", "split", *dataset.feature_names] + (["label"] if labelled else [])
+    yield csv_bytes(header, [])
+    for start, batch in columnar.iter_point_batches(dataset_store.features_file(dataset)):
+        rows = []
+        for offset, features in enumerate(batch):
+            position = start + offset
+            split = loaded.splits[position]
+            if split in wanted:
+                label = [loaded.labels[position]] if labelled else []
+                rows.append([position, split, *map(repr, features), *label])
+        yield csv_bytes([], rows)[len(BOM.encode()) :]
+
+
 @dataclass(frozen=True)
 class Download:
     filename: str
@@ -87,10 +116,23 @@ class Download:
     content_type: str = "text/csv; charset=utf-8"
 
 
-def round_data(viewer: User, round_id: Any, part: str) -> Download:
+@dataclass(frozen=True)
+class DataFile:
+    """A round's data file: whole, or in pieces streamed as they are made (a big dataset)."""
+
+    filename: str
+    content: bytes | Iterator[bytes]
+    content_type: str = "text/csv; charset=utf-8"
+
+
+def round_data(viewer: User, round_id: Any, part: str) -> DataFile:
     """The file ``part`` of the round's dataset, for anyone who may see the round (drafts:
     organizers only, as everywhere: ``rounds.find_round``)."""
     require_user(viewer)
     round_ = rounds.find_round(round_id, viewer)
-    content = dataset_csv(round_.dataset, part)
-    return Download(f"round-{round_.pk}-{part}.csv", content)
+    dataset = round_.dataset
+    if datasets.points_json_is_small(dataset):
+        content: bytes | Iterator[bytes] = dataset_csv(dataset, part)
+    else:
+        content = iter_dataset_csv(dataset, part)
+    return DataFile(f"round-{round_.pk}-{part}.csv", content)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from mlcontest.contest.errors import ContestError, InvalidInput, NotAuthenticated
 from mlcontest.contest.inputs import loads_json
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def error_response(
@@ -60,19 +61,30 @@ def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse
     return response
 
 
+def streamed_attachment(
+    content: bytes | Iterator[bytes], filename: str, content_type: str
+) -> HttpResponseBase:
+    """``attachment``, streamed when the file comes in pieces (a big dataset's CSV)."""
+    if isinstance(content, bytes):
+        return attachment(content, filename, content_type)
+    response = StreamingHttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def json_action(view: Callable[..., Any]) -> View:
     """Turn a view that returns data (or raises ContestError) into a JSON endpoint that needs a
     signed-in user. Anonymous callers get a 401 JSON body, never a redirect to a login page."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return error_from(NotAuthenticated("Sign in first (POST accounts/login/)."))
         try:
             result = view(request, *args, **kwargs)
         except ContestError as error:
             return error_from(error)
-        if isinstance(result, HttpResponse):
+        if isinstance(result, HttpResponseBase):  # a streamed answer too
             return result
         return json_answer(result)
 
@@ -84,7 +96,7 @@ def allow_methods(*methods: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
                 response = error_response(
                     405, "method_not_allowed", f"Use {' or '.join(methods)} here."

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import mlcontest.http.converters  # noqa: F401  (registers <id:...>)
-from mlcontest.protocol import views
+from mlcontest.protocol import dataset_files, views
 
 urlpatterns = [
     path("env.json/", views.env, name="env"),
@@ -38,4 +38,15 @@ urlpatterns = [
     # Beyond the seed: lease renewal and hand-back for long or interrupted jobs.
     path("actions/renew_lease/<id:job_id>.json/", views.renew_lease, name="renew_lease"),
     path("actions/release_job/<id:job_id>.json/", views.release_job, name="release_job"),
+    # Beyond the seed: a dataset version as Parquet plus its splits, for workers.
+    path(
+        "actions/get_dataset_file/<id:dataset_id>/",
+        dataset_files.get_dataset_file,
+        name="get_dataset_file",
+    ),
+    path(
+        "actions/get_dataset_splits/<id:dataset_id>/",
+        dataset_files.get_dataset_splits,
+        name="get_dataset_splits",
+    ),
 ]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -31,6 +32,7 @@ from mlcontest.contest.models import JobPicture, RoundState, User
 from mlcontest.contest.permissions import require_worker, sees_hidden_labels
 from mlcontest.core.booleans import parse_bool
 from mlcontest.http.endpoints import allow_methods, error_response, json_action, parse_json_body
+from mlcontest.http.points import points_answer
 
 READ = allow_methods("GET", "POST")
 WRITE = allow_methods("POST")
@@ -198,11 +200,10 @@ def get_datasets(request: HttpRequest) -> dict[str, Any]:
 
 @READ
 @json_action
-def get_dataset_points(request: HttpRequest, dataset_id: str) -> HttpResponse:
+def get_dataset_points(request: HttpRequest, dataset_id: str) -> HttpResponseBase:
     viewer = _user(request)
     dataset = datasets.find_visible_dataset(viewer, dataset_id)
-    body = datasets.points_json(dataset, with_hidden_labels=sees_hidden_labels(viewer))
-    return HttpResponse(body, content_type="application/json")
+    return points_answer(dataset, with_hidden_labels=sees_hidden_labels(viewer))
 
 
 @WRITE

@@ -392,12 +392,36 @@ class DatasetForm(forms.Form):
         label=_("CSV file"),
         required=False,
         help_text=_(
-            "Columns: the features, a 'label' column and optionally 'split' "
-            "(training, test, validation)."
+            "A header line, then one point per line: the features, the label column and "
+            "optionally a split column. At most 5 MB here; bigger files: mlcontest dataset "
+            "import-csv."
         ),
     )
     # After a preview the CSV travels back in the page, so that saving needs no second upload.
     csv_text = forms.CharField(widget=forms.HiddenInput, required=False)
+    label_column = forms.CharField(
+        label=_("Label column"), max_length=200, initial="label", required=False
+    )
+    split_column = forms.CharField(
+        label=_("Split column"),
+        max_length=200,
+        initial="split",
+        required=False,
+        help_text=_(
+            "A column of training, test and validation; without it the points are split from "
+            "the seed."
+        ),
+    )
+    feature_columns = forms.CharField(
+        label=_("Feature columns"),
+        max_length=5000,
+        required=False,
+        help_text=_(
+            "Comma-separated; empty: every column with numbers, and text columns whose values "
+            "repeat (one 0/1 feature per value). Empty cells are allowed: each job fills them "
+            "with the feature's training mean."
+        ),
+    )
 
     MAX_CSV_BYTES = 5 * 1024 * 1024
 

@@ -77,7 +77,14 @@ def dataset_list(request: HttpRequest) -> HttpResponse:
 def _table(data: dict[str, Any]) -> dataset_sources.SourcedTable:
     seed = data.get("seed") or 0
     if data["source"] == "csv":
-        return dataset_sources.from_csv(data["csv_text"], seed=seed)
+        chosen = [name.strip() for name in (data.get("feature_columns") or "").split(",")]
+        return dataset_sources.from_csv(
+            data["csv_text"],
+            label_column=(data.get("label_column") or "label").strip(),
+            split_column=(data.get("split_column") or "split").strip(),
+            feature_columns=[name for name in chosen if name] or None,
+            seed=seed,
+        )
     if data["source"] == "bundled":
         return dataset_sources.from_sklearn(data["bundled"], seed=seed)
     return dataset_sources.generate(data["kind"], data["n_points"], data["noise"], seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -68,6 +69,32 @@ def scatter(
     """The points coloured by label (grey where the label is hidden), as an accessible SVG."""
     features, labels = list(features)[:MAX_POINTS], list(labels)[:MAX_POINTS]
     coords, x_label, y_label = project(features, names) if features else ([], "", "")
+    return _draw(coords, labels, x_label, y_label, title)
+
+
+def scatter_projected(shown: Sequence[Sequence[Any]], names: Sequence[str], title: str) -> Plot:
+    """The same plot from points projected beforehand (``contest.columnar.preview``): a list
+    of ``[x, y, label]``."""
+    coords = [(float(x), float(y)) for x, y, _ in shown]
+    labels = [label for _, _, label in shown]
+    if len(names) == 1:
+        x_label, y_label = names[0], ""
+    elif len(names) == 2:
+        x_label, y_label = names[0], names[1]
+    else:
+        x_label, y_label = gettext("component 1"), gettext("component 2")
+    if not coords:
+        x_label = y_label = ""
+    return _draw(coords, labels, x_label, y_label, title)
+
+
+def _draw(
+    coords: Sequence[tuple[float, float]],
+    labels: Sequence[str | None],
+    x_label: str,
+    y_label: str,
+    title: str,
+) -> Plot:
     known = sorted({label for label in labels if label is not None})
     colours = {label: PALETTE[index % len(PALETTE)] for index, label in enumerate(known)}
     xs = [x for x, _ in coords] or [0.0]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
-from mlcontest.contest import datasets, groups, users, visibility
+from mlcontest.contest import columnar, datasets, groups, users, visibility
 from mlcontest.contest.errors import PermissionDenied
 from mlcontest.contest.models import (
     Dataset,
@@ -87,25 +87,20 @@ def split_rounds(rounds: list[Round], viewer: User) -> RoundLists:
 
 def dataset_card(dataset: Dataset, all_labels: bool) -> dict[str, Any]:
     """Description, size per split and a scatter plot; students see the training points only
-    (the labels of the other splits are what they are scored on)."""
-    loaded = datasets.load_points(dataset)
-    if all_labels:
-        features: list[Any] = list(loaded.features)
-        labels: list[str | None] = list(loaded.labels)
-    else:
-        keep = [i for i, split in enumerate(loaded.splits) if split == datasets.SPLITS[0]]
-        features = [loaded.features[i] for i in keep]
-        labels = [loaded.labels[i] for i in keep]
+    (the labels of the other splits are what they are scored on). Everything comes from the
+    dataset's row (its preview was projected when the points were stored), so the card costs
+    the same for 150 points and for 70,000."""
     if all_labels:
         title = gettext("%(name)s (all points)") % {"name": dataset.name}
     else:
         title = gettext("%(name)s (training points)") % {"name": dataset.name}
+    shown = (dataset.preview or {}).get("all" if all_labels else "training", [])
     return {
         "dataset": dataset,
-        "size": len(loaded.positions),
-        "splits": {split: loaded.count(split) for split in datasets.SPLITS},
-        "features": list(loaded.feature_names),
-        "plot": plots.scatter(features, labels, loaded.feature_names, title),
+        "size": dataset.size,
+        "splits": {split: int(dataset.split_sizes.get(split, 0)) for split in datasets.SPLITS},
+        "features": list(dataset.feature_names),
+        "plot": plots.scatter_projected(shown, dataset.feature_names, title),
     }
 
 
@@ -117,8 +112,16 @@ def table_preview(table: datasets.DatasetTable, name: str) -> dict[str, Any]:
         "splits": counts,
         "features": table.feature_names,
         "classes": sorted(set(table.labels)),
-        "plot": plots.scatter(
-            table.features, table.labels, table.feature_names, name or gettext("preview")
+        # Projected as a stored dataset's preview is (the first 2,000 points), from a list of
+        # rows or the columnar reader's table alike.
+        "plot": plots.scatter_projected(
+            columnar.preview(
+                columnar.features_table(table.feature_names, table.features),
+                table.splits,
+                table.labels,
+            )["all"],
+            table.feature_names,
+            name or gettext("preview"),
         ),
     }
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from mlcontest.contest import (
     courses,
     datasets,
     groups,
+    job_cost,
     queue,
     results,
     reveal_show,
@@ -40,6 +42,7 @@ from mlcontest.contest.uploads import UPLOADED
 from mlcontest.web import board, forms, services
 
 View = Callable[..., HttpResponse]
+AnyView = TypeVar("AnyView", bound=Callable[..., HttpResponseBase])
 
 
 def viewer(request: HttpRequest) -> User:
@@ -48,17 +51,17 @@ def viewer(request: HttpRequest) -> User:
     return user
 
 
-def contest_404(view: View) -> View:
+def contest_404(view: AnyView) -> AnyView:
     """A domain NotFound (e.g. a draft round seen by a student) is the page's 404."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except NotFound as error:
             raise Http404(error.message) from None
 
-    return wrapper
+    return cast(AnyView, wrapper)
 
 
 @login_required
@@ -308,6 +311,12 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         param_forms=param_forms,
         chosen=chosen or names[0],
         card=services.dataset_card(round_.dataset, all_labels=sees_hidden_labels(user)),
+        too_big=[
+            (REGISTRY[name], why)
+            for name, why in job_cost.too_big(
+                round_.dataset, names, round_.time_limit_seconds, round_.memory_limit_mb
+            ).items()
+        ],
         history=_history_json(round_),
         now=timezone.now(),
         can_submit=round_.state == RoundState.OPEN and context["group"] is not None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from mlcontest.worker.dataset_files import DatasetFiles
 from mlcontest.worker.diagnostics import PICTURE_BUDGET, Budget, cv_scores, diagnostic_pictures
 from mlcontest.worker.pictures import draw_pictures_noting, picture_note
 from mlcontest.worker.run import Outcome, PreparedData, run_job
@@ -162,6 +163,9 @@ def serve(conn: Connection) -> None:
         except (EOFError, OSError):
             return
         if data is not None:
-            cached = {spec.data_key: data}
+            cached = {}  # the previous dataset goes before the next one is read
+            # A big dataset comes as the paths of its cached files: read here, in the job
+            # process, so that the matrix is never pickled through the pipe.
+            cached[spec.data_key] = data.load() if isinstance(data, DatasetFiles) else data
         if not run_one(spec, cached[spec.data_key], conn):
             return

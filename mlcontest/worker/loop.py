@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from mlcontest.client import (
@@ -32,10 +33,13 @@ from mlcontest.client import (
     Forbidden,
     LoginFailed,
     NotAuthenticated,
+    NotFound,
     ServerError,
     ServerFailure,
 )
+from mlcontest.worker import dataset_files
 from mlcontest.worker.child import JobSpec, time_limit_message
+from mlcontest.worker.dataset_files import DatasetFiles
 from mlcontest.worker.posting import (
     PICTURE_SECONDS,
     Abandoned,
@@ -71,14 +75,16 @@ class JobLost(Exception):
 
 
 class DatasetCache:
-    """Each dataset's points as arrays, fetched again only when its version changes."""
+    """Each dataset version on disk in its compact form (``dataset_files``), fetched once; the
+    job process reads it. A server without the file endpoints gets the seed's point list."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
         self.lock = threading.Lock()
-        self.entries: dict[int, PreparedData] = {}
+        self.entries: dict[int, PreparedData | DatasetFiles] = {}
         self.fetches = 0
+        self.cache_dir = cache_dir or dataset_files.default_cache_dir()
 
-    def get(self, slot: Slot, dataset_id: int, version: str | None) -> PreparedData:
+    def get(self, slot: Slot, dataset_id: int, version: str | None) -> PreparedData | DatasetFiles:
         with self.lock:  # two slots that need the same new dataset fetch it once
             cached = self.entries.get(dataset_id)
             if cached is not None and version and cached.version == version:
@@ -87,13 +93,23 @@ class DatasetCache:
             info = slot.caller.call(api.get_datasets, "list datasets")[dataset_id]
             if cached is not None and cached.version == info["version"]:
                 return cached
-            points = slot.caller.call(lambda: api.load(info["url"]), "fetch points")
-            data = prepare(points, info["features"], info["version"], info.get("labels") or ())
+            classes = tuple(str(label) for label in info.get("labels") or ())
+            data: PreparedData | DatasetFiles
+            try:
+                data = slot.caller.call(
+                    lambda: dataset_files.fetch(
+                        api, self.cache_dir, dataset_id, info["version"], classes
+                    ),
+                    "fetch dataset file",
+                )
+            except NotFound:  # a server from before the file endpoints
+                points = slot.caller.call(lambda: api.load(info["url"]), "fetch points")
+                data = prepare(points, info["features"], info["version"], classes)
             self.entries[dataset_id] = data
             self.fetches += 1
             log.info(
                 "fetched the %d points of dataset %d (version %s)",
-                len(points),
+                info.get("size", 0),
                 dataset_id,
                 data.version,
             )
@@ -351,7 +367,7 @@ class Slot:
         return following
 
     def compute(
-        self, spec: JobSpec, data: PreparedData, lease: Lease, time_limit: float
+        self, spec: JobSpec, data: PreparedData | DatasetFiles, lease: Lease, time_limit: float
     ) -> Outcome | None:
         """The job's outcome (a failure for a broken limit), or None when abandoned."""
         self.process.submit(spec, data)

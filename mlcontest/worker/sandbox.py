@@ -19,6 +19,7 @@ from typing import Any
 
 from mlcontest.worker import child
 from mlcontest.worker.child import JobSpec
+from mlcontest.worker.dataset_files import DatasetFiles
 from mlcontest.worker.run import PreparedData
 
 # One thread per job process: parallelism comes from running several of them.
@@ -72,7 +73,7 @@ class JobProcess:
         self.process, self.conn, self.loaded_key, self.jobs = process, parent_end, None, 0
         wait_for(self, "ready", time.monotonic() + timeout)
 
-    def submit(self, spec: JobSpec, data: PreparedData) -> None:
+    def submit(self, spec: JobSpec, data: PreparedData | DatasetFiles) -> None:
         if self.jobs >= self.max_jobs:
             self.stop()
         self.start()
