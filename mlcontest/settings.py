@@ -192,6 +192,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", MAX_BODY_BY
 # The contest's own knobs.
 LEASE_SECONDS = env_int("MLCONTEST_LEASE_SECONDS", 60)
 MAX_ATTEMPTS = env_int("MLCONTEST_MAX_ATTEMPTS", 3)
+# A waiting ping sleeps until a job is queued (contest/wakeup.py); once per this many
+# milliseconds one waiter per process claims anyway: leases that ran out, a lost wake-up.
+WAIT_POLL_SECONDS = env_int("MLCONTEST_WAIT_POLL_MS", 1000) / 1000
 BENCH_ENDPOINTS = env_bool("MLCONTEST_BENCH_ENDPOINTS", False)
 # Web sign-up needs this class code; empty keeps sign-up closed (organizers create accounts).
 SIGNUP_CODE = env_str("MLCONTEST_SIGNUP_CODE", "")
