@@ -98,7 +98,7 @@ def test_the_worker_imports_without_the_server_packages(tmp_path: Path) -> None:
         env,
         "import sys\n"
         "import mlcontest.worker.loop, mlcontest.worker.preload, mlcontest.client\n"
-        "from mlcontest.cli import main\n"
+        "from mlcontest.cli.main import main\n"
         "code = main(['worker', '--help'])\n"
         f"assert not set(sys.modules) & set({SERVER_ONLY!r}), sorted(sys.modules)\n"
         "sys.exit(code)\n",
