@@ -176,9 +176,9 @@ def run_the_job(shape: Shapes, table: datasets.DatasetTable, media: Path, settin
     stored = Job.objects.get(pk=job.pk)
     saved: dict[str, bytes] = {}
     for picture in JobPicture.objects.filter(job=stored):
-        data = stored_pictures.picture_bytes(picture)
-        assert data is not None
-        saved[picture.filename] = data
+        image = stored_pictures.picture_bytes(picture)
+        assert image is not None
+        saved[picture.filename] = image
     return Run(
         organizer_points=ok_json(logged_in(olga).post(info["url"])),
         sent_to_worker=points,
