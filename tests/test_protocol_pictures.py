@@ -244,7 +244,7 @@ def test_the_migration_copies_the_files_it_finds_into_the_database(
 
     from django.apps import apps
 
-    migration = import_module("mlcontest.contest.migrations.0010_picture_data")
+    migration = import_module("mlcontest.contest.migrations.0011_picture_data")
     kept = JobPicture(job=ran.job, filename="kept.png", content_type="image/png")
     kept.image.save("kept.png", ContentFile(png_bytes("green")), save=True)
     lost = JobPicture.objects.create(

@@ -476,7 +476,7 @@ class PictureData(models.Model):
     """A picture's bytes, in the database, so that every server machine serves every picture
     without a shared disk (``contest/pictures.py``). A table of its own: listing a job's
     pictures reads no image. A picture stored before this table has none, and its file in
-    ``MEDIA_ROOT`` is read instead (migration 0010 copies the files it finds)."""
+    ``MEDIA_ROOT`` is read instead (migration 0011 copies the files it finds)."""
 
     picture = models.OneToOneField(
         JobPicture, on_delete=models.CASCADE, primary_key=True, related_name="stored"

@@ -22,7 +22,7 @@ def copy_files_in(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contest", "0009_reveal_show"),
+        ("contest", "0010_uploads_diagnostics"),
     ]
 
     operations = [
