@@ -39,7 +39,7 @@ def requirements() -> dict[str, list[str]]:
     return {
         "build": pyproject["build-system"]["requires"],
         "run": pyproject["project"]["dependencies"],
-        "dev": pyproject["project"]["optional-dependencies"]["dev"],
+        **pyproject["project"]["optional-dependencies"],  # dev, and the server's and worker's
     }
 
 
@@ -119,7 +119,7 @@ def task_lock(args: argparse.Namespace) -> int:
     exact versions with hashes, for Python 3.11 to 3.13 on any platform. Versions already in
     the lock are kept unless --upgrade is given."""
     wanted = requirements()
-    argv = [BIN / "uv", "pip", "compile", "pyproject.toml", "-", "--extra", "dev"]
+    argv = [BIN / "uv", "pip", "compile", "pyproject.toml", "-", "--all-extras"]
     argv += ["--universal", "--python-version", "3.11", "--generate-hashes", "--quiet"]
     argv += ["--custom-compile-command", "python3.11 tasks.py lock", "--output-file", LOCK]
     if args.upgrade:

@@ -2,34 +2,23 @@
 
 Every setting has a safe local default, so that `mlcontest serve` works with nothing set:
 a SQLite file in ``MLCONTEST_DATA_DIR`` (default ``./mlcontest-data``), DEBUG off, a secret
-key generated once and kept in the data folder.
+key generated once and kept in the data folder (unless ``MLCONTEST_PUBLIC_URL`` is set: then
+``SECRET_KEY_FILE`` is required, see mlcontest/core/machines.py).
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 
 from mlcontest.core.env import env_bool, env_int, env_list, env_str
+from mlcontest.core.machines import secret_key, use_pool
 from mlcontest.core.public_url import HSTS_SECONDS_DEFAULT, public_url_settings
 
 DATA_DIR = Path(env_str("MLCONTEST_DATA_DIR", "mlcontest-data")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    """The configured secret, else one generated once and kept beside the database."""
-    configured = env_str("SECRET_KEY", "")
-    if configured:
-        return configured
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        key_file.chmod(0o600)
-    return key_file.read_text(encoding="utf-8").strip()
 
 
 def _database(url: str) -> dict[str, Any]:
@@ -79,9 +68,10 @@ def _bound_postgres_waits(config: dict[str, Any]) -> None:
         # The server's own statement timeout, with its clear error, should come first.
         "query": statement + 3 if statement > 0 else 0,
     }
+    use_pool(config)  # connections per machine: mlcontest/core/machines.py
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = secret_key(DATA_DIR)  # one for every machine: mlcontest/core/machines.py
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -208,6 +198,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", MAX_BODY_BY
 # The contest's own knobs.
 LEASE_SECONDS = env_int("MLCONTEST_LEASE_SECONDS", 60)
 MAX_ATTEMPTS = env_int("MLCONTEST_MAX_ATTEMPTS", 3)
+# A waiting ping sleeps until a job is queued (contest/wakeup.py); once per this many
+# milliseconds one waiter per process claims anyway: leases that ran out, a lost wake-up.
+WAIT_POLL_SECONDS = env_int("MLCONTEST_WAIT_POLL_MS", 1000) / 1000
 BENCH_ENDPOINTS = env_bool("MLCONTEST_BENCH_ENDPOINTS", False)
 # `Authorization: Bearer <it>` reads /metrics (mlcontest/http/metrics.py); empty: organizers only.
 METRICS_TOKEN = env_str("MLCONTEST_METRICS_TOKEN", "")

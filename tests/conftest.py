@@ -144,6 +144,16 @@ def fresh_auth_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth_cache, "_sessions", auth_cache.TtlCache())
 
 
+@pytest.fixture(autouse=True)
+def no_wakeup_listener_left() -> Iterator[None]:
+    """A test whose ping waited started this process's wake-up listener; on PostgreSQL its
+    LISTEN connection would keep the test database from being dropped at the end."""
+    yield
+    from mlcontest.contest import wakeup
+
+    wakeup.stop()
+
+
 def _must_be_marked_live(item: pytest.Item) -> Generator[None, object, object]:
     started = live.servers_started
     result = yield

@@ -50,6 +50,7 @@ from django.utils import timezone
 from sklearn import datasets as sk
 
 from mlcontest.contest import datasets, queue, rounds
+from mlcontest.contest import pictures as stored_pictures
 from mlcontest.contest.models import Group, Job, JobPicture, Role
 from mlcontest.http import auth_cache
 from mlcontest.worker import child, pictures, run
@@ -173,10 +174,11 @@ def run_the_job(shape: Shapes, table: datasets.DatasetTable, media: Path, settin
         documents.append(ok_json(student.get(f"/api/jobs/{job.pk}/")))
         rounds.close_round(olga, round_)
     stored = Job.objects.get(pk=job.pk)
-    saved = {}
+    saved: dict[str, bytes] = {}
     for picture in JobPicture.objects.filter(job=stored):
-        with picture.image.open("rb") as image:
-            saved[picture.filename] = image.read()
+        image = stored_pictures.picture_bytes(picture)
+        assert image is not None
+        saved[picture.filename] = image
     return Run(
         organizer_points=ok_json(logged_in(olga).post(info["url"])),
         sent_to_worker=points,

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 
-from mlcontest.contest.models import Job, JobPicture
+from mlcontest.contest import pictures
+from mlcontest.contest.models import Job, JobPicture, PictureData
 from tests.conftest import Contest, result_fields, submit, true_labels
 from tests.protocol_helpers import (
     assert_error,
@@ -54,9 +56,8 @@ def ran(contest: Contest) -> Ran:
     return Ran(Job.objects.get(pk=job.pk), worker)
 
 
-def stored(picture: JobPicture) -> bytes:
-    with picture.image.open("rb") as file:
-        return file.read()
+def stored(picture: JobPicture) -> bytes | None:
+    return pictures.picture_bytes(picture)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,9 @@ def test_picture_keeps_only_the_base_name(
     assert picture.filename == kept and picture.content_type == "image/png"
     assert body["url"] == picture.image.url and body["url"].startswith("/media/")
     assert stored(picture) == image
-    assert Path(picture.image.path).resolve().is_relative_to(media_root.resolve())
+    # In the database, for every server machine: no file on this one's disk.
+    assert PictureData.objects.filter(picture=picture).exists()
+    assert not media_root.exists() or not any(media_root.rglob("*.png"))
 
 
 def test_jpeg_is_accepted(contest: Contest, ran: Ran) -> None:
@@ -215,3 +218,38 @@ def test_unknown_picture_is_404(contest: Contest, ran: Ran) -> None:
     assert_error(client.get(f"/media/jobs/{ran.job.pk}/other.png"), 404, "not_found")
     assert_error(client.get(f"/media/jobs/{ran.job.pk}/../../secret_key"), 404)
     assert_error(client.get("/media/jobs/999999/p.png"), 404, "not_found")
+
+
+def test_a_picture_stored_as_a_file_before_is_still_served(
+    contest: Contest, ran: Ran, media_root: Path
+) -> None:
+    """Pictures from before they moved into the database: read from MEDIA_ROOT."""
+    old = png_bytes("green")
+    picture = JobPicture(job=ran.job, filename="old.png", content_type="image/png")
+    picture.image.save("old.png", ContentFile(old), save=True)  # as the server used to
+    assert not PictureData.objects.filter(picture=picture).exists()
+    response = logged_in(contest.alice).get(f"/media/jobs/{ran.job.pk}/old.png")
+    assert response.status_code == 200 and response.content == old
+    # Posted again with new bytes, it moves into the database.
+    blue = png_bytes("blue")
+    ok_json(ran.worker.post(path(ran.job.pk), {"filename": "old.png", "data": b64(blue)}))
+    assert bytes(PictureData.objects.get(picture=picture).data) == blue
+    assert logged_in(contest.alice).get(f"/media/jobs/{ran.job.pk}/old.png").content == blue
+
+
+def test_the_migration_copies_the_files_it_finds_into_the_database(
+    contest: Contest, ran: Ran, media_root: Path
+) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("mlcontest.contest.migrations.0012_picture_data")
+    kept = JobPicture(job=ran.job, filename="kept.png", content_type="image/png")
+    kept.image.save("kept.png", ContentFile(png_bytes("green")), save=True)
+    lost = JobPicture.objects.create(
+        job=ran.job, filename="lost.png", content_type="image/png", image="jobs/1/nowhere.png"
+    )
+    migration.copy_files_in(apps, None)
+    assert bytes(PictureData.objects.get(picture=kept).data) == png_bytes("green")
+    assert not PictureData.objects.filter(picture=lost).exists()  # another machine's file

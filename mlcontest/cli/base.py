@@ -12,10 +12,12 @@ Every command prints one line per action. A domain error (``ContestError``) goes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -37,12 +39,46 @@ def setup_django() -> None:
 
 
 def migrate_database() -> None:
-    """Apply the migrations and collect the static files (``serve`` and ``demo`` at start)."""
+    """Apply the migrations and collect the static files (``serve`` and ``demo`` at start,
+    ``mlcontest migrate``). Several machines that start at once take turns on PostgreSQL."""
     setup_django()
     from django.core.management import call_command
 
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    with migration_lock():
+        call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # this machine's folder
+
+
+# Any fixed number, the same on every machine: pg_advisory_lock's key for migrating.
+MIGRATION_LOCK_KEY = 0x6D6C636F6E74  # "mlcont"
+MIGRATION_LOCK_WAIT_SECONDS = 600
+
+
+@contextlib.contextmanager
+def migration_lock() -> Iterator[None]:
+    """On PostgreSQL, one migrating process at a time: two machines that migrate together
+    would both create the same tables, and one would fail half-way. A session lock, taken by
+    trying every half second (a plain ``pg_advisory_lock`` would end at the statement timeout
+    while another machine's long migration runs). SQLite's own write lock serialises it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    deadline = time.monotonic() + MIGRATION_LOCK_WAIT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("another process has been migrating for 10 minutes")
+            time.sleep(0.5)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
 
 
 # --- running a command -----------------------------------------------------------------------

@@ -17,7 +17,25 @@ def register_serve_command(commands: Subcommands) -> None:
     serve.add_argument("--processes", type=int, default=2, help="gunicorn processes")
     # Every long-polling worker holds a thread while it waits: leave room for a hall of them.
     serve.add_argument("--threads", type=int, default=48, help="threads per process")
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="skip migrating and collecting static files (`mlcontest migrate` did, before)",
+    )
     serve.set_defaults(handler=cmd_serve)
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply the database migrations and collect the static files, then exit",
+        description="Apply the migrations (one machine at a time on PostgreSQL: an advisory "
+        "lock) and collect this machine's static files.",
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    migrate_database()
+    print("database migrated", flush=True)
+    return 0
 
 
 def max_connections() -> int:
@@ -60,7 +78,8 @@ def gunicorn_argv(host: str, port: int, processes: int, threads: int) -> list[st
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    migrate_database()
+    if not args.no_migrate:
+        migrate_database()
     from mlcontest.http.metrics import reset_process_files
 
     reset_process_files()  # the request counters start again with the server

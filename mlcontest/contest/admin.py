@@ -184,6 +184,17 @@ admin.site.register(models.RoundEntry)
 admin.site.register(models.JobPicture)
 
 
+@admin.register(models.PictureData)
+class PictureDataAdmin(admin.ModelAdmin):
+    """A picture's bytes (the image itself opens from its job's page)."""
+
+    list_display = ("picture", "size")
+
+    @admin.display(description="bytes")
+    def size(self, stored: models.PictureData) -> int:
+        return len(stored.data)
+
+
 @admin.register(models.RoundEvent)
 class RoundEventAdmin(admin.ModelAdmin):
     list_display = ("round", "action", "by", "at")

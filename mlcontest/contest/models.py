@@ -488,6 +488,18 @@ class JobPicture(models.Model):
         return f"{self.job_id}/{self.filename}"
 
 
+class PictureData(models.Model):
+    """A picture's bytes, in the database, so that every server machine serves every picture
+    without a shared disk (``contest/pictures.py``). A table of its own: listing a job's
+    pictures reads no image. A picture stored before this table has none, and its file in
+    ``MEDIA_ROOT`` is read instead (migration 0011 copies the files it finds)."""
+
+    picture = models.OneToOneField(
+        JobPicture, on_delete=models.CASCADE, primary_key=True, related_name="stored"
+    )
+    data = models.BinaryField()
+
+
 class LoginAttempt(models.Model):
     """A password check that did not succeed (or is under way), for login throttling.
 

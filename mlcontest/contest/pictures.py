@@ -1,5 +1,10 @@
 """A job's pictures: the images a worker posts after the result, checked to be real PNG or JPEG
-images of a bounded size, kept once per file name."""
+images of a bounded size, kept once per file name.
+
+The bytes are kept in the database (``PictureData``), not in ``MEDIA_ROOT``: with several server
+machines a picture posted through one is served by every other, with no shared disk. The
+picture's ``image`` keeps only its name (``jobs/<job>/<file>``), which makes its URL; a picture
+stored before (no ``PictureData``) is read from its file, where the machine has it."""
 
 from __future__ import annotations
 
@@ -9,11 +14,10 @@ from pathlib import PureWindowsPath
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from mlcontest.contest.errors import Conflict, InvalidInput
-from mlcontest.contest.models import Job, JobPicture, JobState, User
+from mlcontest.contest.models import Job, JobPicture, JobState, PictureData, User, picture_path
 from mlcontest.contest.permissions import require_worker
 
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -69,14 +73,14 @@ def add_picture(worker: User, job: Job, worker_key: str, filename: Any, data: An
     with transaction.atomic():
         picture = JobPicture.objects.filter(job=job, filename=name).first()
         if picture is not None:
-            if _stored_bytes(picture) == image:
+            if picture_bytes(picture) == image:
                 return picture  # the same picture posted again
-            picture.image.delete(save=False)
         else:
             picture = JobPicture(job=job, filename=name)
         picture.content_type = content_type
-        picture.image.save(name, ContentFile(image), save=False)
+        picture.image.name = picture_path(picture, name)
         picture.save()
+        PictureData.objects.update_or_create(picture=picture, defaults={"data": image})
     return picture
 
 
@@ -88,9 +92,14 @@ def _check_image(image: bytes) -> str:
     return picture_type(image)
 
 
-def _stored_bytes(picture: JobPicture) -> bytes | None:
+def picture_bytes(picture: JobPicture) -> bytes | None:
+    """The picture's image: from the database, else (stored before pictures moved there) from
+    its file; None when neither has it."""
+    stored = PictureData.objects.filter(picture=picture).values_list("data", flat=True).first()
+    if stored is not None:
+        return bytes(stored)  # PostgreSQL answers a memoryview
     try:
-        with picture.image.open("rb") as stored:
-            return stored.read()
-    except OSError:
+        with picture.image.open("rb") as legacy:
+            return bytes(legacy.read())
+    except (OSError, ValueError):  # no file, or (ValueError) no name
         return None

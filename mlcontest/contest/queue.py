@@ -43,10 +43,10 @@ from mlcontest.contest.models import (
 from mlcontest.contest.permissions import require_user, require_worker
 from mlcontest.contest.quotas import jobs_used
 from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, refresh_schedule
+from mlcontest.contest.wakeup import Wake, notify_queued, release_connection, waker
 from mlcontest.core import events
 
 MAX_WAIT_SECONDS = 30.0
-POLL_INTERVAL_SECONDS = 0.05
 SEEN_EVERY_SECONDS = 5.0
 LOST_JOB_MESSAGE = "Lost by {attempts} workers in a row (each one stopped answering); not retried."
 
@@ -81,9 +81,11 @@ def submit_job(
     if baseline:
         with transaction.atomic():
             _reread_open_round(round_, baseline=True)
-            return Job.objects.create(
+            job = Job.objects.create(
                 round=round_, group=None, user=user, algorithm=algorithm, params=params
             )
+            notify_queued()
+            return job
     group = group_of(user)
     if group is None:
         raise Conflict(gettext("Join a group before submitting jobs."), code="no_group")
@@ -181,9 +183,12 @@ def submit_for_group(
                 },
                 fields={"queued_quota": f"{waiting} of {round_.queued_quota} waiting"},
             )
-        return Job.objects.create(
+        job = Job.objects.create(
             round=round_, group=group, user=user, algorithm=algorithm, params=params, **(done or {})
         )
+        if job.state == JobState.QUEUED:  # not an uploaded result, stored done
+            notify_queued()  # in this transaction: PostgreSQL's NOTIFY goes out with the commit
+        return job
 
 
 def _queue_position(queued: QuerySet[Job]) -> int:
@@ -212,9 +217,11 @@ def requeue_expired() -> int:
         lease_expires_at=None,
         message=LOST_JOB_MESSAGE.format(attempts=settings.MAX_ATTEMPTS),
     )
-    requeued = expired.update(
-        state=JobState.QUEUED, lease_expires_at=None, worker_key="", claimed_at=None
-    )
+    with transaction.atomic():
+        requeued = expired.update(
+            state=JobState.QUEUED, lease_expires_at=None, worker_key="", claimed_at=None
+        )
+        notify_queued(requeued)
     for job_id, worker_name, attempts in lost:
         events.emit(events.LEASE_LOST, job=job_id, worker=worker_name, attempt=attempts)
         if given_up and attempts >= settings.MAX_ATTEMPTS:
@@ -269,13 +276,27 @@ def claim_waiting(
     worker: User, worker_key: str, worker_name: str = "", wait_seconds: float = 0.0
 ) -> int | None:
     """Claim a job, waiting up to ``wait_seconds`` for one to arrive (a long poll), so that a
-    new job starts at once without the worker hammering the server."""
-    deadline = time.monotonic() + min(max(wait_seconds, 0.0), MAX_WAIT_SECONDS)
-    while True:
+    new job starts at once without the worker hammering the server.
+
+    The wait sleeps until jobs are queued (``contest/wakeup.py``), not polling the database:
+    sixty idle workers used to run twenty claims a second each."""
+    wait_seconds = min(max(wait_seconds, 0.0), MAX_WAIT_SECONDS)
+    if wait_seconds <= 0:
+        return claim_next(worker, worker_key, worker_name)
+    deadline = time.monotonic() + wait_seconds
+    sleeper = waker()
+    with sleeper.waiting():  # from here on a signal is kept for this waiter, even mid-claim
         job_id = claim_next(worker, worker_key, worker_name)
-        if job_id is not None or time.monotonic() >= deadline:
+        if job_id is not None:
             return job_id
-        time.sleep(POLL_INTERVAL_SECONDS)
+        while job_id is None:
+            release_connection()
+            wake = sleeper.wait(deadline - time.monotonic())
+            job_id = claim_next(worker, worker_key, worker_name)
+            if wake is Wake.TIMEOUT:
+                return job_id
+        sleeper.signal()  # woken for a job: more may be queued, the next waiter looks too
+        return job_id
 
 
 def claim_job(
@@ -351,6 +372,7 @@ def release_job(worker: User, job_id: int, worker_key: str) -> Job:
     )
     if not updated:
         raise Conflict(f"Job {job_id} is not held by this worker.", code="not_holder")
+    notify_queued()
     return get_job(job_id)
 
 

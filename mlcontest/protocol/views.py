@@ -181,11 +181,9 @@ def job_picture(request: HttpRequest, job_id: int, filename: str) -> HttpRespons
     picture = JobPicture.objects.filter(job=job, image=f"jobs/{job.pk}/{filename}").first()
     if picture is None:
         raise NotFound(f"Job {job_id} has no picture {filename!r}.")
-    try:
-        with picture.image.open("rb") as image:
-            data = image.read()  # at most MAX_PICTURE_BYTES
-    except OSError:
-        raise NotFound(f"The file of picture {filename!r} is missing.") from None
+    data = pictures.picture_bytes(picture)  # at most MAX_PICTURE_BYTES
+    if data is None:
+        raise NotFound(f"The file of picture {filename!r} is missing.")
     return HttpResponse(data, content_type=picture.content_type)
 
 

@@ -29,7 +29,9 @@ from mlcontest.contest.models import (
 )
 from mlcontest.web import plots
 
-WORKER_ALIVE_SECONDS = 30
+# Longer than the longest wait of a ping (queue.MAX_WAIT_SECONDS): a waiting worker is noted as
+# its ping starts and ends, not while it sleeps.
+WORKER_ALIVE_SECONDS = 45
 
 
 def signup_open() -> bool:
