@@ -30,9 +30,13 @@ def _(message: str) -> str:
     return gettext(message)
 
 
-TASKS = ("classification", "clustering")
+TASKS = ("classification", "clustering", "regression")
 # The tasks' names as the web shows them (translated there with gettext).
-TASK_NAMES = (gettext_noop("classification"), gettext_noop("clustering"))
+TASK_NAMES = (
+    gettext_noop("classification"),
+    gettext_noop("clustering"),
+    gettext_noop("regression"),
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,18 @@ def _as_float(raw: Any) -> float:
 
 Builder = Callable[[dict[str, Any]], Any]
 
+# The parameter that holds a job's preprocessing steps (``algorithms.steps``): every algorithm
+# takes it; a job without steps stores none, so old jobs keep their shape.
+STEPS_PARAM = "steps"
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What a round's data allows: the training points a job is fitted on and the features."""
+
+    training_points: int
+    features: int | None = None
+
 
 @dataclass(frozen=True)
 class Algorithm:
@@ -183,7 +199,11 @@ class Algorithm:
         shown: list[tuple[str, str]] = []
         for name, value in params.items():
             param = known.get(name)
-            if param is not None:
+            if name == STEPS_PARAM:
+                from mlcontest.algorithms.steps import shown_steps
+
+                shown.append((name, shown_steps(value)))
+            elif param is not None:
                 shown.append((param.shown_name, param.shown_value(value)))
             elif name in self.retired:
                 shown.append(
@@ -219,13 +239,19 @@ class ParameterError(ValueError):
 
 
 def validate_params(
-    algorithm: Algorithm, raw: Mapping[str, Any], training_points: int | None = None
+    algorithm: Algorithm,
+    raw: Mapping[str, Any],
+    training_points: int | DataShape | None = None,
 ) -> dict[str, Any]:
     """Complete ``raw`` with defaults and coerce each value; refuse unknown names, drop retired
-    ones. With ``training_points`` (the round's training split), also refuse a value the data
-    cannot allow, which scikit-learn would refuse only when the job runs."""
+    ones. With ``training_points`` (a number, or the round's ``DataShape``), also refuse a
+    value the data cannot allow, which scikit-learn would refuse only when the job runs.
+    ``steps`` (preprocessing before the model) is checked by ``algorithms.steps`` and kept
+    only when there are some."""
+    shape = DataShape(training_points) if isinstance(training_points, int) else training_points
+    points = None if shape is None else shape.training_points
     errors: dict[str, str] = {}
-    known = {param.name for param in algorithm.params}
+    known = {param.name for param in algorithm.params} | {STEPS_PARAM}
     for name in raw:
         if name not in known and name not in algorithm.retired:
             errors[name] = _("unknown parameter of %(algorithm)s") % {"algorithm": algorithm.name}
@@ -239,12 +265,22 @@ def validate_params(
         except ValueError as error:
             errors[param.name] = str(error)
             continue
-        if param.per_training_point and training_points is not None:
+        if param.per_training_point and points is not None:
             value = clean[param.name]
-            if value is not None and value > training_points:
+            if value is not None and value > points:
                 errors[param.name] = _(
                     "must be at most %(n)s: this round's dataset has %(n)s training points"
-                ) % {"n": training_points}
+                ) % {"n": points}
+    if STEPS_PARAM in raw:
+        from mlcontest.algorithms.steps import validate_steps
+
+        try:
+            steps = validate_steps(raw[STEPS_PARAM], algorithm.task, shape)
+        except ValueError as error:
+            errors[STEPS_PARAM] = str(error)
+        else:
+            if steps:
+                clean[STEPS_PARAM] = steps
     if errors:
         raise ParameterError(errors)
     return clean

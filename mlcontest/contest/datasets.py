@@ -20,10 +20,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext, ngettext
 
+from mlcontest.algorithms.registry import DataShape
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import Dataset, Point, Split, User
 from mlcontest.contest.permissions import sees_everything
+from mlcontest.contest.regression import label_ranges, numeric_target
 from mlcontest.contest.rounds import visible_rounds
 
 RESERVED_NAMES = {"id", "split", "label"}
@@ -93,6 +95,8 @@ def assign_splits(
     of ``MIN_PER_SPLIT_CLASS`` points or more has a point in every split (even where its share
     would round to nothing), which may move a split's size off its share by a point or two."""
     check_fractions(fractions)
+    if numeric_target(labels):  # a regression target: stratified by ranges of the number
+        labels = label_ranges(labels)
     by_label: dict[str, list[int]] = {}
     for index, label in enumerate(labels):
         by_label.setdefault(label, []).append(index)
@@ -229,7 +233,7 @@ def _check_splits_are_fair(table: DatasetTable) -> None:
                 fields={"split": f"no {split} points"},
             )
     untrained = sorted(set(table.labels) - trained, key=_label_order)
-    if untrained:
+    if untrained and not numeric_target(table.labels):  # a number needs no training twin
         shown = ", ".join(repr(label) for label in untrained[:5])
         if len(untrained) > 5:
             shown = gettext("%(shown)s and %(n)s more") % {
@@ -368,6 +372,12 @@ def _load_points(dataset_id: int, version: str) -> LoadedDataset:
 def training_points(dataset: Dataset) -> int:
     """How many points the jobs of a round on this dataset are fitted on."""
     return load_points(dataset).count(SPLITS[0])
+
+
+def data_shape(dataset: Dataset) -> DataShape:
+    """What the round's data allows a job's parameters: training points and features."""
+    loaded = load_points(dataset)
+    return DataShape(loaded.count(SPLITS[0]), len(loaded.feature_names))
 
 
 def points_json(dataset: Dataset, with_hidden_labels: bool) -> bytes:

@@ -87,10 +87,9 @@ def _number(raw: Any) -> float:
 def _parse_score(raw: Any) -> float | None:
     if _is_none(raw):
         return None
-    value = _number(raw)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError("must be between 0 and 1")
-    return value
+    # Any finite number (``_number`` refuses the others): an error metric (MAE, RMSE) has no
+    # upper bound and R² none below. The worker's score is only compared with the server's.
+    return _number(raw)
 
 
 def _parse_json(raw: Any, kind: type) -> Any:

@@ -100,6 +100,12 @@ class ContestModel(BaseEstimator):
                     raise ValueError("classification needs the training labels")
                 self.pipeline_.fit(X, np.asarray(y))
                 self.training_labels_ = self.pipeline_.predict(X)
+            elif spec.task == "regression":
+                if y is None:
+                    raise ValueError("regression needs the training labels")
+                self.pipeline_.fit(X, np.asarray(y, dtype=float))
+                self.training_labels_ = self.pipeline_.predict(X)
+                self.training_truth_ = list(y)
             else:
                 self.training_labels_ = self.pipeline_.fit_predict(X)
         self.warnings_ = sorted({f"{type(w.message).__name__}: {w.message}" for w in caught})
@@ -148,6 +154,8 @@ class Outcome:
 
 
 def as_json_labels(labels: np.ndarray) -> list[Any]:
+    if labels.dtype.kind == "f":  # a regressor's numbers, as JSON numbers (full precision)
+        return [float(value) for value in labels.tolist()]
     if labels.dtype.kind in "Uiu":  # class names, cluster numbers: JSON types already
         return list(labels.tolist())
     return [item if isinstance(item, str) else int(item) for item in labels.tolist()]
@@ -173,6 +181,37 @@ def run_job(
         message += " Warnings: " + "; ".join(model.warnings_)[:500]
     outcome = Outcome(success=True, message=message, labels=predicted, timings=timings)
     return outcome, model
+
+
+def describe_regressor(model: ContestModel) -> str:
+    """What a fitted regressor found: its shape, and its error on the training points."""
+    from mlcontest.algorithms.metrics import numbers
+
+    estimator = model.estimator_
+    parts: list[str] = []
+    coefficients = getattr(estimator, "coef_", None)
+    if coefficients is not None:
+        flat = np.ravel(coefficients)
+        zero = int(np.sum(flat == 0))
+        parts.append(f"{flat.size} coefficients" + (f", {zero} of them 0" if zero else ""))
+    if hasattr(estimator, "tree_"):
+        parts.append(f"tree of {_tree_shape([estimator])}")
+    elif hasattr(estimator, "estimators_") and model.algorithm.startswith("random_forest"):
+        parts.append(f"forest of {_tree_shape(estimator.estimators_)}")
+    elif hasattr(estimator, "n_estimators_"):
+        trees = [stage[0] for stage in estimator.estimators_]
+        parts.append(f"{estimator.n_estimators_} boosting stages; {_tree_shape(trees)}")
+    if hasattr(estimator, "support_"):
+        parts.append(f"{len(estimator.support_)} support vectors")
+    if hasattr(estimator, "n_neighbors"):
+        parts.append(f"the mean of {estimator.n_neighbors} nearest training points")
+    predicted = np.asarray(model.training_labels_, dtype=float)
+    truth = getattr(model, "training_truth_", None)
+    if truth is not None and len(truth):
+        error = float(np.sqrt(np.mean((numbers(truth) - predicted) ** 2)))
+        parts.append(f"training RMSE {error:.4g}")
+    text = "; ".join(parts) or "fitted"
+    return text[0].upper() + text[1:] + "."
 
 
 def _tree_shape(trees: Sequence[Any]) -> str:
@@ -214,8 +253,10 @@ def describe(model: ContestModel) -> str:
             for label, prior in zip(estimator.classes_, estimator.class_prior_, strict=True)
         )
         return f"Class priors {priors}."
-    if name == "mlp":
+    if name in ("mlp", "mlp_regressor"):
         return f"Trained {estimator.n_iter_} epochs; final training loss {estimator.loss_:.4f}."
+    if model.task_ == "regression":
+        return describe_regressor(model)
     found = sorted({int(label) for label in labels if int(label) >= 0})
     text = f"Found {len(found)} clusters"
     if name == "dbscan":
