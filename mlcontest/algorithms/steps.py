@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from math import comb
 from typing import Any
 
-import numpy as np
-
 from mlcontest.algorithms.registry import DataShape, Param, _
 from mlcontest.core.marks import gettext_noop
 
@@ -69,53 +67,6 @@ class Step:
         return f"{_(self.label)} ({inner})" if inner else _(self.label)
 
 
-class OneHotFew:
-    """One-hot encodes the features with at most ``max_values`` distinct training values (the
-    ones that look like categories: a CSV's codes 1, 2, 3); the other features pass as they are.
-
-    A ColumnTransformer whose columns are chosen at fit time, from the training points; a value
-    never seen in training becomes all zeros. The tests compare it with scikit-learn's
-    ColumnTransformer and OneHotEncoder called directly on the same columns."""
-
-    def __init__(self, max_values: int = 10) -> None:
-        self.max_values = max_values
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"max_values": self.max_values}
-
-    def set_params(self, **params: Any) -> OneHotFew:
-        self.max_values = params.get("max_values", self.max_values)
-        return self
-
-    def fit(self, X: np.ndarray, y: Any = None) -> OneHotFew:
-        from sklearn.compose import ColumnTransformer
-        from sklearn.preprocessing import OneHotEncoder
-
-        self.columns_ = categorical_columns(X, self.max_values)
-        self.encoder_ = ColumnTransformer(
-            [
-                (
-                    "one_hot",
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                    self.columns_,
-                )
-            ],
-            remainder="passthrough",
-        ).fit(X)
-        return self
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(self.encoder_.transform(X), dtype=float)
-
-    def fit_transform(self, X: np.ndarray, y: Any = None) -> np.ndarray:
-        return self.fit(X, y).transform(X)
-
-
-def categorical_columns(X: np.ndarray, max_values: int) -> list[int]:
-    """The columns of ``X`` with at most ``max_values`` distinct values."""
-    return [column for column in range(X.shape[1]) if len(np.unique(X[:, column])) <= max_values]
-
-
 def _scale(p: dict[str, Any]) -> Any:
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
@@ -152,6 +103,8 @@ def _impute(p: dict[str, Any]) -> Any:
 
 
 def _one_hot(p: dict[str, Any]) -> Any:
+    from mlcontest.algorithms.one_hot import OneHotFew
+
     return OneHotFew(max_values=p["max_values"])
 
 
@@ -414,7 +367,7 @@ def _check_against_data(
             )
     if step.name == "select_k_best" and features is not None and values["k"] > features:
         raise ValueError(
-            _("%(where)s: k must be at most %(n)s: the step gets %(n)s features")
+            _("%(where)s: k must be at most %(n)s, the number of features the step gets")
             % {"where": where, "n": features}
         )
     if step.name == "polynomial":

@@ -1,0 +1,206 @@
+"""Pipelines (issue 15, items 2 and 5): each preprocessing step gives exactly what scikit-learn
+gives when called directly, steps run in the order given and before the model, old jobs
+without steps keep their shape, and a value the round's data cannot allow is refused at submit
+with a message that names the step and the data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn import datasets as sk
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.feature_selection import SelectKBest, f_classif, f_regression
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    MinMaxScaler,
+    OneHotEncoder,
+    PolynomialFeatures,
+    RobustScaler,
+    StandardScaler,
+)
+
+from mlcontest.algorithms import REGISTRY, ParameterError, validate_params
+from mlcontest.algorithms.one_hot import categorical_columns
+from mlcontest.algorithms.registry import DataShape
+from mlcontest.algorithms.steps import STEPS
+from mlcontest.contest import queue
+from mlcontest.contest.errors import InvalidInput
+from mlcontest.worker.run import PreparedData, run_job
+from tests.conftest import Contest
+
+WINE = sk.load_wine()
+ORDER = np.random.RandomState(0).permutation(len(WINE.target))
+XW, YW = WINE.data[ORDER], WINE.target[ORDER].astype(str)
+# A category-like column (3 codes) in front, so that one-hot has something to encode.
+XW = np.column_stack([np.digitize(XW[:, 0], [12.5, 13.5]).astype(float), XW])
+TRAIN, TEST = slice(0, 120), slice(120, None)
+
+
+def wine() -> PreparedData:
+    return PreparedData(
+        "v",
+        tuple(f"f{i}" for i in range(XW.shape[1])),
+        {"training": XW[TRAIN], "test": XW[TEST], "validation": XW[TEST][:0]},
+        {
+            "training": tuple(YW[TRAIN]),
+            "test": (None,) * len(YW[TEST]),
+            "validation": (),
+        },
+    )
+
+
+ONE_HOT = ColumnTransformer(
+    [
+        (
+            "one_hot",
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            categorical_columns(XW[TRAIN], 5),
+        )
+    ],
+    remainder="passthrough",
+)
+# Each step with non-default parameters, and the transformer scikit-learn builds for it.
+DIRECT: dict[str, tuple[dict[str, Any], Any]] = {
+    "scale": ({"method": "robust"}, RobustScaler()),
+    "pca": ({"n_components": 3, "whiten": True}, PCA(n_components=3, whiten=True, random_state=0)),
+    "polynomial": (
+        {"degree": 2, "interaction_only": True},
+        PolynomialFeatures(degree=2, interaction_only=True, include_bias=False),
+    ),
+    "select_k_best": ({"k": 4}, SelectKBest(f_classif, k=4)),
+    "impute": ({"strategy": "median"}, SimpleImputer(strategy="median")),
+    "one_hot": ({"max_values": 5}, ONE_HOT),
+}
+
+
+def test_every_step_is_compared_here() -> None:
+    assert sorted(STEPS) == sorted(DIRECT)
+    assert categorical_columns(XW[TRAIN], 5) == [0]
+
+
+@pytest.mark.parametrize("name", sorted(DIRECT))
+def test_each_step_gives_exactly_what_scikit_learn_gives(name: str) -> None:
+    params, transformer = DIRECT[name]
+    steps = [{"step": name, **params}]
+    outcome, model = run_job("knn", {"n_neighbors": 3, "steps": steps}, wine())
+    direct = make_pipeline(transformer, KNeighborsClassifier(n_neighbors=3))
+    direct.fit(XW[TRAIN], YW[TRAIN])
+    assert outcome.success
+    assert outcome.labels["test"] == direct.predict(XW[TEST]).tolist()
+    assert np.array_equal(model.transform(XW[TEST]), direct[:-1].transform(XW[TEST]))
+
+
+def test_steps_run_in_order_after_the_scaling_and_before_the_model() -> None:
+    steps = [{"step": "pca", "n_components": 5}, {"step": "select_k_best", "k": 2}]
+    outcome, model = run_job("knn", {"scaling": "minmax", "steps": steps}, wine())
+    direct = make_pipeline(
+        MinMaxScaler(),
+        PCA(n_components=5, random_state=0),
+        SelectKBest(f_classif, k=2),
+        KNeighborsClassifier(),
+    ).fit(XW[TRAIN], YW[TRAIN])
+    assert outcome.labels["test"] == direct.predict(XW[TEST]).tolist()
+    assert [type(step).__name__ for step in model.pipeline_] == [
+        "MinMaxScaler",
+        "PCA",
+        "SelectKBest",
+        "KNeighborsClassifier",
+    ]
+
+
+def test_select_k_best_scores_by_the_task() -> None:
+    regression = validate_params(REGISTRY["ridge"], {"steps": [{"step": "select_k_best"}]})
+    classification = validate_params(REGISTRY["knn"], {"steps": [{"step": "select_k_best"}]})
+    assert regression["steps"][0]["score_func"] == "f_regression"
+    assert classification["steps"][0]["score_func"] == "f_classif"
+    X, y = sk.make_regression(n_samples=80, n_features=6, random_state=0)
+    data = PreparedData(
+        "v",
+        tuple("abcdef"),
+        {"training": X[:60], "test": X[60:], "validation": X[:0]},
+        {"training": tuple(repr(float(v)) for v in y[:60]), "test": (None,) * 20, "validation": ()},
+    )
+    outcome, _ = run_job("ridge", regression, data)
+    direct = make_pipeline(SelectKBest(f_regression, k=2), Ridge()).fit(X[:60], y[:60])
+    assert outcome.labels["test"] == direct.predict(X[60:]).tolist()
+    with pytest.raises(ParameterError, match="clustering has none"):
+        validate_params(REGISTRY["kmeans"], {"steps": [{"step": "select_k_best"}]})
+
+
+def test_a_job_without_steps_keeps_its_old_shape() -> None:
+    old = {"n_neighbors": 5, "weights": "uniform", "p": 2, "scaling": "standard"}
+    assert validate_params(REGISTRY["knn"], old) == old
+    assert validate_params(REGISTRY["knn"], {**old, "steps": []}) == old
+    _, model = run_job("knn", old, wine())
+    direct = make_pipeline(StandardScaler(), KNeighborsClassifier())
+    assert [type(step).__name__ for step in model.pipeline_] == [
+        type(step).__name__ for step in direct
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ("pca", "must be a list of steps"),
+        ([{"step": "fourier"}], "step 1: must be one of scale, pca"),
+        ([{"step": "pca", "n_components": 0}], "step 1 (pca): n_components must be at least 1"),
+        ([{"step": "pca", "colour": 1}], "step 1 (pca): unknown parameter colour"),
+        ([{"step": "scale"}] * 7, "at most 6 steps"),
+    ],
+)
+def test_bad_steps_are_refused_by_name(steps: Any, message: str) -> None:
+    with pytest.raises(ParameterError) as refused:
+        validate_params(REGISTRY["knn"], {"steps": steps})
+    assert message in refused.value.errors["steps"]
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            [{"step": "pca", "n_components": 3}],
+            "step 1 (pca): n_components must be at most 2: the step gets 2 features "
+            "from 12 training points",
+        ),
+        (
+            [{"step": "polynomial", "degree": 3}, {"step": "select_k_best", "k": 10}],
+            "step 2 (select_k_best): k must be at most 9, the number of features the step gets",
+        ),
+        (
+            [{"step": "pca", "n_components": 1}, {"step": "select_k_best", "k": 2}],
+            "step 2 (select_k_best): k must be at most 1, the number of features the step gets",
+        ),
+    ],
+)
+def test_ranges_that_depend_on_the_data_are_checked_at_submit(
+    contest: Contest, steps: Any, message: str
+) -> None:
+    # The tiny dataset: 2 features, 12 training points.
+    with pytest.raises(InvalidInput) as refused:
+        queue.submit_job(contest.alice, contest.round, "knn", {"steps": steps})
+    assert refused.value.fields["steps"] == message
+
+
+def test_polynomial_features_may_not_blow_the_table_up() -> None:
+    with pytest.raises(ParameterError) as refused:
+        validate_params(
+            REGISTRY["ridge"], {"steps": [{"step": "polynomial", "degree": 4}]}, DataShape(100, 30)
+        )
+    assert "degree 4 on 30 features makes 46375 features" in refused.value.errors["steps"]
+
+
+def test_a_job_with_steps_is_stored_and_handed_to_the_worker_as_given(contest: Contest) -> None:
+    steps = [{"step": "scale", "method": "minmax"}, {"step": "pca", "n_components": 1}]
+    job = queue.submit_job(contest.alice, contest.round, "knn", {"n_neighbors": 3, "steps": steps})
+    assert job.params["steps"] == [
+        {"step": "scale", "method": "minmax"},
+        {"step": "pca", "n_components": 1, "whiten": False},
+    ]
+    shown = dict(REGISTRY["knn"].shown_params(job.params))
+    assert shown["steps"] == "Scaling (method=minmax) → PCA (n_components=1, whiten=False)"
