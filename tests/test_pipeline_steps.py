@@ -5,6 +5,7 @@ with a message that names the step and the data."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from mlcontest.contest import queue
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.worker.run import PreparedData, run_job
 from tests.conftest import Contest
+from tests.protocol_helpers import assert_error, logged_in, ok_json
 
 WINE = sk.load_wine()
 ORDER = np.random.RandomState(0).permutation(len(WINE.target))
@@ -204,3 +206,34 @@ def test_a_job_with_steps_is_stored_and_handed_to_the_worker_as_given(contest: C
     ]
     shown = dict(REGISTRY["knn"].shown_params(job.params))
     assert shown["steps"] == "Scaling (method=minmax) → PCA (n_components=1, whiten=False)"
+
+
+def test_the_json_api_takes_steps_beside_or_inside_params(contest: Contest) -> None:
+    client = logged_in(contest.alice)
+    steps = [{"step": "scale", "method": "robust"}, {"step": "select_k_best", "k": 1}]
+    path = f"/api/rounds/{contest.round.pk}/jobs/"
+    beside = {"algorithm": "knn", "params": {"n_neighbors": 3}, "steps": steps}
+    answer = ok_json(client.post(path, json.dumps(beside), content_type="application/json"), 201)
+    assert [step["step"] for step in answer["params"]["steps"]] == ["scale", "select_k_best"]
+    inside = {"algorithm": "knn", "params": {"steps": [{"step": "pca", "n_components": 9}]}}
+    refused = client.post(path, json.dumps(inside), content_type="application/json")
+    body = assert_error(refused, 400, fields=("steps",))
+    assert "n_components must be at most 2" in body["fields"]["steps"]
+    # The worker gets the steps in the seed's get_job_params answer, params as stored.
+    job_id = answer["id"]
+    params = logged_in(contest.walter).post(f"/actions/get_job_params/{job_id}.json/").json()
+    assert params["params"]["steps"][1] == {
+        "step": "select_k_best",
+        "k": 1,
+        "score_func": "f_classif",
+    }
+
+
+def test_the_api_lists_the_steps_and_each_metrics_direction(contest: Contest) -> None:
+    answer = ok_json(logged_in(contest.alice).get("/api/algorithms/"))
+    assert [step["name"] for step in answer["steps"]] == list(STEPS)
+    pca = next(step for step in answer["steps"] if step["name"] == "pca")
+    assert pca["params"][0]["name"] == "n_components"
+    directions = {metric["name"]: metric["higher_is_better"] for metric in answer["metrics"]}
+    assert directions["rmse"] is False and directions["mae"] is False
+    assert directions["r2"] is True and directions["accuracy"] is True

@@ -524,6 +524,7 @@ def _describe(round_: Round) -> dict[str, Any]:
         "dataset_name": round_.dataset.name,
         "task": task_of(round_),
         "metric": round_.metric,
+        "higher_is_better": METRICS[round_.metric].higher_is_better,
         "algorithms": [REGISTRY[name].schema() for name in allowed_algorithms(round_)],
         "starts_at": round_.starts_at,
         "ends_at": round_.ends_at,
