@@ -32,6 +32,7 @@ from mlcontest.algorithms.registry import DataShape
 from mlcontest.algorithms.steps import STEPS
 from mlcontest.contest import queue
 from mlcontest.contest.errors import InvalidInput
+from mlcontest.contest.models import Job
 from mlcontest.worker.run import PreparedData, run_job
 from tests.conftest import Contest
 from tests.protocol_helpers import assert_error, logged_in, ok_json
@@ -237,3 +238,49 @@ def test_the_api_lists_the_steps_and_each_metrics_direction(contest: Contest) ->
     directions = {metric["name"]: metric["higher_is_better"] for metric in answer["metrics"]}
     assert directions["rmse"] is False and directions["mae"] is False
     assert directions["r2"] is True and directions["accuracy"] is True
+
+
+def post_form(contest: Contest, data: dict[str, str]) -> Any:
+    from django.urls import reverse
+
+    form = {"algorithm": "knn", "knn-n_neighbors": "3", "knn-weights": "uniform", "knn-p": "2"}
+    form["knn-scaling"] = "none"
+    return contest.client(contest.alice).post(
+        reverse("web:round", args=[contest.round.pk]), {**form, **data}
+    )
+
+
+def test_the_job_form_takes_steps_in_its_slots(contest: Contest) -> None:
+    response = post_form(
+        contest,
+        {
+            "steps-s1": "scale",
+            "steps-s1_scale_method": "minmax",
+            "steps-s2": "",  # an empty slot is skipped
+            "steps-s3": "select_k_best",
+            "steps-s3_select_k_best_k": "1",
+            "steps-s3_select_k_best_score_func": "",  # empty: the round's F-test
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = Job.objects.get(round=contest.round)
+    assert job.params["steps"] == [
+        {"step": "scale", "method": "minmax"},
+        {"step": "select_k_best", "k": 1, "score_func": "f_classif"},
+    ]
+    # "Submit again" starts the form from the job, steps included; the job page shows them.
+    again = (
+        contest.client(contest.alice)
+        .get(f"/rounds/{contest.round.pk}/?from_job={job.pk}")
+        .content.decode()
+    )
+    assert '<option value="select_k_best" selected>' in again
+    page = contest.client(contest.alice).get(f"/jobs/{job.pk}/").content.decode()
+    assert "Scaling (method=minmax) → Select k best features (k=1, score_func=f_classif)" in page
+
+
+def test_the_job_form_shows_a_refused_step_above_the_steps(contest: Contest) -> None:
+    response = post_form(contest, {"steps-s1": "pca", "steps-s1_pca_n_components": "5"})
+    html = response.content.decode()
+    assert response.status_code == 400 and not Job.objects.filter(round=contest.round).exists()
+    assert "step 1 (pca): n_components must be at most 2" in html

@@ -27,6 +27,14 @@ def score(value: Any) -> str:
 
 
 @register.filter
+def higher_is_better(metric: str) -> bool:
+    """Whether the metric ranks its highest first (False for the errors MAE and RMSE)."""
+    from mlcontest.algorithms.direction import higher_is_better as direction
+
+    return direction(metric)
+
+
+@register.filter
 def shown_params(job: Any) -> list[tuple[str, str]]:
     """A job's parameters as the registry names and explains them (``Algorithm.shown_params``)."""
     from mlcontest.algorithms import REGISTRY

@@ -217,6 +217,20 @@
     };
     select.addEventListener("change", show);
     show();
+    // Each preprocessing slot shows the chosen step's parameters only.
+    document.querySelectorAll("#submit-form .step-slot").forEach((slot) => {
+      const kind = slot.querySelector("select");
+      if (!kind) return;
+      const showStep = () => {
+        slot.querySelectorAll("fieldset.step-params").forEach((set) => {
+          const on = set.dataset.step === kind.value;
+          set.hidden = !on;
+          set.disabled = !on;
+        });
+      };
+      kind.addEventListener("change", showStep);
+      showStep();
+    });
   }
 
   // The dataset form: show the chosen source's fields only -------------------------------
