@@ -259,3 +259,18 @@ def test_an_error_metric_ranks_lowest_first_on_every_board(
     regression_round.refresh_from_db()
     final = leaderboard.final_ranking(regression_round)
     assert [(line.group, line.move) for line in final.standings] == [("Alpha", 1), ("Beta", -1)]
+
+
+def test_the_history_chart_spans_a_regression_rounds_scores(
+    contest: Contest, regression_round: Any
+) -> None:
+    from mlcontest.web import board
+
+    job = queue.submit_job(contest.alice, regression_round, "ridge", {})
+    finish_off(contest, job, 40.0, 1.0)
+    regression_round.refresh_from_db()
+    shown = board.chart_range(regression_round, board.history(regression_round))
+    assert shown["low"] == 0.0 and shown["high"] == pytest.approx(42.0)  # 0 is a perfect error
+    assert board.chart_range(contest.round, board.history(contest.round)) == {}  # 0..1 stays
+    page = contest.client(contest.alice).get(f"/rounds/{regression_round.pk}/").content.decode()
+    assert "(an error: lower is better)" in page

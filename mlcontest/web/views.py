@@ -327,7 +327,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
 
 def _history_json(round_: Round) -> dict[str, Any]:
     series = board.history(round_)
-    return {
+    answer: dict[str, Any] = {
         "start": (round_.opened_at or round_.created_at).isoformat(),
         "end": (round_.closed_at or timezone.now()).isoformat(),
         "series": {
@@ -335,6 +335,8 @@ def _history_json(round_: Round) -> dict[str, Any]:
             for name, points in series.items()
         },
     }
+    answer.update(board.chart_range(round_, series))
+    return answer
 
 
 # Jobs --------------------------------------------------------------------------------------

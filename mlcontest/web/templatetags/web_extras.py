@@ -16,7 +16,7 @@ register = template.Library()
 
 @register.filter
 def score(value: Any) -> str:
-    """A score in [0, 1] with three decimals; a dash where there is none."""
+    """A score with three decimals (an error such as RMSE may exceed 1); a dash for none."""
     if value is None or value == "":
         return "\u2013"
     try:
