@@ -274,3 +274,13 @@ def test_the_history_chart_spans_a_regression_rounds_scores(
     assert board.chart_range(contest.round, board.history(contest.round)) == {}  # 0..1 stays
     page = contest.client(contest.alice).get(f"/rounds/{regression_round.pk}/").content.decode()
     assert "(an error: lower is better)" in page
+
+
+def test_a_numeric_label_is_drawn_by_ranges_of_its_value() -> None:
+    from mlcontest.web import plots
+
+    table = sources.generate("linear", n_points=100, noise=0.1, seed=2)
+    plot = plots.scatter(table.features, table.labels, table.feature_names, "plane")
+    assert [colour for _, colour in plot.legend] == list(plots.RAMP)
+    low = min(float(label) for label in table.labels)
+    assert plot.legend[0][0].startswith(f"{low:g} to ")
