@@ -19,7 +19,8 @@ from mlcontest.contest import dataset_sources as sources
 from mlcontest.contest import datasets, leaderboard, queue, results, rounds
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.regression import label_ranges, metric_fits_labels, regression_labels
-from mlcontest.worker.pictures import draw_pictures_noting
+from mlcontest.contest.result_fields import parse_result
+from mlcontest.worker.job_pictures import job_pictures
 from mlcontest.worker.run import PreparedData, run_job
 from tests.conftest import Contest, true_labels
 from tests.leaderboard_helpers import claim
@@ -130,7 +131,7 @@ def test_posted_predictions_must_be_finite_numbers() -> None:
 
 def test_regression_pictures_come_from_the_training_split() -> None:
     outcome, model = run_job("ridge", {}, prepared())
-    pictures, note = draw_pictures_noting(model, prepared(), outcome.labels)
+    pictures, note = job_pictures(model, prepared(), outcome.labels)
     assert note == ""
     assert [name for name, _ in pictures] == ["predicted.png", "residuals.png"]
     assert all(png.startswith(b"\x89PNG") for _, png in pictures)
@@ -219,9 +220,7 @@ def finish_off(contest: Contest, job: Any, test_off: float, validation_off: floa
         "labels_test": [float(v) + test_off for v in truth["test"]],
         "labels_validation": [float(v) + validation_off for v in truth["validation"]],
     }
-    finished, stored = results.record_result(
-        contest.walter, job, "worker-1", results.parse_result(fields)
-    )
+    finished, stored = results.record_result(contest.walter, job, "worker-1", parse_result(fields))
     assert stored
     return finished
 

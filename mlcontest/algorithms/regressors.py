@@ -1,5 +1,8 @@
 """The regressors: a number learnt from the training points' numeric labels.
 
+``random_state`` is retired (accepted, dropped) where it changes nothing, as for the
+classifiers, so that a script sending it to every algorithm is not refused.
+
 Where a classifier has a regression twin (kNN, tree, forest, boosting, MLP), the twin takes the
 same parameters (the classifier's, read from the registry, so the two cannot drift apart),
 except where scikit-learn's differ (a tree's split criterion).
@@ -114,6 +117,7 @@ for algorithm in (
         (SCALING,),
         scaled(_linear),
         help=gettext_noop("The straight line (plane) with the least squared error."),
+        retired=NO_SEED,
     ),
     Algorithm(
         "ridge",
@@ -122,6 +126,7 @@ for algorithm in (
         (ALPHA, SCALING),
         scaled(_ridge),
         help=gettext_noop("Linear regression with a squared (L2) penalty on the coefficients."),
+        retired=NO_SEED,
     ),
     Algorithm(
         "lasso",
@@ -143,6 +148,7 @@ for algorithm in (
         help=gettext_noop(
             "Linear regression with an absolute (L1) penalty: some coefficients become 0."
         ),
+        retired=NO_SEED,
     ),
     Algorithm(
         "knn_regressor",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from math import comb
 from typing import Any
 
-from mlcontest.algorithms.registry import DataShape, Param, _
+from mlcontest.algorithms.params import DataShape, Param, _
 from mlcontest.core.marks import gettext_noop
 
 MAX_STEPS = 6

@@ -17,7 +17,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from mlcontest.worker.diagnostics import PICTURE_BUDGET, Budget, cv_scores, diagnostic_pictures
-from mlcontest.worker.pictures import draw_pictures_noting, picture_note
+from mlcontest.worker.job_pictures import job_pictures
+from mlcontest.worker.pictures import picture_note
 from mlcontest.worker.run import Outcome, PreparedData, run_job
 
 MB = 1024 * 1024
@@ -115,7 +116,7 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
     if spec.pictures and model is not None and healthy:
         try:
             with MemoryLimit(spec.memory_limit_mb):
-                pictures, note = draw_pictures_noting(model, data, outcome.labels)
+                pictures, note = job_pictures(model, data, outcome.labels)
                 if budget is not None:
                     # The parent waits PICTURE_SECONDS for all of them: stay well inside.
                     budget.deadline = min(budget.deadline, time.monotonic() + PICTURE_BUDGET)

@@ -315,10 +315,6 @@ def draw_pictures_noting(
     The cross-validation refits the model on smaller training sets, which may fail where the
     job's own fit did not (say k nearest neighbours with k above a fold's size): the other
     pictures are kept."""
-    if model.task_ == "regression":
-        from mlcontest.worker.regression_pictures import regression_pictures
-
-        return regression_pictures(model, data)
     plane = Plane(data, model)
     if model.task_ == "clustering":
         return [("clusters.png", clusters_picture(data, labels, plane))], ""
