@@ -283,3 +283,15 @@ def test_a_numeric_label_is_drawn_by_ranges_of_its_value() -> None:
     assert [colour for _, colour in plot.legend] == list(plots.RAMP)
     low = min(float(label) for label in table.labels)
     assert plot.legend[0][0].startswith(f"{low:g} to ")
+
+
+def test_a_numeric_labels_values_are_not_listed_as_classes(contest: Contest) -> None:
+    dataset = sources.store("diabetes", sources.from_sklearn("diabetes"))
+    # The class list is public: for a number it would give away the hidden labels' values.
+    assert dataset.class_labels == []
+    assert datasets.describe_dataset(dataset)["labels"] == []
+    round_ = rounds.create_round(contest.olga, name="D", dataset=dataset, metric="mae")
+    assert round_.metric == "mae"
+    with pytest.raises(InvalidInput) as refused:
+        rounds.create_round(contest.olga, name="D2", dataset=dataset, metric="accuracy")
+    assert "use a regression metric" in refused.value.fields["metric"]

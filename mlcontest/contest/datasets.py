@@ -287,7 +287,11 @@ def store_dataset(
         dataset.description = description
         dataset.source = source
         dataset.feature_names = list(table.feature_names)
-        dataset.class_labels = sorted(set(table.labels), key=_label_order)
+        # A numeric label has no classes, and the set of its values would tell the test and
+        # validation labels (everyone may read the class list): it stays empty.
+        dataset.class_labels = (
+            [] if numeric_target(table.labels) else sorted(set(table.labels), key=_label_order)
+        )
         dataset.version = table_version(table)
         dataset.save()
         Point.objects.bulk_create(

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlcontest.contest.models import Dataset
 
 # Splits of a numeric target are stratified by this many ranges of equal counts, so that the
 # test and validation splits span the label's range as the training split does.
@@ -82,3 +85,13 @@ def metric_fits_labels(metric: str, labels: Sequence[str]) -> str:
             "metric (R², MAE or RMSE)"
         ) % {"n": len(set(labels))}
     return ""
+
+
+def dataset_labels(dataset: Dataset) -> list[str]:
+    """The dataset's distinct labels, for the server's own checks: its class list, or, for a
+    numeric label (whose class list stays empty, see ``datasets.store_dataset``), the values."""
+    if dataset.class_labels:
+        return list(dataset.class_labels)
+    from mlcontest.contest.models import Point
+
+    return list(Point.objects.filter(dataset=dataset).values_list("label", flat=True).distinct())

@@ -36,7 +36,7 @@ from mlcontest.contest.models import (
 )
 from mlcontest.contest.permissions import require_organizer
 from mlcontest.contest.quotas import SEED_QUOTA_KEYS, quotas_left
-from mlcontest.contest.regression import metric_fits_labels
+from mlcontest.contest.regression import dataset_labels, metric_fits_labels
 from mlcontest.contest.visibility import revealed, sees_drafts
 from mlcontest.core import events
 
@@ -80,7 +80,7 @@ def create_round(
         name=name,
         metric=metric,
         allowed=list(allowed_algorithms or []),
-        labels=dataset.class_labels,
+        labels=dataset_labels(dataset),
         starts_at=starts_at,
         ends_at=ends_at,
         numbers={
@@ -402,7 +402,7 @@ def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
             name=str(merged["name"] or ""),
             metric=merged["metric"],
             allowed=list(merged["allowed_algorithms"] or []),
-            labels=round_.dataset.class_labels,
+            labels=dataset_labels(round_.dataset),
             starts_at=merged["starts_at"],
             ends_at=merged["ends_at"],
             numbers={
