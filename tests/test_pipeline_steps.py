@@ -275,6 +275,9 @@ def test_the_job_form_takes_steps_in_its_slots(contest: Contest) -> None:
         .content.decode()
     )
     assert '<option value="select_k_best" selected>' in again
+    assert '<details class="steps" id="steps" open>' in again  # unfolded: it has steps
+    fresh = contest.client(contest.alice).get(f"/rounds/{contest.round.pk}/").content.decode()
+    assert '<details class="steps" id="steps">' in fresh  # folded: the button stays in view
     page = contest.client(contest.alice).get(f"/jobs/{job.pk}/").content.decode()
     assert "Scaling (method=minmax) → Select k best features (k=1, score_func=f_classif)" in page
 

@@ -5,6 +5,7 @@ on every board: public, baselines, ties, history and the reveal."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -295,3 +296,26 @@ def test_a_numeric_labels_values_are_not_listed_as_classes(contest: Contest) -> 
     with pytest.raises(InvalidInput) as refused:
         rounds.create_round(contest.olga, name="D2", dataset=dataset, metric="accuracy")
     assert "use a regression metric" in refused.value.fields["metric"]
+
+
+def test_a_worker_may_post_its_own_error_score_in_a_regression_round(
+    contest: Contest, regression_round: Any
+) -> None:
+    from tests.protocol_helpers import logged_in
+
+    job = queue.submit_job(contest.alice, regression_round, "ridge", {})
+    worker = logged_in(contest.walter)
+    assert worker.post("/actions/ping/").json() == job.pk  # the seed's claim
+    truth = true_labels(regression_round.dataset)
+    fields = {
+        "success": "True",
+        "score_test": "12.5",  # an RMSE: above 1, refused in a round scored in [0, 1]
+        "labels_training": json.dumps([float(v) for v in truth["training"]]),
+        "labels_test": json.dumps([float(v) + 2.0 for v in truth["test"]]),
+        "labels_validation": json.dumps([float(v) for v in truth["validation"]]),
+    }
+    answer = worker.post(f"/actions/update_job_details/{job.pk}.json/", fields)
+    assert answer.status_code == 200, answer.content
+    job.refresh_from_db()
+    assert job.score_test == pytest.approx(2.0) and job.worker_score_test == 12.5
+    assert job.score_mismatch

@@ -87,9 +87,15 @@ def _number(raw: Any) -> float:
 def _parse_score(raw: Any) -> float | None:
     if _is_none(raw):
         return None
-    # Any finite number (``_number`` refuses the others): an error metric (MAE, RMSE) has no
-    # upper bound and R² none below. The worker's score is only compared with the server's.
-    return _number(raw)
+    value = _number(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+def _parse_unbounded_score(raw: Any) -> float | None:
+    # A regression round's score: an error (MAE, RMSE) has no upper bound and R² none below.
+    return None if _is_none(raw) else _number(raw)
 
 
 def _parse_json(raw: Any, kind: type) -> Any:
@@ -143,14 +149,17 @@ def _parse_success(raw: Any) -> bool:
     return parse_bool(raw)
 
 
-def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
-    """Read ``update_job_details`` fields as the seed encodes them; every bad field is named."""
+def parse_result(fields: Mapping[str, Any], metric: str = "") -> ResultPayload:
+    """Read ``update_job_details`` fields as the seed encodes them; every bad field is named.
+    The job's ``metric`` decides the scores' range: [0, 1], or any number for regression."""
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
+    known = METRICS.get(metric)
+    score = _parse_unbounded_score if known and known.task == "regression" else _parse_score
     parsers: dict[str, Any] = {
         "success": _parse_success,
-        "score_test": _parse_score,
-        "score_validation": _parse_score,
+        "score_test": score,
+        "score_validation": score,
         "labels_training": _parse_labels,
         "labels_test": _parse_labels,
         "labels_validation": _parse_labels,

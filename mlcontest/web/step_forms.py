@@ -69,6 +69,13 @@ class StepsForm(forms.Form):
                         field.initial = "" if value is None else value
                     self.fields[_name(slot, step.name, param.name)] = field
 
+    @property
+    def opened(self) -> bool:
+        """Whether the page shows the steps unfolded: some are chosen, or one was refused."""
+        return bool(self.non_field_errors()) or any(
+            slot.choices and any(choice.chosen for choice in slot.choices) for slot in self.slots()
+        )
+
     def slots(self) -> list[Slot]:
         chosen = {
             slot: (self.data.get(self.add_prefix(f"s{slot}")) if self.is_bound else None)
