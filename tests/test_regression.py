@@ -310,6 +310,7 @@ def test_a_worker_may_post_its_own_error_score_in_a_regression_round(
     fields = {
         "success": "True",
         "score_test": "12.5",  # an RMSE: above 1, refused in a round scored in [0, 1]
+        "extra_scores_test": json.dumps({"mae": 10.5, "r2": -3.0}),  # dropped, not refused
         "labels_training": json.dumps([float(v) for v in truth["training"]]),
         "labels_test": json.dumps([float(v) + 2.0 for v in truth["test"]]),
         "labels_validation": json.dumps([float(v) for v in truth["validation"]]),

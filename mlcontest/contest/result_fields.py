@@ -140,6 +140,11 @@ def _parse_extra_scores(raw: Any) -> dict[str, float] | None:
     return _parse_named_numbers(raw, METRICS, 0.0, 1.0)
 
 
+def _parse_unbounded_extra_scores(raw: Any) -> dict[str, float] | None:
+    # A regression round's extra scores (MAE, RMSE, R²): finite, without bounds.
+    return _parse_named_numbers(raw, METRICS, -math.inf, math.inf)
+
+
 def _parse_timings(raw: Any) -> dict[str, float] | None:
     return _parse_named_numbers(raw, TIMING_STEPS, 0.0, MAX_TIMING_SECONDS)
 
@@ -155,7 +160,9 @@ def parse_result(fields: Mapping[str, Any], metric: str = "") -> ResultPayload:
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
     known = METRICS.get(metric)
-    score = _parse_unbounded_score if known and known.task == "regression" else _parse_score
+    regression = known is not None and known.task == "regression"
+    score = _parse_unbounded_score if regression else _parse_score
+    extra = _parse_unbounded_extra_scores if regression else _parse_extra_scores
     parsers: dict[str, Any] = {
         "success": _parse_success,
         "score_test": score,
@@ -163,8 +170,8 @@ def parse_result(fields: Mapping[str, Any], metric: str = "") -> ResultPayload:
         "labels_training": _parse_labels,
         "labels_test": _parse_labels,
         "labels_validation": _parse_labels,
-        "extra_scores_test": _parse_extra_scores,
-        "extra_scores_validation": _parse_extra_scores,
+        "extra_scores_test": extra,
+        "extra_scores_validation": extra,
         "timings": _parse_timings,  # our worker's seconds per step; the seed sends none
         "diagnostics": parse_diagnostics,  # the round's CV score on the training split
     }
