@@ -320,3 +320,27 @@ def test_a_worker_may_post_its_own_error_score_in_a_regression_round(
     job.refresh_from_db()
     assert job.score_test == pytest.approx(2.0) and job.worker_score_test == 12.5
     assert job.score_mismatch
+
+
+def test_uploaded_predictions_are_numbers_in_a_regression_round(
+    contest: Contest, regression_round: Any
+) -> None:
+    from mlcontest.contest import uploads
+
+    rounds.update_round(contest.olga, regression_round, prediction_uploads=True)
+    loaded = datasets.load_points(regression_round.dataset)
+    hidden = [
+        (position, float(label))
+        for position, split, label in zip(
+            loaded.positions, loaded.splits, loaded.labels, strict=True
+        )
+        if split != "training"
+    ]
+    rows = "\n".join(f"{point_id},{label + 3.0}" for point_id, label in hidden)
+    job = uploads.upload_predictions(
+        contest.alice, regression_round, f"id,label\n{rows}\n".encode()
+    )
+    assert job.score_test == pytest.approx(3.0)  # every prediction 3 off: RMSE 3
+    bad = f"id,label\n{hidden[0][0]},lots\n".encode()
+    with pytest.raises(InvalidInput, match="is not a number"):
+        uploads.upload_predictions(contest.alice, regression_round, bad)
