@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from mlcontest.algorithms.registry import _as_bool
+from mlcontest.algorithms.params import _as_bool
 from mlcontest.contest.result_fields import _parse_success
 from mlcontest.core import env as settings_module
 from mlcontest.core.booleans import ERROR, parse_bool

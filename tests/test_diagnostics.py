@@ -16,8 +16,9 @@ import pytest
 from django.urls import reverse
 from sklearn import datasets as sk
 from sklearn.cluster import KMeans
+from sklearn.linear_model import Ridge
 from sklearn.metrics import silhouette_score
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 
@@ -72,6 +73,29 @@ def test_the_cv_score_is_scikit_learns(cancer: PreparedData) -> None:
     assert found["cv_score"] == pytest.approx(direct.mean())
     assert found["cv_std"] == pytest.approx(direct.std())
     assert found["cv_folds"] == 5
+
+
+@pytest.mark.parametrize("metric", ["r2", "mae", "rmse"])
+def test_a_regression_cv_score_is_scikit_learns_in_the_rounds_own_terms(metric: str) -> None:
+    X, y = sk.load_diabetes(return_X_y=True)
+    diabetes = prepare(points_of(X[:240], y[:240]), version="d")
+    _, model = run_job("ridge", {"alpha": 0.5}, diabetes)
+    found, skipped = cv_scores(model, diabetes, metric, PLENTY)
+    scorer = {"r2": "r2", "mae": "neg_mean_absolute_error", "rmse": "neg_root_mean_squared_error"}
+    direct = cross_val_score(
+        Ridge(alpha=0.5),
+        diabetes.X["training"],
+        np.array([float(str(label)) for label in diabetes.y["training"]]),
+        cv=KFold(5, shuffle=True, random_state=0),
+        scoring=scorer[metric],
+    )
+    sign = 1.0 if metric == "r2" else -1.0  # an error is shown as an error, not negated
+    assert skipped == "" and found is not None
+    assert found["cv_score"] == pytest.approx(sign * direct.mean())
+    assert (found["cv_score"] > 0) == (metric != "r2" or direct.mean() > 0)
+    pictures, note = diagnostic_pictures(model, diabetes, metric, PLENTY)
+    assert note == ""
+    assert [name for name, _ in pictures] == ["learning_curve.png", "validation_curve.png"]
 
 
 def test_the_silhouette_is_scikit_learns(blobs: PreparedData) -> None:

@@ -27,7 +27,20 @@ BOUNDED = [
     for param in algorithm.params
     if param.per_training_point
 ]
-UNSEEDED = ("knn", "svm", "logistic_regression", "naive_bayes", "dbscan", "agglomerative")
+UNSEEDED = (
+    "knn",
+    "svm",
+    "logistic_regression",
+    "naive_bayes",
+    "dbscan",
+    "agglomerative",
+    # Regressors that draw nothing at random (Lasso only with selection="random").
+    "linear_regression",
+    "ridge",
+    "lasso",
+    "knn_regressor",
+    "svr",
+)
 
 
 def training_count(contest: Contest) -> int:
@@ -56,6 +69,7 @@ def test_the_bounded_parameters_are_the_ones_scikit_learn_bounds() -> None:
         ("gaussian_mixture", "n_components"),
         ("kmeans", "n_clusters"),
         ("knn", "n_neighbors"),
+        ("knn_regressor", "n_neighbors"),
     ]
 
 

@@ -64,7 +64,12 @@ def organizer(server: LiveServer) -> API:
 def test_every_algorithm_end_to_end_with_pictures(server: LiveServer, worker_log: Path) -> None:
     classify = setup_round(server, "moons-all", "moons", metric="accuracy", n=200)
     cluster = setup_round(server, "blobs-all", "blobs", metric="nmi", n=200)
-    by_task = {"classification": classify["round"], "clustering": cluster["round"]}
+    regress = setup_round(server, "plane-all", "plane", metric="rmse", n=200)
+    by_task = {
+        "classification": classify["round"],
+        "clustering": cluster["round"],
+        "regression": regress["round"],
+    }
     job_ids: dict[int, str] = {}
     for name, algorithm in sorted(REGISTRY.items()):
         small = {"n_estimators": 20} if "n_estimators" in algorithm.defaults() else {}
@@ -88,11 +93,11 @@ def test_every_algorithm_end_to_end_with_pictures(server: LiveServer, worker_log
         assert row["score_test"] is not None and not row["score_mismatch"], name
         # The server computes every score: the worker claims none.
         assert row["worker_score_test"] is None and row["worker_score_validation"] is None
-        expected = (
-            ["clusters.png"]
-            if REGISTRY[name].task == "clustering"
-            else ["confusion.png", "regions.png"]
-        )
+        expected = {
+            "clustering": ["clusters.png"],
+            "classification": ["confusion.png", "regions.png"],
+            "regression": ["predicted.png", "residuals.png"],
+        }[REGISTRY[name].task]
         assert row["pictures"] == expected, name
     log = worker.log()
     assert sum(f"job {job_id} " in log for job_id in job_ids) == len(job_ids)  # a line per job

@@ -52,6 +52,10 @@ def table(kind, n=300, seed=0):
     elif kind == "blobs":
         X, y = sk.make_blobs(n_samples=n, centers=3, random_state=seed)
         names = ["x", "y"]
+    elif kind == "plane":  # a numeric label, for regression rounds
+        X, y = sk.make_regression(n_samples=n, n_features=2, noise=10.0, random_state=seed)
+        names = ["x", "y"]
+        y = [round(float(v), 4) for v in y]
     else:
         raise ValueError(kind)
     labels = [str(v) for v in y]

@@ -1,4 +1,7 @@
-"""The metrics a round may rank by, all in [0, 1], higher is better."""
+"""The metrics a round may rank by. Classification and clustering metrics are in [0, 1], higher
+is better; of the regression metrics R² is higher-better (at most 1, unbounded below) and MAE
+and RMSE are errors, lower-better. ``Metric.higher_is_better`` says which, and every ranking
+reads it through ``mlcontest.algorithms.direction``."""
 
 from __future__ import annotations
 
@@ -69,6 +72,36 @@ def _v_measure(y_true: Labels, y_pred: Labels) -> float:
     return float(v_measure_score(y_true, y_pred))
 
 
+def numbers(labels: Labels) -> np.ndarray:
+    """Regression labels (numbers, stored and posted as text or as numbers) as floats."""
+    return np.fromiter(map(float, labels), dtype=float, count=len(labels))
+
+
+def _errors(y_true: Labels, y_pred: Labels) -> np.ndarray:
+    if len(y_true) != len(y_pred):
+        raise ValueError("the label lists differ in length")
+    return numbers(y_true) - numbers(y_pred)
+
+
+# As scikit-learn computes r2_score, mean_absolute_error and root_mean_squared_error (the
+# tests compare them), without its input checks.
+def _r2(y_true: Labels, y_pred: Labels) -> float:
+    truth = numbers(y_true)
+    residual = float(np.sum(_errors(y_true, y_pred) ** 2))
+    total = float(np.sum((truth - truth.mean()) ** 2))
+    if total == 0.0:  # a constant truth: scikit-learn's answer (1 if perfect, else 0)
+        return 1.0 if residual == 0.0 else 0.0
+    return 1.0 - residual / total
+
+
+def _mae(y_true: Labels, y_pred: Labels) -> float:
+    return float(np.mean(np.abs(_errors(y_true, y_pred))))
+
+
+def _rmse(y_true: Labels, y_pred: Labels) -> float:
+    return float(np.sqrt(np.mean(_errors(y_true, y_pred) ** 2)))
+
+
 @dataclass(frozen=True)
 class Metric:
     """A metric reads either the confusion matrix (classification) or the two label lists."""
@@ -78,6 +111,7 @@ class Metric:
     task: str
     of_confusion: Callable[[np.ndarray], float] | None = None
     of_labels: Callable[[Labels, Labels], float] | None = None
+    higher_is_better: bool = True
 
     def compute(self, y_true: Labels, y_pred: Labels) -> float:
         if self.of_confusion is not None:
@@ -105,6 +139,23 @@ METRICS: dict[str, Metric] = {
             of_labels=_adjusted_rand,
         ),
         Metric("v_measure", gettext_noop("V-measure"), "clustering", of_labels=_v_measure),
+        Metric(
+            "r2", gettext_noop("R² (coefficient of determination)"), "regression", of_labels=_r2
+        ),
+        Metric(
+            "mae",
+            gettext_noop("Mean absolute error (lower is better)"),
+            "regression",
+            of_labels=_mae,
+            higher_is_better=False,
+        ),
+        Metric(
+            "rmse",
+            gettext_noop("Root mean squared error (lower is better)"),
+            "regression",
+            of_labels=_rmse,
+            higher_is_better=False,
+        ),
     )
 }
 

@@ -357,7 +357,7 @@ def submit_job(request: HttpRequest, round_id: int, payload: JobSubmission) -> A
     user = viewer(request)
     round_ = rounds.find_round(round_id, user)
     job = queue.submit_job(
-        user, round_, payload.algorithm, payload.params, baseline=payload.baseline
+        user, round_, payload.algorithm, payload.all_params(), baseline=payload.baseline
     )
     # The submitter plays for the job's group: no need to read their group again.
     described = results.describe_job(job, user, group=job.group)

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from mlcontest.algorithms import METRICS, REGISTRY
+from mlcontest.algorithms.steps import STEPS
 from mlcontest.api.common import viewer
 from mlcontest.api.schemas.common import answers
 from mlcontest.api.schemas.jobs import Job, JobQuery
@@ -50,13 +51,20 @@ def me(request: HttpRequest) -> Any:
 
 @router.get("/algorithms/", response=answers(Algorithms), url_name="api_algorithms")
 def algorithms(request: HttpRequest) -> Any:
-    """Algorithms with their parameter schemas, and the metrics."""
+    """Algorithms with their parameter schemas, the metrics (and which way each ranks), and the
+    preprocessing steps a job may put before its model."""
     return {
         "algorithms": [algorithm.schema() for algorithm in REGISTRY.values()],
         "metrics": [
-            {"name": metric.name, "label": metric.label, "task": metric.task}
+            {
+                "name": metric.name,
+                "label": metric.label,
+                "task": metric.task,
+                "higher_is_better": metric.higher_is_better,
+            }
             for metric in METRICS.values()
         ],
+        "steps": [step.schema() for step in STEPS.values()],
     }
 
 

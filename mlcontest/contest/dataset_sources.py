@@ -28,6 +28,7 @@ from mlcontest.contest.dataset_choices import (
     MAX_POINTS,
     MIN_POINTS,
     MULTI_CLASS_GENERATORS,
+    REGRESSION_GENERATORS,
     SKLEARN_DATASETS,
 )
 from mlcontest.contest.datasets import (
@@ -39,6 +40,7 @@ from mlcontest.contest.datasets import (
 )
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
+from mlcontest.contest.regression import numeric_target
 from mlcontest.core.marks import gettext_noop
 
 DEFAULT_CLASSES = {"blobs": 3, "spirals": 2}
@@ -457,6 +459,8 @@ GENERATOR_WORDS = {
     "blobs": gettext_noop("Gaussian blobs"),
     "xor": gettext_noop("Four squares, opposite corners of one class (XOR)"),
     "spirals": gettext_noop("Interleaved spiral arms"),
+    "friedman": gettext_noop("Friedman's curve #1 (regression, 5 features)"),
+    "linear": gettext_noop("A noisy plane (regression, scikit-learn's make_regression)"),
 }
 
 
@@ -476,8 +480,12 @@ def generate(
     spiral arms; the other kinds always have two classes."""
     classes = _check_generator_args(kind, n_points, noise, n_classes)
     points, targets = _GENERATORS[kind](n_points, noise, seed, classes)
-    labels = [str(int(target)) for target in targets]
+    if kind in REGRESSION_GENERATORS:
+        labels = [repr(round(float(target), DECIMALS)) for target in targets]
+    else:
+        labels = [str(int(target)) for target in targets]
     values = np.round(points, DECIMALS).tolist()
+    names = ["x", "y"] if points.shape[1] == 2 else [f"x{i + 1}" for i in range(points.shape[1])]
     settings = f"{n_points} points, noise {noise:g}, seed {seed}"
     if kind in MULTI_CLASS_GENERATORS:
         settings += f", {classes} classes"
@@ -493,7 +501,7 @@ def generate(
     }
     source = f"generated {kind} ({settings})"
     return _finish(
-        ["x", "y"],
+        names,
         values,
         labels,
         datasets.assign_splits(labels, seed, fractions),
@@ -535,7 +543,7 @@ def _check_generator_args(kind: str, n_points: int, noise: float, n_classes: int
     return classes
 
 
-Points = tuple[NDArray[np.float64], NDArray[np.int_]]
+Points = tuple[NDArray[np.float64], NDArray[np.int_] | NDArray[np.float64]]
 
 
 def _moons(n_points: int, noise: float, seed: int, classes: int) -> Points:
@@ -581,7 +589,32 @@ def _spirals(n_points: int, noise: float, seed: int, classes: int) -> Points:
     return points[order], targets[order]
 
 
+def _with_noise(clean: NDArray[np.float64], noise: float, seed: int) -> NDArray[np.float64]:
+    """The target with Gaussian noise of ``noise`` times its own standard deviation: the same
+    ``noise`` means about as hard a task on every regression generator."""
+    rng = np.random.default_rng(seed + 1)
+    return clean + rng.normal(0.0, noise * float(np.std(clean)), size=clean.shape)
+
+
+def _friedman(n_points: int, noise: float, seed: int, classes: int) -> Points:
+    from sklearn.datasets import make_friedman1
+
+    points, clean = make_friedman1(n_samples=n_points, n_features=5, noise=0.0, random_state=seed)
+    return points, _with_noise(clean, noise, seed)
+
+
+def _linear(n_points: int, noise: float, seed: int, classes: int) -> Points:
+    from sklearn.datasets import make_regression
+
+    points, clean = make_regression(
+        n_samples=n_points, n_features=2, n_informative=2, noise=0.0, random_state=seed
+    )
+    return points, _with_noise(clean, noise, seed)
+
+
 _GENERATORS = {
+    "friedman": _friedman,
+    "linear": _linear,
     "moons": _moons,
     "circles": _circles,
     "blobs": _blobs,
@@ -614,6 +647,11 @@ def _finish(
 
 
 def _size_words(n_points: int, features: list[str], labels: list[str]) -> str:
+    if numeric_target(labels):
+        return gettext("%(n)s points, %(features)s features, a numeric label") % {
+            "n": n_points,
+            "features": len(features),
+        }
     return gettext("%(n)s points, %(features)s features, %(classes)s classes") % {
         "n": n_points,
         "features": len(features),

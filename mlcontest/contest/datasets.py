@@ -22,11 +22,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext, ngettext
 
+from mlcontest.algorithms.registry import DataShape
 from mlcontest.contest import columnar, dataset_store
 from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import Dataset, DatasetChunk, Split, User
 from mlcontest.contest.permissions import sees_everything
+from mlcontest.contest.regression import label_ranges, numeric_target
 from mlcontest.contest.rounds import visible_rounds
 
 RESERVED_NAMES = {"id", "split", "label"}
@@ -98,6 +100,8 @@ def assign_splits(
     of ``MIN_PER_SPLIT_CLASS`` points or more has a point in every split (even where its share
     would round to nothing), which may move a split's size off its share by a point or two."""
     check_fractions(fractions)
+    if numeric_target(labels):  # a regression target: stratified by ranges of the number
+        labels = label_ranges(labels)
     by_label: dict[str, list[int]] = {}
     for index, label in enumerate(labels):
         by_label.setdefault(label, []).append(index)
@@ -250,7 +254,7 @@ def _check_splits_are_fair(table: DatasetTable) -> None:
                 fields={"split": f"no {split} points"},
             )
     untrained = sorted(set(table.labels) - trained, key=_label_order)
-    if untrained:
+    if untrained and not numeric_target(table.labels):  # a number needs no training twin
         shown = ", ".join(repr(label) for label in untrained[:5])
         if len(untrained) > 5:
             shown = gettext("%(shown)s and %(n)s more") % {
@@ -313,7 +317,11 @@ def store_dataset(
         dataset.description = description
         dataset.source = source
         dataset.feature_names = list(table.feature_names)
-        dataset.class_labels = sorted(set(table.labels), key=_label_order)
+        # A numeric label has no classes, and the set of its values would tell the test and
+        # validation labels (everyone may read the class list): it stays empty.
+        dataset.class_labels = (
+            [] if numeric_target(table.labels) else sorted(set(table.labels), key=_label_order)
+        )
         dataset.version = version
         dataset.size = len(table.labels)
         dataset.split_sizes = {split: 0 for split in SPLITS} | dict(Counter(table.splits))
@@ -436,6 +444,12 @@ def training_points(dataset: Dataset) -> int:
 # The seed's point list is kept whole in memory below this many values (a class's worker
 # fetches it again and again); a bigger one is streamed from the stored file each time.
 CACHED_JSON_VALUES = 200_000
+
+
+def data_shape(dataset: Dataset) -> DataShape:
+    """What the round's data allows a job's parameters: training points and features."""
+    loaded = load_points(dataset)
+    return DataShape(loaded.count(SPLITS[0]), len(loaded.feature_names))
 
 
 def points_json(dataset: Dataset, with_hidden_labels: bool) -> bytes:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from mlcontest.algorithms import METRICS, ParameterError, get_algorithm, validate_params
-from mlcontest.contest.datasets import training_points
+from mlcontest.contest.datasets import data_shape
 from mlcontest.contest.errors import (
     Conflict,
     InvalidInput,
@@ -73,9 +73,7 @@ def submit_job(
         raise InvalidInput("params must be an object.", fields={"params": "must be an object"})
     try:
         # The round's data too: a value scikit-learn refuses on it would cost a job of quota.
-        params = validate_params(
-            get_algorithm(algorithm), raw_params, training_points(round_.dataset)
-        )
+        params = validate_params(get_algorithm(algorithm), raw_params, data_shape(round_.dataset))
     except ParameterError as error:
         raise InvalidInput(gettext("Some parameters are not valid."), fields=error.errors) from None
     if baseline:

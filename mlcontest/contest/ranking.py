@@ -28,14 +28,17 @@ the results per process and ``contest.board_json`` shapes them for a viewer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
+from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Window
 
+from mlcontest.algorithms.direction import beats, higher_is_better, rank_value
 from mlcontest.contest import visibility
 from mlcontest.contest.models import Job, JobState, Round, RoundEntry
+from mlcontest.contest.score_order import best_first
 from mlcontest.contest.visibility import Stage
 
 # How the chosen job of a group was picked, in the final ranking.
@@ -150,7 +153,9 @@ def ranked_jobs(round_: Round | int, before: datetime | None = None) -> QuerySet
     return jobs if before is None else jobs.filter(created_at__lt=before)
 
 
-def _best_per_group(round_id: int, before: datetime | None = None) -> list[dict[str, Any]]:
+def _best_per_group(
+    round_id: int, before: datetime | None = None, metric: str = ""
+) -> list[dict[str, Any]]:
     """Each group's best job by test score, the earlier job winning a tie, in one query.
 
     For each group in the round (its ``RoundEntry``, made at its first submission) the database
@@ -160,7 +165,7 @@ def _best_per_group(round_id: int, before: datetime | None = None) -> list[dict[
     best_job = (
         ranked_jobs(round_id, before)
         .filter(group_id=OuterRef("group_id"))
-        .order_by("-score_test", "created_at", "id")
+        .order_by(best_first("score_test", metric), "created_at", "id")
         .values("id")[:1]
     )
     # Two queries, not one with a nested IN: without fresh statistics (right after many jobs
@@ -190,17 +195,23 @@ def _best_per_group(round_id: int, before: datetime | None = None) -> list[dict[
     return [dict(row) for row in rows]
 
 
-def _sort_key(row: dict[str, Any]) -> tuple[float, datetime, int]:
-    return (-row["score_test"], row["created_at"], row["id"])
+def _sort_key(metric: str) -> Callable[[dict[str, Any]], tuple[float, datetime, int]]:
+    def key(row: dict[str, Any]) -> tuple[float, datetime, int]:
+        return (rank_value(row["score_test"], metric), row["created_at"], row["id"])
+
+    return key
 
 
 def _baselines(
-    round_id: int, standings: tuple[Standing, ...], before: datetime | None = None
+    round_id: int,
+    standings: tuple[Standing, ...],
+    before: datetime | None = None,
+    metric: str = "",
 ) -> tuple[Baseline, ...]:
     rows = (
         ranked_jobs(round_id, before)
         .filter(group__isnull=True)
-        .order_by("-score_test", "created_at", "id")
+        .order_by(best_first("score_test", metric), "created_at", "id")
         .values_list("id", "score_test", "score_validation", "algorithm", "params")
     )
     return tuple(
@@ -211,7 +222,9 @@ def _baselines(
             algorithm=algorithm,
             params=params,
             # A group must beat the line, not equal it.
-            groups_above=len([line for line in standings if line.score_test > (score_test or 0)]),
+            groups_above=len(
+                [line for line in standings if beats(line.score_test, score_test or 0, metric)]
+            ),
         )
         for job_id, score_test, score_validation, algorithm, params in rows
     )
@@ -229,7 +242,8 @@ def _unranked(
 
 def compute_public(round_: Round, before: datetime | None = None) -> PublicLeaderboard:
     """The public board; with ``before``, as it stands among the jobs submitted before then."""
-    rows = sorted(_best_per_group(round_.pk, before), key=_sort_key)
+    metric = round_.metric
+    rows = sorted(_best_per_group(round_.pk, before, metric), key=_sort_key(metric))
     standings = tuple(
         Standing(
             rank=rank,
@@ -251,7 +265,7 @@ def compute_public(round_: Round, before: datetime | None = None) -> PublicLeade
         version=round_.leaderboard_version,
         state=round_.state,
         standings=standings,
-        baselines=_baselines(round_.pk, standings, before),
+        baselines=_baselines(round_.pk, standings, before, metric),
         unranked=_unranked(round_.pk, {line.group_id for line in standings}, before),
         revealed=visibility.revealed(round_),
         stage=visibility.stage(round_),
@@ -304,7 +318,13 @@ def compute_final(round_: Round, public: PublicLeaderboard) -> FinalRanking:
                 }
             )
     scored = [row for row in candidates if row["score_validation"] is not None]
-    scored.sort(key=lambda row: (-row["score_validation"], row["created_at"], row["id"]))
+    scored.sort(
+        key=lambda row: (
+            rank_value(row["score_validation"], round_.metric),
+            row["created_at"],
+            row["id"],
+        )
+    )
     standings = tuple(
         FinalStanding(
             rank=rank,
@@ -347,7 +367,9 @@ def compute_history(round_: Round) -> ScoreHistory:
         ranked_jobs(round_)
         .annotate(
             best_so_far=Window(
-                Max("score_test"), partition_by=[F("group_id")], order_by=finished_order
+                (Max if higher_is_better(round_.metric) else Min)("score_test"),
+                partition_by=[F("group_id")],
+                order_by=finished_order,
             )
         )
         .filter(best_so_far=F("score_test"))
@@ -359,7 +381,7 @@ def compute_history(round_: Round) -> ScoreHistory:
         if finished_at is None or score_test is None:
             continue  # not possible for a done job; keeps the types honest
         points = per_group.setdefault(group_id, (name, []))[1]
-        if not points or score_test > points[-1].score_test:
+        if not points or beats(score_test, points[-1].score_test, round_.metric):
             points.append(HistoryPoint(at=finished_at, score_test=score_test, job_id=job_id))
     groups = sorted(
         (

@@ -93,6 +93,11 @@ def _parse_score(raw: Any) -> float | None:
     return value
 
 
+def _parse_unbounded_score(raw: Any) -> float | None:
+    # A regression round's score: an error (MAE, RMSE) has no upper bound and R² none below.
+    return None if _is_none(raw) else _number(raw)
+
+
 def _parse_json(raw: Any, kind: type) -> Any:
     if _is_none(raw):
         return None
@@ -135,6 +140,11 @@ def _parse_extra_scores(raw: Any) -> dict[str, float] | None:
     return _parse_named_numbers(raw, METRICS, 0.0, 1.0)
 
 
+def _parse_unbounded_extra_scores(raw: Any) -> dict[str, float] | None:
+    # A regression round's extra scores (MAE, RMSE, R²): finite, without bounds.
+    return _parse_named_numbers(raw, METRICS, -math.inf, math.inf)
+
+
 def _parse_timings(raw: Any) -> dict[str, float] | None:
     return _parse_named_numbers(raw, TIMING_STEPS, 0.0, MAX_TIMING_SECONDS)
 
@@ -144,19 +154,24 @@ def _parse_success(raw: Any) -> bool:
     return parse_bool(raw)
 
 
-def parse_result(fields: Mapping[str, Any]) -> ResultPayload:
-    """Read ``update_job_details`` fields as the seed encodes them; every bad field is named."""
+def parse_result(fields: Mapping[str, Any], metric: str = "") -> ResultPayload:
+    """Read ``update_job_details`` fields as the seed encodes them; every bad field is named.
+    The job's ``metric`` decides the scores' range: [0, 1], or any number for regression."""
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
+    known = METRICS.get(metric)
+    regression = known is not None and known.task == "regression"
+    score = _parse_unbounded_score if regression else _parse_score
+    extra = _parse_unbounded_extra_scores if regression else _parse_extra_scores
     parsers: dict[str, Any] = {
         "success": _parse_success,
-        "score_test": _parse_score,
-        "score_validation": _parse_score,
+        "score_test": score,
+        "score_validation": score,
         "labels_training": _parse_labels,
         "labels_test": _parse_labels,
         "labels_validation": _parse_labels,
-        "extra_scores_test": _parse_extra_scores,
-        "extra_scores_validation": _parse_extra_scores,
+        "extra_scores_test": extra,
+        "extra_scores_validation": extra,
         "timings": _parse_timings,  # our worker's seconds per step; the seed sends none
         "diagnostics": parse_diagnostics,  # the round's CV score on the training split
     }

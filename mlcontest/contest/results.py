@@ -23,6 +23,7 @@ from mlcontest.contest.errors import Conflict, InvalidInput, NotFound
 from mlcontest.contest.inputs import as_id
 from mlcontest.contest.models import Dataset, Group, Job, JobState, Round, User
 from mlcontest.contest.permissions import require_worker
+from mlcontest.contest.regression import regression_labels
 from mlcontest.contest.result_fields import ResultPayload
 from mlcontest.contest.rounds import renew_boards, task_of
 from mlcontest.core import events
@@ -47,6 +48,8 @@ def _normalise_label(label: Any, task: str) -> str:
 
 
 def _normalise_labels(posted: list[Any], task: str) -> list[str]:
+    if task == "regression":
+        return regression_labels(posted)
     # Workers post class names as strings, cluster ids as ints: take those as they are and
     # look at each label only when the list mixes types (2,000 labels cost 1 ms one by one).
     kinds = set(map(type, posted))

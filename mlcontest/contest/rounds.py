@@ -36,6 +36,7 @@ from mlcontest.contest.models import (
 )
 from mlcontest.contest.permissions import require_organizer
 from mlcontest.contest.quotas import SEED_QUOTA_KEYS, quotas_left
+from mlcontest.contest.regression import dataset_labels, metric_fits_labels
 from mlcontest.contest.visibility import revealed, sees_drafts
 from mlcontest.core import events
 
@@ -79,6 +80,7 @@ def create_round(
         name=name,
         metric=metric,
         allowed=list(allowed_algorithms or []),
+        labels=dataset_labels(dataset),
         starts_at=starts_at,
         ends_at=ends_at,
         numbers={
@@ -117,12 +119,15 @@ def _check_round_fields(
     name: str,
     metric: str,
     allowed: list[str],
+    labels: list[str],
     starts_at: datetime | None,
     ends_at: datetime | None,
     numbers: dict[str, int],
 ) -> dict[str, str]:
     """Every problem with a round's settings, by field (empty when they are fine)."""
     fields: dict[str, str] = {}
+    if problem := metric_fits_labels(metric, labels):
+        fields["metric"] = problem
     if not name.strip():
         fields["name"] = _("required")
     elif len(name.strip()) > MAX_ROUND_NAME:
@@ -397,6 +402,7 @@ def update_round(organizer: User, round_: Round, **changes: Any) -> Round:
             name=str(merged["name"] or ""),
             metric=merged["metric"],
             allowed=list(merged["allowed_algorithms"] or []),
+            labels=dataset_labels(round_.dataset),
             starts_at=merged["starts_at"],
             ends_at=merged["ends_at"],
             numbers={
@@ -518,6 +524,7 @@ def _describe(round_: Round) -> dict[str, Any]:
         "dataset_name": round_.dataset.name,
         "task": task_of(round_),
         "metric": round_.metric,
+        "higher_is_better": METRICS[round_.metric].higher_is_better,
         "algorithms": [REGISTRY[name].schema() for name in allowed_algorithms(round_)],
         "starts_at": round_.starts_at,
         "ends_at": round_.ends_at,

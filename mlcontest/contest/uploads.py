@@ -36,6 +36,7 @@ from mlcontest.contest.groups import group_of
 from mlcontest.contest.inputs import bad_text
 from mlcontest.contest.models import Job, JobState, Round, User
 from mlcontest.contest.permissions import require_user
+from mlcontest.contest.regression import regression_labels
 from mlcontest.contest.rounds import refresh_schedule, renew_boards, task_of
 
 # The job's algorithm: not in the registry, so no worker could ever be asked to run it (and a
@@ -133,6 +134,11 @@ class _Labels:
         self.listing = ", ".join(known[:20]) + (", …" if len(known) > 20 else "")
 
     def read(self, text: str) -> str | None:
+        if self.task == "regression":  # a number, stored as the result path stores it
+            try:
+                return regression_labels([text])[0]
+            except ValueError:
+                return None
         if self.task == "classification":
             if text in self.known:
                 return text
@@ -145,6 +151,12 @@ class _Labels:
         return f"-{number}" if text.startswith("-") and number else str(number)
 
     def problem(self, row: int, point_id: int, text: str) -> str:
+        if self.task == "regression":
+            return _("Row %(row)s: %(label)s for id %(id)s is not a number.") % {
+                "row": row,
+                "label": repr(text[:40]),
+                "id": point_id,
+            }
         if self.task == "classification":
             return _(
                 "Row %(row)s: %(label)s for id %(id)s is not a class of this dataset "

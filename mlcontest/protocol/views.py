@@ -144,7 +144,7 @@ def update_job_details(request: HttpRequest, job_id: str) -> dict[str, Any]:
     fields = parse_json_body(request)
     claim_next = _flag(fields, "next", False)
     job = results.job_for_result(job_id)
-    payload = result_fields.parse_result(fields)
+    payload = result_fields.parse_result(fields, job.round.metric)
     holder = worker_key(request, fields)
     job, stored = results.record_result(viewer, job, holder, payload)
     answer = {"status": "ok", "stored": stored, "job": results.result_summary(job, viewer)}

@@ -13,6 +13,8 @@ from datetime import datetime
 from django.db.models import Count
 from django.utils.translation import gettext
 
+from mlcontest.algorithms import METRICS
+from mlcontest.algorithms.direction import higher_is_better
 from mlcontest.contest import final_choice, leaderboard, visibility
 from mlcontest.contest.diagnostics import cv_score
 from mlcontest.contest.models import Group, Job, Round, User
@@ -153,3 +155,19 @@ def reveal(round_: Round, audience: Role) -> list[RevealRow]:
 def mark_final(user: User, job: Job) -> None:
     """Make ``job`` its group's final choice; the domain decides who may and when."""
     final_choice.mark_final_choice(user, job.round, job)
+
+
+def chart_range(round_: Round, series: dict[str, list[tuple[datetime, float]]]) -> dict[str, float]:
+    """The history chart's value axis where it is not 0..1: a regression metric's scores are
+    unbounded (an error from 0 up, R² below 0), so the axis spans the scores shown ({} for the
+    metrics in [0, 1], which keep their fixed axis)."""
+    if METRICS[round_.metric].task != "regression":
+        return {}
+    values = [value for points in series.values() for _, value in points]
+    if not values:
+        return {"low": 0.0, "high": 1.0}
+    low, high = min(values), max(values)
+    if not higher_is_better(round_.metric):
+        low = 0.0  # an error's axis starts at a perfect 0
+    pad = (high - low) * 0.05 or 1.0
+    return {"low": low - (pad if low else 0.0), "high": high + pad}

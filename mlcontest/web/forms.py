@@ -81,7 +81,8 @@ def param_field(param: Param, training_points: int | None = None) -> forms.Field
     if param.kind == "choice":
         return forms.ChoiceField(
             # The values are scikit-learn's (what a script sends); only "none" is a word.
-            choices=[
+            choices=([("", gettext(param.empty))] if param.nullable else [])
+            + [
                 (choice, gettext("none") if choice == "none" else choice)
                 for choice in param.choices
             ],
@@ -234,7 +235,8 @@ class RoundForm(forms.Form):
     metric = forms.ChoiceField(
         label=_("Metric"),
         help_text=_(
-            "What the leaderboard ranks by; it also fixes the task (classification or clustering)."
+            "What the leaderboard ranks by; it also fixes the task (classification, clustering or "
+            "regression). MAE and RMSE are errors: the lowest ranks first."
         ),
     )
     allowed_algorithms = forms.MultipleChoiceField(

@@ -11,6 +11,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from mlcontest.contest.regression import numeric_target
+
 # Okabe-Ito: told apart by people with the common colour-vision deficiencies.
 PALETTE = (
     "#0072B2",
@@ -97,6 +99,9 @@ def _draw(
 ) -> Plot:
     known = sorted({label for label in labels if label is not None})
     colours = {label: PALETTE[index % len(PALETTE)] for index, label in enumerate(known)}
+    legend = [(label, colours[label]) for label in known]
+    if numeric_target(known):  # a regression label: coloured by its range, low to high
+        colours, legend = value_colours(known)
     xs = [x for x, _ in coords] or [0.0]
     ys = [y for _, y in coords] or [0.0]
     x_min, x_max = min(xs), max(xs)
@@ -127,5 +132,22 @@ def _draw(
         f'transform="rotate(-90 12 {HEIGHT / 2})">{escape(y_label)}</text>'
         "</svg>"
     )
-    legend = [(label, colours[label]) for label in known]
     return Plot(mark_safe(svg), x_label, y_label, legend)
+
+
+# Viridis at five steps: ordered from dark to light, so a number's size reads as brightness.
+RAMP = ("#440154", "#3B528B", "#21918C", "#5EC962", "#FDE725")
+
+
+def value_colours(known: Sequence[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Colours for numeric labels by five ranges of equal counts, and the legend of ranges."""
+    ordered = sorted(known, key=float)
+    colours: dict[str, str] = {}
+    legend: list[tuple[str, str]] = []
+    for step, colour in enumerate(RAMP):
+        part = ordered[step * len(ordered) // len(RAMP) : (step + 1) * len(ordered) // len(RAMP)]
+        if not part:
+            continue
+        colours.update((label, colour) for label in part)
+        legend.append((f"{float(part[0]):g} to {float(part[-1]):g}", colour))
+    return colours, legend

@@ -40,6 +40,7 @@ from mlcontest.contest.permissions import sees_hidden_labels
 from mlcontest.contest.quotas import quota_left
 from mlcontest.contest.uploads import UPLOADED
 from mlcontest.web import board, forms, services
+from mlcontest.web.step_forms import StepsForm
 
 View = Callable[..., HttpResponse]
 AnyView = TypeVar("AnyView", bound=Callable[..., HttpResponseBase])
@@ -272,6 +273,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     names = rounds.allowed_algorithms(round_)
     chosen, values = _start_values(request, user, round_)
     fit_on = datasets.training_points(round_.dataset)  # bounds n_neighbors, n_clusters, ...
+    steps_form = StepsForm(values=values.get("steps"))
     choice_form = forms.AlgorithmChoiceForm(names, initial={"algorithm": chosen or names[0]})
     bound: forms.ParamsForm | None = None
     if request.method == "POST":
@@ -279,11 +281,16 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         if choice_form.is_valid():
             chosen = choice_form.cleaned_data["algorithm"]
             bound = forms.ParamsForm(REGISTRY[chosen], request.POST, training_points=fit_on)
-            if bound.is_valid():
+            steps_form = StepsForm(request.POST)
+            if bound.is_valid() and steps_form.is_valid():
+                params = {**bound.params, "steps": steps_form.steps()}
                 try:
-                    job = queue.submit_job(user, round_, chosen, bound.params)
+                    job = queue.submit_job(user, round_, chosen, params)
                 except InvalidInput as error:
-                    bound.add_domain_errors(error.fields, error.message)
+                    if "steps" in error.fields:
+                        steps_form.add_error(None, error.fields.pop("steps"))
+                    if error.fields:
+                        bound.add_domain_errors(error.fields, error.message)
                 except ContestError as error:
                     choice_form.add_error(None, error.message)
                 else:
@@ -309,6 +316,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     context.update(
         choice_form=choice_form,
         param_forms=param_forms,
+        steps_form=steps_form,
         chosen=chosen or names[0],
         card=services.dataset_card(round_.dataset, all_labels=sees_hidden_labels(user)),
         too_big=[
@@ -328,7 +336,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
 
 def _history_json(round_: Round) -> dict[str, Any]:
     series = board.history(round_)
-    return {
+    answer: dict[str, Any] = {
         "start": (round_.opened_at or round_.created_at).isoformat(),
         "end": (round_.closed_at or timezone.now()).isoformat(),
         "series": {
@@ -336,6 +344,8 @@ def _history_json(round_: Round) -> dict[str, Any]:
             for name, points in series.items()
         },
     }
+    answer.update(board.chart_range(round_, series))
+    return answer
 
 
 # Jobs --------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from typing import Any
 
 from mlcontest.worker.dataset_files import DatasetFiles
 from mlcontest.worker.diagnostics import PICTURE_BUDGET, Budget, cv_scores, diagnostic_pictures
-from mlcontest.worker.pictures import draw_pictures_noting, picture_note
-from mlcontest.worker.run import Outcome, PreparedData, run_job
+from mlcontest.worker.job_pictures import job_pictures
+from mlcontest.worker.pictures import picture_note
+from mlcontest.worker.run import Outcome, PreparedData, for_job, run_job
 
 MB = 1024 * 1024
 
@@ -93,6 +94,7 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
     model: Any = None
     healthy = True
     started = time.monotonic()
+    data = for_job(data, spec.params)  # the pictures and diagnostics see what the model saw
     try:
         with MemoryLimit(spec.memory_limit_mb):
             outcome, model = run_job(spec.algorithm, spec.params, data)
@@ -116,7 +118,7 @@ def run_one(spec: JobSpec, data: PreparedData, conn: Connection) -> bool:
     if spec.pictures and model is not None and healthy:
         try:
             with MemoryLimit(spec.memory_limit_mb):
-                pictures, note = draw_pictures_noting(model, data, outcome.labels)
+                pictures, note = job_pictures(model, data, outcome.labels)
                 if budget is not None:
                     # The parent waits PICTURE_SECONDS for all of them: stay well inside.
                     budget.deadline = min(budget.deadline, time.monotonic() + PICTURE_BUDGET)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcontest.worker.run import SPLITS, PreparedData, fill_missing
+from mlcontest.worker.run import SPLITS, PreparedData
 
 SUFFIX_FEATURES = ".parquet"
 SUFFIX_SPLITS = ".splits.json"
@@ -138,4 +138,4 @@ def read_prepared(
         )
         for split in SPLITS
     }
-    return fill_missing(PreparedData(version, names, X, y, classes))
+    return PreparedData(version, names, X, y, classes)

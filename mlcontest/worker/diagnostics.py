@@ -50,6 +50,14 @@ CURVE_PARAMETERS: dict[str, tuple[str, str]] = {
     "logistic_regression": ("C", "log"),
     "naive_bayes": ("var_smoothing", "log"),
     "mlp": ("alpha", "log"),
+    "ridge": ("alpha", "log"),
+    "lasso": ("alpha", "log"),
+    "knn_regressor": ("n_neighbors", "int"),
+    "decision_tree_regressor": ("max_depth", "int"),
+    "random_forest_regressor": ("max_depth", "int"),
+    "gradient_boosting_regressor": ("learning_rate", "log"),
+    "svr": ("C", "log"),
+    "mlp_regressor": ("alpha", "log"),
 }
 
 
@@ -76,8 +84,12 @@ def _training(data: PreparedData, limit: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _folds(y: np.ndarray, wanted: int) -> int:
-    """Stratified folds the training labels allow (0: none, a class has one point only)."""
+def _folds(y: np.ndarray, wanted: int, task: str) -> int:
+    """Folds the training labels allow: stratified for classes (0: none, a class has one point
+    only); plain for a numeric target (0: fewer than 4 points)."""
+    if task == "regression":
+        folds = min(wanted, len(y) // 2)
+        return folds if folds >= 2 else 0
     counts = Counter(y.tolist())
     if len(counts) < 2:
         return 0
@@ -85,10 +97,23 @@ def _folds(y: np.ndarray, wanted: int) -> int:
     return folds if folds >= 2 else 0
 
 
-def _cv(folds: int) -> Any:
-    from sklearn.model_selection import StratifiedKFold
+def _cv(folds: int, task: str) -> Any:
+    from sklearn.model_selection import KFold, StratifiedKFold
 
+    if task == "regression":
+        return KFold(n_splits=folds, shuffle=True, random_state=0)
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+
+
+# scikit-learn's scorers are higher-is-better: an error is scored negated, and shown as it is.
+ERROR_SCORERS = {"mae": "neg_mean_absolute_error", "rmse": "neg_root_mean_squared_error"}
+
+
+def _scoring(metric: str) -> tuple[str, float]:
+    """scikit-learn's name for the round's metric, and the sign that turns its scores back."""
+    if metric in ERROR_SCORERS:
+        return ERROR_SCORERS[metric], -1.0
+    return metric, 1.0
 
 
 def cv_scores(
@@ -102,14 +127,17 @@ def cv_scores(
     from sklearn.model_selection import cross_val_score
 
     X, y = _training(data, CV_MAX_POINTS)
-    folds = _folds(y, FOLDS)
+    folds = _folds(y, FOLDS, model.task_)
     if not folds:
-        return None, "cross-validation skipped: a class has fewer than 2 training points"
+        return None, "cross-validation skipped: too few training points for 2 folds"
     if not budget.allows(folds):
         return None, "cross-validation skipped: it would not fit in the time limit"
+    scorer, sign = _scoring(metric)
     with warnings.catch_warnings():  # the refits' warnings are the job's own, said once
         warnings.simplefilter("ignore")
-        scores = cross_val_score(clone(model), X, y, cv=_cv(folds), scoring=metric)
+        scores = sign * cross_val_score(
+            clone(model), X, y, cv=_cv(folds, model.task_), scoring=scorer
+        )
     return {
         "cv_score": float(np.mean(scores)),
         "cv_std": float(np.std(scores)),
@@ -141,20 +169,22 @@ def learning_curve_picture(
     from sklearn.model_selection import learning_curve
 
     X, y = _training(data, CURVE_MAX_POINTS)
-    folds = _folds(y, CURVE_FOLDS)
+    folds = _folds(y, CURVE_FOLDS, model.task_)
     sizes = np.linspace(0.3, 1.0, 5)
     if not folds or not budget.allows(folds * len(sizes)):
         return None
+    scorer, sign = _scoring(metric)
     counts, train, test = learning_curve(
         clone(model),
         X,
         y,
         train_sizes=sizes,
-        cv=_cv(folds),
-        scoring=metric,
+        cv=_cv(folds, model.task_),
+        scoring=scorer,
         shuffle=True,
         random_state=0,
     )
+    train, test = sign * train, sign * test
     figure, axes = _new_figure(f"Learning curve ({folds}-fold cross-validation, training)")
     _band(axes, counts, train, colour(0), "score on the points it learned from")
     _band(axes, counts, test, colour(1), "cross-validation score")
@@ -207,13 +237,14 @@ def validation_curve_picture(
 
     chosen = curve_values(model)
     X, y = _training(data, CURVE_MAX_POINTS)
-    folds = _folds(y, CURVE_FOLDS)
+    folds = _folds(y, CURVE_FOLDS, model.task_)
     if chosen is None or not folds:
         return None
     name, values = chosen
     if not budget.allows(folds * len(values) * _cost_factor(model, name, values)):
         return None
     candidates = [{**(model.params_ or {}), name: value} for value in values]
+    scorer, sign = _scoring(metric)
     # ContestModel takes its parameters as one dict: vary that dict.
     train, test = validation_curve(
         clone(model),
@@ -221,9 +252,10 @@ def validation_curve_picture(
         y,
         param_name="params",
         param_range=candidates,
-        cv=_cv(folds),
-        scoring=metric,
+        cv=_cv(folds, model.task_),
+        scoring=scorer,
     )
+    train, test = sign * train, sign * test
     figure, axes = _new_figure(f"Validation curve of {name} ({folds}-fold CV, training)")
     _band(axes, values, train, colour(0), "score on the points it learned from")
     _band(axes, values, test, colour(1), "cross-validation score")
@@ -306,17 +338,21 @@ def roc_pr_picture(model: ContestModel, data: PreparedData, budget: Budget) -> b
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
     from sklearn.model_selection import cross_val_predict
 
+    if model.task_ != "classification":
+        return None
     X, y = _training(data, CV_MAX_POINTS)
     classes = sorted(set(y.tolist()))
-    folds = _folds(y, FOLDS)
+    folds = _folds(y, FOLDS, model.task_)
     if len(classes) != 2 or not folds or not budget.allows(folds):
         return None
     pipeline = clone(model.pipeline_)
     method = "predict_proba" if hasattr(pipeline, "predict_proba") else "decision_function"
     try:
-        scores = cross_val_predict(pipeline, X, y, cv=_cv(folds), method=method)
+        scores = cross_val_predict(pipeline, X, y, cv=_cv(folds, model.task_), method=method)
     except AttributeError:  # an SVM without probabilities has a decision function only
-        scores = cross_val_predict(pipeline, X, y, cv=_cv(folds), method="decision_function")
+        scores = cross_val_predict(
+            pipeline, X, y, cv=_cv(folds, model.task_), method="decision_function"
+        )
     if scores.ndim == 2:
         scores = scores[:, 1]
     positive = y == classes[1]

@@ -48,27 +48,39 @@ class PreparedData:
         return int(self.X[split].shape[0])
 
 
-def fill_missing(data: PreparedData) -> PreparedData:
-    """Empty cells (NaN) get their feature's mean over the training points (0 where a feature
-    has no training value at all), in every split, in place; the note says so on the job's page.
+def imputes_itself(params: Mapping[str, Any]) -> bool:
+    """Whether the job's own pipeline has an imputation step (the registry's ``impute``)."""
+    steps = params.get("steps") or []
+    return isinstance(steps, list) and any(
+        isinstance(step, dict) and step.get("step") == "impute" for step in steps
+    )
 
-    The mean is the training split's alone, so no hidden point's value leaks into another's.
-    This is the dataset's raw preparation, the same for every job; an imputation step a
-    student chooses belongs to the job's pipeline (the algorithm registry)."""
+
+def for_job(data: PreparedData, params: Mapping[str, Any]) -> PreparedData:
+    """The data as this job gets it. Empty cells (NaN) stay for a job whose pipeline imputes
+    them itself; for every other job they get their feature's mean over the training points
+    (0 where a feature has no training value at all), in copies, since the prepared data is
+    kept for the next job. The note says which, on the job's page.
+
+    The mean is the training split's alone, so no hidden point's value leaks into another's."""
     missing = {split: np.isnan(X) for split, X in data.X.items() if X.size}
     cells = sum(int(mask.sum()) for mask in missing.values())
     if not cells:
         return data
+    if imputes_itself(params):
+        note = f"{cells} empty cells were left to the job's imputation step."
+        return dataclasses.replace(data, note=note)
     training = data.X[SPLITS[0]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column without any value
         means = np.nanmean(training, axis=0) if training.size else np.zeros(training.shape[1])
     means = np.where(np.isnan(means), 0.0, means)
+    filled = dict(data.X)
     for split, mask in missing.items():
-        rows, columns = np.nonzero(mask)
-        data.X[split][rows, columns] = means[columns]
+        if mask.any():
+            filled[split] = np.where(mask, means, data.X[split])
     note = f"{cells} empty cells were filled with their feature's mean over the training points."
-    return dataclasses.replace(data, note=note)
+    return dataclasses.replace(data, X=filled, note=note)
 
 
 def prepare(
@@ -94,7 +106,7 @@ def prepare(
         for split in SPLITS
     }
     y = {split: tuple(labels[split]) for split in SPLITS}
-    return fill_missing(PreparedData(version, names, X, y, tuple(str(label) for label in classes)))
+    return PreparedData(version, names, X, y, tuple(str(label) for label in classes))
 
 
 class ContestModel(BaseEstimator):
@@ -125,6 +137,12 @@ class ContestModel(BaseEstimator):
                     raise ValueError("classification needs the training labels")
                 self.pipeline_.fit(X, np.asarray(y))
                 self.training_labels_ = self.pipeline_.predict(X)
+            elif spec.task == "regression":
+                if y is None:
+                    raise ValueError("regression needs the training labels")
+                self.pipeline_.fit(X, np.asarray(y, dtype=float))
+                self.training_labels_ = self.pipeline_.predict(X)
+                self.training_truth_ = list(y)
             else:
                 self.training_labels_ = self.pipeline_.fit_predict(X)
         self.warnings_ = sorted({f"{type(w.message).__name__}: {w.message}" for w in caught})
@@ -173,6 +191,8 @@ class Outcome:
 
 
 def as_json_labels(labels: np.ndarray) -> list[Any]:
+    if labels.dtype.kind == "f":  # a regressor's numbers, as JSON numbers (full precision)
+        return [float(value) for value in labels.tolist()]
     if labels.dtype.kind in "Uiu":  # class names, cluster numbers: JSON types already
         return list(labels.tolist())
     return [item if isinstance(item, str) else int(item) for item in labels.tolist()]
@@ -200,6 +220,37 @@ def run_job(
         message += " Warnings: " + "; ".join(model.warnings_)[:500]
     outcome = Outcome(success=True, message=message, labels=predicted, timings=timings)
     return outcome, model
+
+
+def describe_regressor(model: ContestModel) -> str:
+    """What a fitted regressor found: its shape, and its error on the training points."""
+    from mlcontest.algorithms.metrics import numbers
+
+    estimator = model.estimator_
+    parts: list[str] = []
+    coefficients = getattr(estimator, "coef_", None)
+    if coefficients is not None:
+        flat = np.ravel(coefficients)
+        zero = int(np.sum(flat == 0))
+        parts.append(f"{flat.size} coefficients" + (f", {zero} of them 0" if zero else ""))
+    if hasattr(estimator, "tree_"):
+        parts.append(f"tree of {_tree_shape([estimator])}")
+    elif hasattr(estimator, "estimators_") and model.algorithm.startswith("random_forest"):
+        parts.append(f"forest of {_tree_shape(estimator.estimators_)}")
+    elif hasattr(estimator, "n_estimators_"):
+        trees = [stage[0] for stage in estimator.estimators_]
+        parts.append(f"{estimator.n_estimators_} boosting stages; {_tree_shape(trees)}")
+    if hasattr(estimator, "support_"):
+        parts.append(f"{len(estimator.support_)} support vectors")
+    if hasattr(estimator, "n_neighbors"):
+        parts.append(f"the mean of {estimator.n_neighbors} nearest training points")
+    predicted = np.asarray(model.training_labels_, dtype=float)
+    truth = getattr(model, "training_truth_", None)
+    if truth is not None and len(truth):
+        error = float(np.sqrt(np.mean((numbers(truth) - predicted) ** 2)))
+        parts.append(f"training RMSE {error:.4g}")
+    text = "; ".join(parts) or "fitted"
+    return text[0].upper() + text[1:] + "."
 
 
 def _tree_shape(trees: Sequence[Any]) -> str:
@@ -241,8 +292,10 @@ def describe(model: ContestModel) -> str:
             for label, prior in zip(estimator.classes_, estimator.class_prior_, strict=True)
         )
         return f"Class priors {priors}."
-    if name == "mlp":
+    if name in ("mlp", "mlp_regressor"):
         return f"Trained {estimator.n_iter_} epochs; final training loss {estimator.loss_:.4f}."
+    if model.task_ == "regression":
+        return describe_regressor(model)
     found = sorted({int(label) for label in labels if int(label) >= 0})
     text = f"Found {len(found)} clusters"
     if name == "dbscan":

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal
 
 from ninja import Schema
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from mlcontest.algorithms.steps import STEPS
 from mlcontest.api.schemas.common import (
     Input,
     MaybeMoment,
@@ -78,9 +79,21 @@ def _params(value: Any) -> Any:
     return value
 
 
+class PipelineStep(BaseModel):
+    """One preprocessing step: its name and its parameters (``GET /api/algorithms/`` lists each
+    step's parameters; omitted ones take their defaults)."""
+
+    # A pydantic model, not ninja's Schema: the step's own parameters are extra fields, and
+    # Schema's validator drops them.
+    model_config = ConfigDict(extra="allow")
+
+    step: str = Field(description="one of " + ", ".join(STEPS))
+
+
 class JobSubmission(Schema):
     """``{"algorithm": "knn", "params": {"n_neighbors": 5}}``; other fields are ignored, as the
-    seed's submission ignores them."""
+    seed's submission ignores them. A pipeline adds its preprocessing steps, in order, before
+    the model: ``"steps": [{"step": "pca", "n_components": 2}]`` (here or inside ``params``)."""
 
     model_config = ConfigDict(extra="ignore")
     invalid_message: ClassVar[str] = "Name the algorithm."
@@ -91,6 +104,18 @@ class JobSubmission(Schema):
     baseline: Annotated[
         bool, BeforeValidator(lambda value: value in (True, "true", "True", "1"))
     ] = Field(False, description="organizers: a line to beat, no group, no quota")
+    steps: list[PipelineStep] | None = Field(
+        None,
+        description="preprocessing before the model, in order (stored in the job's params as "
+        "steps); a value the round's data cannot allow (n_components above the features, k "
+        "above the features the step gets) is refused with the step's place and name",
+    )
+
+    def all_params(self) -> dict[str, Any]:
+        """The params with the steps given beside them (those win over ``params["steps"]``)."""
+        if self.steps is None:
+            return self.params
+        return {**self.params, "steps": [step.model_dump() for step in self.steps]}
 
     @classmethod
     def summary(cls, fields: dict[str, str]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from mlcontest.api.schemas.common import Output
 from mlcontest.api.schemas.groups import Group
 
@@ -46,8 +48,22 @@ class Metric(Output):
     name: str
     label: str
     task: str
+    higher_is_better: bool = Field(
+        description="false for errors (MAE, RMSE): the lowest ranks first"
+    )
+
+
+class Step(Output):
+    name: str
+    label: str
+    help: str
+    supervised: bool = Field(description="needs the training labels (not for clustering)")
+    params: list[Parameter]
 
 
 class Algorithms(Output):
     algorithms: list[Algorithm]
     metrics: list[Metric]
+    steps: list[Step] = Field(
+        description="preprocessing steps a job may put before its model (params.steps)"
+    )

@@ -44,8 +44,11 @@ class Round(Output):
     state: Literal["draft", "open", "closed"]
     dataset: int
     dataset_name: str
-    task: Literal["classification", "clustering"]
+    task: Literal["classification", "clustering", "regression"]
     metric: str
+    higher_is_better: bool = Field(
+        True, description="false when the metric is an error (MAE, RMSE): lowest ranks first"
+    )
     algorithms: list[dict[str, Any]]
     starts_at: MaybeMoment
     ends_at: MaybeMoment

@@ -16,7 +16,7 @@ register = template.Library()
 
 @register.filter
 def score(value: Any) -> str:
-    """A score in [0, 1] with three decimals; a dash where there is none."""
+    """A score with three decimals (an error such as RMSE may exceed 1); a dash for none."""
     if value is None or value == "":
         return "\u2013"
     try:
@@ -24,6 +24,14 @@ def score(value: Any) -> str:
     except (TypeError, ValueError):
         return str(value)
     return number_format(number, 3)  # 0.912, or 0,912 on a German page
+
+
+@register.filter
+def higher_is_better(metric: str) -> bool:
+    """Whether the metric ranks its highest first (False for the errors MAE and RMSE)."""
+    from mlcontest.algorithms.direction import higher_is_better as direction
+
+    return direction(metric)
 
 
 @register.filter

@@ -134,7 +134,9 @@
     }
     const span = Math.max(end - start, 1000);
     const x = (t) => L + ((t - start) / span) * (W - L - R);
-    const y = (v) => T + (1 - v) * (H - T - B);
+    // Scores in 0..1 by default; a regression round sends its own range (errors are unbounded).
+    const low = history.low ?? 0, high = history.high ?? 1;
+    const y = (v) => T + (1 - (v - low) / ((high - low) || 1)) * (H - T - B);
     // The picture is one image to a screen reader, named by the groups' latest scores; the
     // legend below stays readable text (inside a role="img" it would be hidden).
     const latest = names.filter((name) => history.series[name].length).map((name) => {
@@ -144,7 +146,7 @@
     const svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "history", role: "img",
       "aria-label": latest.length ? t("chart", { scores: latest.join(", ") }) : t("chart_empty"),
     });
-    for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    for (const v of [0, 0.25, 0.5, 0.75, 1].map((f) => low + f * (high - low))) {
       svg.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
       svg.appendChild(el("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", class: "axis" },
         decimals(v, 2)));
@@ -217,6 +219,20 @@
     };
     select.addEventListener("change", show);
     show();
+    // Each preprocessing slot shows the chosen step's parameters only.
+    document.querySelectorAll("#submit-form .step-slot").forEach((slot) => {
+      const kind = slot.querySelector("select");
+      if (!kind) return;
+      const showStep = () => {
+        slot.querySelectorAll("fieldset.step-params").forEach((set) => {
+          const on = set.dataset.step === kind.value;
+          set.hidden = !on;
+          set.disabled = !on;
+        });
+      };
+      kind.addEventListener("change", showStep);
+      showStep();
+    });
   }
 
   // The dataset form: show the chosen source's fields only -------------------------------
