@@ -23,7 +23,7 @@ SETUP = """
 import json
 from django.core.files.base import ContentFile
 from mlcontest.contest import datasets, queue, rounds
-from mlcontest.contest.models import Group, JobPicture, Membership, Role, User
+from mlcontest.contest.models import Group, JobPicture, Membership, PictureData, Role, User
 olga = User.objects.create_user("olga", password="pw", role=Role.ORGANIZER)
 alpha = Group.objects.create(name="Alpha", public=True)
 alice = User.objects.create_user("alice", password="pw", role=Role.STUDENT)
@@ -35,19 +35,26 @@ dataset = datasets.store_dataset("tiny", table)
 round_ = rounds.create_round(olga, name="R", dataset=dataset, metric="accuracy", job_quota=5)
 rounds.open_round(olga, round_)
 job = queue.submit_job(alice, round_, "knn", {"n_neighbors": 3})
-picture = JobPicture(job=job, filename="plot.png", content_type="image/png")
-picture.image.save("plot.png", ContentFile(PICTURE))
-print(json.dumps({"job": job.pk, "picture": picture.image.path}))
+# A picture kept in the database (as workers' pictures are now) and one from before, whose
+# bytes are a file in the data folder: a backup keeps both.
+stored = JobPicture.objects.create(job=job, filename="now.png", content_type="image/png")
+PictureData.objects.create(picture=stored, data=PICTURE)
+legacy = JobPicture(job=job, filename="plot.png", content_type="image/png")
+legacy.image.save("plot.png", ContentFile(PICTURE[::-1]))
+print(json.dumps({"job": job.pk, "picture": legacy.image.path}))
 """
 
 STATE = """
 import json
-from mlcontest.contest.models import Point, Job, JobPicture, User
-pictures = [p.image.read() for p in JobPicture.objects.all()]
+from mlcontest.contest.models import Dataset, DatasetChunk, Job, JobPicture, User
+from mlcontest.contest.pictures import picture_bytes
+pictures = [picture_bytes(p) for p in JobPicture.objects.order_by("filename")]
+chunks = DatasetChunk.objects.order_by("pk").values_list("data", flat=True)
 print(json.dumps({
     "users": sorted(User.objects.values_list("username", flat=True)),
     "jobs": list(Job.objects.values_list("pk", "algorithm")),
-    "points": Point.objects.count(),
+    "points": sum(Dataset.objects.values_list("size", flat=True)),
+    "chunks": [bytes(data).hex() for data in chunks],
     "pictures": [picture.hex() for picture in pictures],
 }))
 """
@@ -57,7 +64,8 @@ from mlcontest.contest.models import Job, Role, User
 User.objects.create_user("mallory", password="pw", role=Role.STUDENT)
 for job in Job.objects.all():
     for picture in job.pictures.all():
-        picture.image.delete()
+        if picture.image:
+            picture.image.delete()
     job.delete()
 """
 
@@ -102,7 +110,8 @@ def test_a_backup_restores_the_database_and_the_pictures(
 ) -> None:
     server.run_python(f"PICTURE = {PICTURE!r}\n" + SETUP)
     before = state(server)
-    assert before["pictures"] == [PICTURE.hex()] and before["points"] == 20
+    assert before["pictures"] == [PICTURE.hex(), PICTURE[::-1].hex()] and before["points"] == 20
+    assert before["chunks"]  # the dataset's stored files
 
     archive = tmp_path / "backup.tar.gz"
     mlcontest(server, "backup", str(archive))
