@@ -13,7 +13,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from mlcontest.contest import dataset_sources as sources
-from mlcontest.contest.dataset_choices import REGRESSION_SKLEARN_DATASETS
+from mlcontest.contest.dataset_choices import (
+    GENERATORS,
+    MAX_CLASSES,
+    MAX_POINTS,
+    REGRESSION_SKLEARN_DATASETS,
+)
 from mlcontest.contest.datasets import SPLITS, assign_splits, load_points
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
@@ -189,7 +194,7 @@ def test_sklearn_unknown_name_is_refused() -> None:
 # --- generators ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sources.GENERATORS)
+@pytest.mark.parametrize("kind", GENERATORS)
 def test_generators_are_reproducible_from_the_seed(kind: str) -> None:
     first = sources.generate(kind, n_points=120, noise=0.2, seed=5)
     again = sources.generate(kind, n_points=120, noise=0.2, seed=5)
@@ -244,12 +249,12 @@ def test_generated_classes_are_learnable_by_nearest_neighbours(kind: str) -> Non
     [
         ({"kind": "cubes"}, "kind"),
         ({"kind": "moons", "n_points": 5}, "n_points"),
-        ({"kind": "moons", "n_points": sources.MAX_POINTS + 1}, "n_points"),
+        ({"kind": "moons", "n_points": MAX_POINTS + 1}, "n_points"),
         ({"kind": "moons", "noise": -0.1}, "noise"),
         ({"kind": "moons", "noise": float("nan")}, "noise"),
         ({"kind": "moons", "n_classes": 3}, "n_classes"),
         ({"kind": "blobs", "n_classes": 1}, "n_classes"),
-        ({"kind": "spirals", "n_classes": sources.MAX_CLASSES + 1}, "n_classes"),
+        ({"kind": "spirals", "n_classes": MAX_CLASSES + 1}, "n_classes"),
     ],
 )
 def test_generator_settings_are_checked(kwargs: dict[str, object], field: str) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlcontest.algorithms import METRICS
-from mlcontest.contest.dataset_sources import MAX_POINTS
+from mlcontest.contest.dataset_choices import MAX_POINTS
 from mlcontest.contest.datasets import SPLITS
 from mlcontest.contest.diagnostics import parse_diagnostics
 from mlcontest.contest.errors import InvalidInput
