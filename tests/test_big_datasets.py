@@ -25,7 +25,7 @@ from mlcontest.contest import dataset_store, datasets, leaderboard, queue, round
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset, DatasetChunk
 from mlcontest.worker import dataset_files
-from mlcontest.worker.run import prepare, run_job
+from mlcontest.worker.run import for_job, prepare, run_job
 from tests.conftest import Contest, result_fields
 from tests.protocol_helpers import logged_in, ok_json, ping
 
@@ -257,7 +257,7 @@ def test_a_titanic_like_csv_goes_from_upload_to_a_ranked_job(contest: Contest) -
     # The worker's side: the seed's point list (NaN for an empty cell), filled and fitted.
     points = worker.post(f"/actions/get_dataset_points/{dataset.pk}.json/").content
     data = prepare(json.loads(points))
-    outcome, _ = run_job("logistic_regression", {}, data)
+    outcome, _ = run_job("logistic_regression", {}, for_job(data, {}))
     assert outcome.success and "empty cells were filled" in outcome.message
     fields = result_fields(outcome.labels, message=outcome.message)
     ok_json(worker.post(f"/actions/update_job_details/{job.pk}.json/", fields))

@@ -224,13 +224,21 @@ def test_refusals_say_nothing_about_hidden_labels(
 
     truth = datasets.load_points(contest.dataset).labels_of("test")
     monkeypatch.setattr(dataset_store, "labels_of_version", flipped)
-    # What the process has read of this version goes, so that the flipped labels are read.
+    # What the process has read of this version goes, before and after, so that the flipped
+    # labels are read here and nowhere else (a later test may store the same table again).
+    forget_loaded_datasets()
+    try:
+        assert datasets.load_points(open_uploads.dataset).labels_of("test") == [
+            flip(label) for label in truth
+        ]
+        assert messages() == before
+    finally:
+        forget_loaded_datasets()
+
+
+def forget_loaded_datasets() -> None:
     datasets._load_points.cache_clear()
     datasets._load_labels.cache_clear()
-    assert datasets.load_points(open_uploads.dataset).labels_of("test") == [
-        flip(label) for label in truth
-    ]
-    assert messages() == before
 
 
 def test_uploads_follow_the_rounds_rules(contest: Contest) -> None:
