@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from mlcontest.algorithms.registry import Algorithm, Param, register
-from mlcontest.algorithms.shared import MAX_DEPTH, MIN_LEAF, NO_SEED, SCALING, SEED, scaled
+from mlcontest.algorithms.shared import (
+    BOOSTING,
+    FOREST,
+    MAX_DEPTH,
+    MIN_LEAF,
+    NO_SEED,
+    SCALING,
+    SEED,
+    TREE,
+    passing,
+    scaled,
+)
 from mlcontest.core.marks import gettext_noop
 
 
@@ -27,38 +38,13 @@ def _svm(p: dict[str, Any]) -> Any:
     )
 
 
-def _tree(p: dict[str, Any]) -> Any:
-    from sklearn.tree import DecisionTreeClassifier
-
-    return DecisionTreeClassifier(
-        max_depth=p["max_depth"],
-        criterion=p["criterion"],
-        min_samples_leaf=p["min_samples_leaf"],
-        random_state=p["random_state"],
-    )
+_tree = passing("sklearn.tree.DecisionTreeClassifier", *TREE)
 
 
-def _forest(p: dict[str, Any]) -> Any:
-    from sklearn.ensemble import RandomForestClassifier
-
-    return RandomForestClassifier(
-        n_estimators=p["n_estimators"],
-        max_depth=p["max_depth"],
-        min_samples_leaf=p["min_samples_leaf"],
-        random_state=p["random_state"],
-        n_jobs=1,
-    )
+_forest = passing("sklearn.ensemble.RandomForestClassifier", *FOREST, n_jobs=1)
 
 
-def _boosting(p: dict[str, Any]) -> Any:
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    return GradientBoostingClassifier(
-        n_estimators=p["n_estimators"],
-        learning_rate=p["learning_rate"],
-        max_depth=p["max_depth"],
-        random_state=p["random_state"],
-    )
+_boosting = passing("sklearn.ensemble.GradientBoostingClassifier", *BOOSTING)
 
 
 def _logistic(p: dict[str, Any]) -> Any:

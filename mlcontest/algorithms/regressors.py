@@ -14,7 +14,18 @@ from typing import Any
 
 from mlcontest.algorithms import classifiers  # noqa: F401  (the twins' parameters)
 from mlcontest.algorithms.registry import REGISTRY, Algorithm, Param, register
-from mlcontest.algorithms.shared import MAX_DEPTH, MIN_LEAF, NO_SEED, SCALING, SEED, scaled
+from mlcontest.algorithms.shared import (
+    BOOSTING,
+    FOREST,
+    MAX_DEPTH,
+    MIN_LEAF,
+    NO_SEED,
+    SCALING,
+    SEED,
+    TREE,
+    passing,
+    scaled,
+)
 from mlcontest.core.marks import gettext_noop
 
 
@@ -46,38 +57,13 @@ def _knn(p: dict[str, Any]) -> Any:
     return KNeighborsRegressor(n_neighbors=p["n_neighbors"], weights=p["weights"], p=p["p"])
 
 
-def _tree(p: dict[str, Any]) -> Any:
-    from sklearn.tree import DecisionTreeRegressor
-
-    return DecisionTreeRegressor(
-        max_depth=p["max_depth"],
-        criterion=p["criterion"],
-        min_samples_leaf=p["min_samples_leaf"],
-        random_state=p["random_state"],
-    )
+_tree = passing("sklearn.tree.DecisionTreeRegressor", *TREE)
 
 
-def _forest(p: dict[str, Any]) -> Any:
-    from sklearn.ensemble import RandomForestRegressor
-
-    return RandomForestRegressor(
-        n_estimators=p["n_estimators"],
-        max_depth=p["max_depth"],
-        min_samples_leaf=p["min_samples_leaf"],
-        random_state=p["random_state"],
-        n_jobs=1,
-    )
+_forest = passing("sklearn.ensemble.RandomForestRegressor", *FOREST, n_jobs=1)
 
 
-def _boosting(p: dict[str, Any]) -> Any:
-    from sklearn.ensemble import GradientBoostingRegressor
-
-    return GradientBoostingRegressor(
-        n_estimators=p["n_estimators"],
-        learning_rate=p["learning_rate"],
-        max_depth=p["max_depth"],
-        random_state=p["random_state"],
-    )
+_boosting = passing("sklearn.ensemble.GradientBoostingRegressor", *BOOSTING)
 
 
 def _svr(p: dict[str, Any]) -> Any:

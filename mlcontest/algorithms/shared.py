@@ -7,6 +7,7 @@ for the import.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from mlcontest.algorithms.registry import Builder, Param
@@ -60,6 +61,26 @@ def scaled(build: Builder) -> Builder:
 
     build_pipeline.__name__ = build.__name__
     return build_pipeline
+
+
+def passing(path: str, *names: str, **fixed: Any) -> Builder:
+    """A builder of the scikit-learn estimator at ``path`` (e.g. ``sklearn.tree.Decision
+    TreeClassifier``) that passes it the job's parameters ``names`` as they are, and ``fixed``:
+    imported when a job is built, not when the registry is read."""
+    module_name, _, class_name = path.rpartition(".")
+
+    def build(p: dict[str, Any]) -> Any:
+        estimator = getattr(importlib.import_module(module_name), class_name)
+        return estimator(**{name: p[name] for name in names}, **fixed)
+
+    build.__name__ = f"build_{class_name}"
+    return build
+
+
+# The tree families' parameters: the classifier and its regression twin take the same ones.
+TREE = ("max_depth", "criterion", "min_samples_leaf", "random_state")
+FOREST = ("n_estimators", "max_depth", "min_samples_leaf", "random_state")
+BOOSTING = ("n_estimators", "learning_rate", "max_depth", "random_state")
 
 
 MAX_DEPTH = Param(
