@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shlex
 import signal
 import socket
@@ -196,12 +197,24 @@ def unit_command(
     return argv, env
 
 
+def server_env(root: Path, public_url: str, **more: str) -> dict[str, str]:
+    """/etc/mlcontest/server.env as docs/deploy.md writes it, for servers behind ``public_url``:
+    the public URL and one secret key file (``root``/etc/mlcontest/secret_key) that every
+    instance reads, which a server with a public URL requires."""
+    key = root / "etc" / "mlcontest" / "secret_key"
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key.chmod(0o640)
+    return {"MLCONTEST_PUBLIC_URL": public_url, "SECRET_KEY_FILE": str(key), **more}
+
+
 def unit_server(
     root: Path, database_url: str | None, settings: dict[str, str], port: int | None = None
 ) -> LiveServer:
     """A server started as deploy/systemd/mlcontest@.service starts it, as instance ``port``,
-    with ``settings`` in place of /etc/mlcontest/server.env; its data folder under ``root``.
-    The unit's ExecStartPre (the migration) runs first."""
+    with ``settings`` in place of /etc/mlcontest/server.env (``server_env``); its data folder
+    under ``root``. The unit's ExecStartPre (``mlcontest migrate``) runs first."""
     port = port or free_port()
     argv, env = unit_command(SERVER_UNIT, instance=str(port), root=root)
     data_dir = Path(env["MLCONTEST_DATA_DIR"])
