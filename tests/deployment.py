@@ -129,7 +129,10 @@ class Nginx:
         if test.returncode != 0:
             raise RuntimeError(f"nginx -t: {test.stderr}")
         log = (self.folder / "nginx.out").open("ab")
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        # A process group of its own: its workers' CPU can be told apart (bench/cluster.py).
+        self.process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -195,6 +198,12 @@ def unit_command(
         name, _, value = expand(assignment).partition("=")
         env[name] = value
     return argv, env
+
+
+def unit_flag(unit: Path, flag: str) -> str:
+    """The value of ``flag`` on the unit's ExecStart line (e.g. the worker's ``--wait``)."""
+    argv, _ = unit_command(unit)
+    return argv[argv.index(flag) + 1]
 
 
 def server_env(root: Path, public_url: str, **more: str) -> dict[str, str]:
