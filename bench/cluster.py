@@ -6,22 +6,29 @@ database (tests/deployment.py runs deploy/'s files; nothing here is a copy of th
 Phases, all through nginx over HTTPS unless said:
 1. ``pictures_cross_instance``: a worker posts a picture to instance 1 (directly, with the
    headers nginx would add); instances 2 and 3 are asked for it.
-2. ``idle_cpu_percent``: 60 workers long-polling with nothing queued; the CPU time of every
-   process of the 3 instances over IDLE_S seconds, in % of one core (nginx's and PostgreSQL's
-   shown apart: PostgreSQL's server is shared with other work on this machine).
+2. ``idle_cpu_percent``: 60 workers long-polling with nothing queued, each ping waiting as
+   long as deploy/systemd/mlcontest-worker.service's ``--wait`` (25 s); the CPU time of every
+   process of the 3 instances over one such wait (every worker's ping comes back once in it,
+   as in a steady state), in % of one core (nginx's shown apart; PostgreSQL's is not counted:
+   its server is shared with other work on this machine).
 3. ``turnaround_p50_s``: with those workers waiting, jobs submitted one at a time; submit to
    result stored, from the database's timestamps.
 4. ``p95_ms``, ``errors``: bench/lecture_hall.py's lecture hall (300 students polling the
    leaderboard every 2 s, 5 submissions/s) with 60 long-polling workers, for DURATION_S.
 5. ``lost_jobs``: the same workers and submissions; halfway, one instance is killed with
    SIGKILL (its whole process group). nginx moves its traffic to the others; claims the dead
-   instance was answering run out (MLCONTEST_LEASE_SECONDS=5 here) and go back to the queue.
+   instance was answering run out (MLCONTEST_LEASE_SECONDS=15 here, not 60, so that the bench
+   drains in seconds; shorter, a worker on a machine busy with other work would lose leases it
+   still holds, since the bench's workers do not renew them) and go back to the queue.
    Once the queue is drained, every job of the round must be done.
 
 The workers are bench/lecture_hall.py's: the seed protocol's loop, posting labels at once
-(no model is fitted), so the figures are the platform's. On this 2-core machine the 3 instances
-run 1 process of 32 threads each (the unit says 2 x 48): 3 x 2 x 48 threads, each keeping a
-database connection, would pass PostgreSQL's default limit of 100 connections.
+(no model is fitted), so the figures are the platform's. The instances run with docs/deploy.md's
+settings for several machines: one secret key file, and Django's connection pool
+(``MLCONTEST_DB_POOL_SIZE``), so that PostgreSQL's default limit of 100 connections holds:
+3 instances x PROCESSES x (POOL_SIZE + 1 LISTEN connection for the wake-ups) = 33, where
+3 x 2 x 48 threads keeping a connection each would need 288. On this 2-core machine each
+instance runs 1 process (the unit says 2) of the unit's 48 threads.
 
 Last line: ``{"p95_ms", "errors", "idle_cpu_percent", "turnaround_p50_s", "lost_jobs",
 "pictures_cross_instance", ...}``; targets: p95 < 100, errors 0, idle CPU <= 5, turnaround
@@ -37,7 +44,6 @@ import io
 import json
 import os
 import random
-import secrets
 import signal
 import ssl
 import statistics
@@ -53,19 +59,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import lecture_hall as hall_bench
 from bench._lecture_setup import HALL, reset_postgres
-from tests.deployment import Nginx, unit_server
+from tests.deployment import WORKER_UNIT, Nginx, server_env, unit_flag, unit_server
 from tests.live import LiveServer, free_port
 
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/mlc_cluster"
 INSTANCES = 3
 PROCESSES = 1
-THREADS = 32
+THREADS = 48
+POOL_SIZE = 10
 WORKERS = 60
-IDLE_S = 10.0
+# The workers wait as long as the worker unit says (the seed protocol's long poll).
+PING_WAIT_S = float(unit_flag(WORKER_UNIT, "--wait"))
+IDLE_S = PING_WAIT_S
 TURNAROUND_JOBS = 20
 DURATION_S = 25.0
 KILL_PHASE_S = 16.0
-LEASE_SECONDS = 5
+LEASE_SECONDS = 15
 DRAIN_LIMIT_S = 90.0
 
 # The lecture hall's set-up, with a token for each of the 60 workers.
@@ -88,6 +97,7 @@ class TlsHttp(hall_bench.Http):
 def use_tls(certificate: Path) -> None:
     CONTEXT.load_verify_locations(str(certificate))
     hall_bench.Http = TlsHttp  # type: ignore[misc]  # the submitter makes its own connections
+    hall_bench.PING_WAIT_S = PING_WAIT_S  # the workers' long poll: the unit's
 
 
 # -- the database, read directly (a subprocess per read would block the load's loop) --------
@@ -123,6 +133,14 @@ def group_cpu_seconds(group: int) -> float:
         if int(fields[2]) == group:  # pgrp
             ticks += int(fields[11]) + int(fields[12])  # utime + stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy since boot (/proc/stat): what the
+    instances, nginx and the load generator did not use of it, other work on the machine did."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 # -- phase 1: a picture posted through one instance, asked of the others ---------------------
@@ -260,7 +278,20 @@ async def idle_and_turnaround(
 # -- phase 4: the lecture hall --------------------------------------------------------------
 
 
-async def lecture(nginx: Nginx, hall: dict[str, Any], duration: float) -> hall_bench.Stats:
+async def connections_peak(end: float, peak: list[int]) -> None:
+    """The most connections to the bench's database seen at once (sampled each second): the
+    connection arithmetic, checked."""
+    name = POSTGRES_URL.rsplit("/", 1)[1]
+    sql = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    while time.perf_counter() < end:
+        rows = await asyncio.to_thread(query, sql, (name,))
+        peak[0] = max(peak[0], int(rows[0][0]))
+        await asyncio.sleep(1.0)
+
+
+async def lecture(
+    nginx: Nginx, hall: dict[str, Any], duration: float, peak: list[int]
+) -> hall_bench.Stats:
     stats = hall_bench.Stats()
     start = time.perf_counter() + 0.5
     end = start + duration
@@ -281,6 +312,7 @@ async def lecture(nginx: Nginx, hall: dict[str, Any], duration: float) -> hall_b
         hall_bench.submitter(
             stats, "localhost", port, hall["student_tokens"], hall["round"], start, end
         ),
+        connections_peak(end, peak),
     )
     for http in students + workers:
         http.close()
@@ -347,15 +379,15 @@ def run(duration: float) -> dict[str, Any]:
         static = root / "srv" / "mlcontest" / str(ports[0]) / "static"
         nginx = Nginx(root / "nginx", [f"127.0.0.1:{port}" for port in ports], static).start()
         use_tls(nginx.certificate)
-        secret = root / "secret_key"
-        secret.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        settings = {
-            "MLCONTEST_PUBLIC_URL": nginx.url,
-            # One secret for all instances (a session signed by one is valid at the others).
-            "SECRET_KEY_FILE": str(secret),
-            "MLCONTEST_LEASE_SECONDS": str(LEASE_SECONDS),
-            "MLCONTEST_EVENT_LOG_LEVEL": "WARNING",
-        }
+        # docs/deploy.md's server.env: the public URL, one secret key file for every
+        # instance (a session signed by one is valid at the others), the pool.
+        settings = server_env(
+            root,
+            nginx.url,
+            MLCONTEST_DB_POOL_SIZE=str(POOL_SIZE),
+            MLCONTEST_LEASE_SECONDS=str(LEASE_SECONDS),
+            MLCONTEST_EVENT_LOG_LEVEL="WARNING",
+        )
         servers: list[LiveServer] = []
         try:
             for port in ports:
@@ -377,9 +409,20 @@ def run(duration: float) -> dict[str, Any]:
                 flush=True,
             )
             generator_before = time.process_time()
-            stats = asyncio.run(lecture(nginx, hall, duration))
+            groups = [server.process.pid for server in servers if server.process is not None]
+            groups.append(nginx.process.pid if nginx.process is not None else 0)
+            ours_before = sum(group_cpu_seconds(group) for group in groups)
+            machine_before, wall_before = machine_busy_seconds(), time.perf_counter()
+            peak = [0]
+            stats = asyncio.run(lecture(nginx, hall, duration, peak))
             # The load generator's own CPU (TLS in Python): near a core, it would be the limit.
             generator = 100 * (time.process_time() - generator_before) / duration
+            wall = time.perf_counter() - wall_before
+            ours = sum(group_cpu_seconds(group) for group in groups) - ours_before
+            machine = machine_busy_seconds() - machine_before
+            # The rest of the machine's busy time: PostgreSQL's server (this bench's database
+            # among others') and whatever else runs on the machine.
+            others = machine - ours - generator * duration / 100
             table = stats.table()
             served = {key: row for key, row in table.items() if key != hall_bench.LONG_POLL}
             load = {
@@ -388,6 +431,11 @@ def run(duration: float) -> dict[str, Any]:
                 "errors": sum(row["errors"] for row in table.values()),
                 "error_samples": stats.samples,
                 "generator_cpu_percent": round(generator, 1),
+                "database_connections_peak": peak[0],
+                "servers_and_nginx_cpu_percent": round(100 * ours / wall, 1),
+                "machine_busy_percent": round(100 * machine / wall, 1),
+                "others_cpu_percent": round(100 * others / wall, 1),
+                "cores": os.cpu_count(),
             }
             print(json.dumps(load, indent=1), flush=True)
             print("== one instance killed (SIGKILL) mid-load", flush=True)
@@ -407,11 +455,21 @@ def run(duration: float) -> dict[str, Any]:
         "errors_during_kill": killed["errors_during_kill"],
         "nginx_idle_cpu_percent": idle["nginx_idle_cpu_percent"],
         "generator_cpu_percent": load["generator_cpu_percent"],
+        # During the lecture hall, in % of one core: ours, and the rest of the machine's busy
+        # time (PostgreSQL and other work; the machine is shared).
+        "servers_and_nginx_cpu_percent": load["servers_and_nginx_cpu_percent"],
+        "others_cpu_percent": load["others_cpu_percent"],
+        "machine_busy_percent": load["machine_busy_percent"],
+        "cores": load["cores"],
         # The machine's load while it ran: other work on a shared machine shows in every figure.
         "load_average_1min": round(os.getloadavg()[0], 1),
         "instances": INSTANCES,
         "processes_per_instance": PROCESSES,
         "threads_per_process": THREADS,
+        "ping_wait_s": PING_WAIT_S,
+        "pool_size": POOL_SIZE,
+        "database_connections_at_most": INSTANCES * PROCESSES * (POOL_SIZE + 1),
+        "database_connections_peak": load["database_connections_peak"],
     }
 
 

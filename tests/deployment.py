@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shlex
 import signal
 import socket
@@ -128,7 +129,10 @@ class Nginx:
         if test.returncode != 0:
             raise RuntimeError(f"nginx -t: {test.stderr}")
         log = (self.folder / "nginx.out").open("ab")
-        self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        # A process group of its own: its workers' CPU can be told apart (bench/cluster.py).
+        self.process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -196,12 +200,30 @@ def unit_command(
     return argv, env
 
 
+def unit_flag(unit: Path, flag: str) -> str:
+    """The value of ``flag`` on the unit's ExecStart line (e.g. the worker's ``--wait``)."""
+    argv, _ = unit_command(unit)
+    return argv[argv.index(flag) + 1]
+
+
+def server_env(root: Path, public_url: str, **more: str) -> dict[str, str]:
+    """/etc/mlcontest/server.env as docs/deploy.md writes it, for servers behind ``public_url``:
+    the public URL and one secret key file (``root``/etc/mlcontest/secret_key) that every
+    instance reads, which a server with a public URL requires."""
+    key = root / "etc" / "mlcontest" / "secret_key"
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key.chmod(0o640)
+    return {"MLCONTEST_PUBLIC_URL": public_url, "SECRET_KEY_FILE": str(key), **more}
+
+
 def unit_server(
     root: Path, database_url: str | None, settings: dict[str, str], port: int | None = None
 ) -> LiveServer:
     """A server started as deploy/systemd/mlcontest@.service starts it, as instance ``port``,
-    with ``settings`` in place of /etc/mlcontest/server.env; its data folder under ``root``.
-    The unit's ExecStartPre (the migration) runs first."""
+    with ``settings`` in place of /etc/mlcontest/server.env (``server_env``); its data folder
+    under ``root``. The unit's ExecStartPre (``mlcontest migrate``) runs first."""
     port = port or free_port()
     argv, env = unit_command(SERVER_UNIT, instance=str(port), root=root)
     data_dir = Path(env["MLCONTEST_DATA_DIR"])

@@ -1,6 +1,7 @@
 """``mlcontest backup`` and ``restore`` round trips, as an operator runs them (the real command
 in a subprocess), on SQLite (its online backup API) and on PostgreSQL (pg_dump, pg_restore):
-a contest with a job and its picture is backed up, changed, and restored as it was."""
+a contest with a job and its pictures (one in the database, as pictures are kept now, and one
+left in ``MEDIA_ROOT`` from before) is backed up, changed, and restored as it was."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.live import REPO, LiveServer
 from tests.live_db import ADMIN_URL, drop_postgres, postgres_reachable, scratch_postgres
 
 PICTURE = b"\x89PNG\r\n\x1a\n not really a picture, but bytes to compare"
+STORED = b"\x89PNG\r\n\x1a\n kept in the database (contest/pictures.py)"
 
 SETUP = """
 import json
@@ -35,26 +37,24 @@ dataset = datasets.store_dataset("tiny", table)
 round_ = rounds.create_round(olga, name="R", dataset=dataset, metric="accuracy", job_quota=5)
 rounds.open_round(olga, round_)
 job = queue.submit_job(alice, round_, "knn", {"n_neighbors": 3})
-# A picture kept in the database (as workers' pictures are now) and one from before, whose
-# bytes are a file in the data folder: a backup keeps both.
-stored = JobPicture.objects.create(job=job, filename="now.png", content_type="image/png")
-PictureData.objects.create(picture=stored, data=PICTURE)
-legacy = JobPicture(job=job, filename="plot.png", content_type="image/png")
-legacy.image.save("plot.png", ContentFile(PICTURE[::-1]))
-print(json.dumps({"job": job.pk, "picture": legacy.image.path}))
+picture = JobPicture(job=job, filename="plot.png", content_type="image/png")
+picture.image.save("plot.png", ContentFile(PICTURE))
+stored = JobPicture.objects.create(job=job, filename="db.png", image=f"jobs/{job.pk}/db.png",
+                                   content_type="image/png")
+PictureData.objects.create(picture=stored, data=STORED)
+print(json.dumps({"job": job.pk, "picture": picture.image.path}))
 """
 
 STATE = """
 import json
 from mlcontest.contest.models import Dataset, DatasetChunk, Job, JobPicture, User
 from mlcontest.contest.pictures import picture_bytes
-pictures = [picture_bytes(p) for p in JobPicture.objects.order_by("filename")]
-chunks = DatasetChunk.objects.order_by("pk").values_list("data", flat=True)
+pictures = [picture_bytes(p) for p in JobPicture.objects.all()]
 print(json.dumps({
     "users": sorted(User.objects.values_list("username", flat=True)),
     "jobs": list(Job.objects.values_list("pk", "algorithm")),
-    "points": sum(Dataset.objects.values_list("size", flat=True)),
-    "chunks": [bytes(data).hex() for data in chunks],
+    "points": sum(sum(dataset.split_sizes.values()) for dataset in Dataset.objects.all()),
+    "chunks": DatasetChunk.objects.count(),
     "pictures": [picture.hex() for picture in pictures],
 }))
 """
@@ -64,7 +64,7 @@ from mlcontest.contest.models import Job, Role, User
 User.objects.create_user("mallory", password="pw", role=Role.STUDENT)
 for job in Job.objects.all():
     for picture in job.pictures.all():
-        if picture.image:
+        if not hasattr(picture, "stored"):
             picture.image.delete()
     job.delete()
 """
@@ -108,10 +108,9 @@ def state(server: LiveServer) -> dict[str, object]:
 def test_a_backup_restores_the_database_and_the_pictures(
     server: LiveServer, tmp_path: Path
 ) -> None:
-    server.run_python(f"PICTURE = {PICTURE!r}\n" + SETUP)
+    server.run_python(f"PICTURE = {PICTURE!r}\nSTORED = {STORED!r}\n" + SETUP)
     before = state(server)
-    assert before["pictures"] == [PICTURE.hex(), PICTURE[::-1].hex()] and before["points"] == 20
-    assert before["chunks"]  # the dataset's stored files
+    assert before["pictures"] == [STORED.hex(), PICTURE.hex()] and before["points"] == 20
 
     archive = tmp_path / "backup.tar.gz"
     mlcontest(server, "backup", str(archive))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deployment import INSTALLED, NGINX, SERVER_UNIT, WORKER_UNIT, Nginx
+from tests.deployment import INSTALLED, NGINX, SERVER_UNIT, WORKER_UNIT, Nginx, unit_command
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,13 @@ def test_nginx_accepts_the_site(tmp_path: Path) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert nginx.config.read_text().count("server 127.0.0.1:800") == 2
+
+
+def test_the_server_unit_migrates_in_a_step_of_its_own_then_serves_without_migrating() -> None:
+    # Instances starting together take turns on the migration lock in ExecStartPre; a serve
+    # that migrated again would take the lock once more at every start.
+    pre, _ = unit_command(SERVER_UNIT, "ExecStartPre", instance="8000")
+    serve, env = unit_command(SERVER_UNIT, instance="8000")
+    assert pre[3:] == ["migrate"]
+    assert serve[3] == "serve" and "--no-migrate" in serve
+    assert env["MLCONTEST_DATA_DIR"] == "/var/lib/mlcontest/8000"

@@ -1,8 +1,9 @@
 """deploy/ as a university would run it: Debian's nginx with deploy/nginx/mlcontest.conf and a
 self-signed certificate in front of a server started from deploy/systemd/mlcontest@.service
-with ``MLCONTEST_PUBLIC_URL``, a worker started from mlcontest-worker.service, and Chromium
-(``--ignore-certificate-errors``): a student signs in, submits a job, the worker runs it, and
-its picture shows, all over HTTPS through nginx (tests/deployment.py)."""
+with docs/deploy.md's settings (``MLCONTEST_PUBLIC_URL``, ``SECRET_KEY_FILE``), a worker started
+from mlcontest-worker.service, and Chromium (``--ignore-certificate-errors``): a student signs
+in, submits a job, the worker runs it, and its picture shows, all over HTTPS through nginx
+(tests/deployment.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 import requests
 
 from tests.browser import browser, skip_without_browser
-from tests.deployment import NGINX, Nginx, unit_server, unit_worker
+from tests.deployment import NGINX, Nginx, server_env, unit_server, unit_worker
 from tests.live import LiveServer, free_port
 from tests.live_db import drop_postgres, live_database_url
 from tests.worker_support import setup_round, worker_token
@@ -43,7 +44,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     static = root / "mlcontest" / str(port) / "static"
     database_url = live_database_url("deploy_nginx")
     with Nginx(tmp_path / "nginx", [f"127.0.0.1:{port}"], static) as nginx:
-        server = unit_server(root, database_url, {"MLCONTEST_PUBLIC_URL": nginx.url}, port=port)
+        server = unit_server(root, database_url, server_env(tmp_path, nginx.url), port=port)
         try:
             server.start()
             round_id = setup_round(server, "moons", "moons", n=120)["round"]

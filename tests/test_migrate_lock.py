@@ -1,5 +1,6 @@
 """Several machines that start at once: ``mlcontest migrate`` (and ``serve``, which migrates
-first) take turns on PostgreSQL (an advisory lock), so that none fails half-way."""
+first) take turns on PostgreSQL (an advisory lock), so that none fails half-way; ``serve
+--no-migrate`` then serves what ``migrate`` made."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.live import REPO
+from tests.live import REPO, LiveServer
 from tests.live_db import drop_postgres, scratch_postgres_for
 
 pytestmark = pytest.mark.live
@@ -45,7 +47,9 @@ def test_three_machines_migrating_one_fresh_database_at_once_all_succeed(tmp_pat
         drop_postgres(url)
 
 
-def test_mlcontest_migrate_makes_the_sqlite_database(tmp_path: Path) -> None:
+def test_mlcontest_migrate_makes_the_sqlite_database_and_serve_no_migrate_serves_it(
+    tmp_path: Path,
+) -> None:
     env = {**os.environ, "MLCONTEST_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -59,3 +63,13 @@ def test_mlcontest_migrate_makes_the_sqlite_database(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "mlcontest.sqlite3").exists()
+    # deploy/systemd/mlcontest@.service's ExecStart: the server that does not migrate again.
+    server = LiveServer(tmp_path, None)
+    server.argv = [sys.executable, "-m", "mlcontest.cli", "serve", "--no-migrate"]
+    server.argv += ["--host", "127.0.0.1", "--port", str(server.port), "--processes", "1"]
+    try:
+        server.start()
+        assert requests.get(f"{server.url}/healthz", timeout=30).json()["database"] == "ok"
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log_path.read_text(errors="replace")

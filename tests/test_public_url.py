@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def test_an_address_that_is_not_a_servers_root_is_refused(wrong: str) -> None:
 
 def deploy_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "MLCONTEST_DATA_DIR": str(tmp_path), **env}
-    for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS", "DEBUG"):
+    for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "ALLOWED_HOSTS", "DEBUG", "SECRET_KEY"):
         environment.pop(name, None)
     return subprocess.run(
         [
@@ -69,7 +70,11 @@ def deploy_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
 
 
 def test_the_deploy_check_is_clean_with_the_public_url_and_not_without(tmp_path: Path) -> None:
-    done = deploy_check(tmp_path, MLCONTEST_PUBLIC_URL="https://contest.example.org")
+    # docs/deploy.md's server.env: the public URL and the secret key file it requires.
+    key = tmp_path / "secret_key_file"
+    key.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+    public = {"MLCONTEST_PUBLIC_URL": "https://contest.example.org", "SECRET_KEY_FILE": str(key)}
+    done = deploy_check(tmp_path, **public)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
     bare = deploy_check(tmp_path)

@@ -7,7 +7,7 @@ import os
 import resource
 import sys
 
-from mlcontest.cli.base import Subcommands, migrate_database
+from mlcontest.cli.base import Subcommands, migrate_database, setup_django
 
 
 def register_serve_command(commands: Subcommands) -> None:
@@ -78,7 +78,9 @@ def gunicorn_argv(host: str, port: int, processes: int, threads: int) -> list[st
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if not args.no_migrate:
+    if args.no_migrate:
+        setup_django()  # the metrics files below are the models' business
+    else:
         migrate_database()
     from mlcontest.http.metrics import reset_process_files
 

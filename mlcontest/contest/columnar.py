@@ -16,6 +16,8 @@ seed's point list gives back the very floats imported.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import io
 import math
 from collections.abc import Iterator, Sequence
@@ -34,6 +36,12 @@ ROW_GROUP_ROWS = 8192
 COMPRESSION = "zstd"
 # The scatter plot of a dataset page shows at most this many points (web.plots.MAX_POINTS).
 PREVIEW_POINTS = 2000
+
+# Cyclic garbage is collected at exit while Arrow is still whole: a Parquet reader left to the
+# interpreter's last collection (run by whichever thread is alive, e.g. http/db_outage.py's
+# daemon) is destroyed after Arrow's thread pool, and the process aborts ("terminate called
+# without an active exception", status 134) after its work is done (apache/arrow#34314).
+atexit.register(gc.collect)
 
 
 def features_table(feature_names: Sequence[str], features: Any) -> pa.Table:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -37,6 +38,7 @@ class Deadlines:
         self._slots: weakref.WeakSet[_Slot] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._watcher_pid = 0
+        self._stopping = threading.Event()
 
     @contextmanager
     def guard(self, fileno: int, seconds: float) -> Iterator[None]:
@@ -68,11 +70,20 @@ class Deadlines:
             if self._watcher_pid == os.getpid():
                 return
             self._watcher_pid = os.getpid()
-        threading.Thread(target=self._watch, name="db-deadlines", daemon=True).start()
+        watcher = threading.Thread(target=self._watch, name="db-deadlines", daemon=True)
+        watcher.start()
+        # Stopped at exit, before the interpreter tears modules down: a daemon thread still
+        # running then may start a garbage collection that destroys Arrow objects after Arrow's
+        # own exit handlers, which aborts the process once its work is done (status 134,
+        # "terminate called without an active exception"; apache/arrow#34314).
+        atexit.register(self._stop_watcher, watcher)
+
+    def _stop_watcher(self, watcher: threading.Thread) -> None:
+        self._stopping.set()
+        watcher.join(timeout=2 * self.tick)
 
     def _watch(self) -> None:
-        while True:
-            time.sleep(self.tick)
+        while not self._stopping.wait(self.tick):
             now = time.monotonic()
             with self._lock:
                 slots = list(self._slots)
