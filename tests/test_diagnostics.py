@@ -218,6 +218,8 @@ def test_the_round_asks_the_worker_and_the_server_keeps_the_score(contest: Conte
     assert "CV 0.910 / test 1.000" in page
     board = student.get(reverse("web:round", args=[contest.round.pk])).content.decode()
     assert "CV 0.910 / test" in board
+    standings = ok_json(student.get(f"/api/rounds/{contest.round.pk}/leaderboard/"))["standings"]
+    assert [(line["job"], line["score_cv"]) for line in standings] == [(job_id, 0.91)]
 
 
 @pytest.mark.parametrize(

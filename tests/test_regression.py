@@ -18,7 +18,9 @@ from mlcontest.algorithms import METRICS, algorithms_for, all_scores
 from mlcontest.algorithms.direction import beats, higher_is_better, rank_value
 from mlcontest.contest import dataset_sources as sources
 from mlcontest.contest import datasets, leaderboard, queue, results, rounds
+from mlcontest.contest.diagnostics import parse_diagnostics
 from mlcontest.contest.errors import InvalidInput
+from mlcontest.contest.models import JobState
 from mlcontest.contest.regression import label_ranges, metric_fits_labels, regression_labels
 from mlcontest.contest.result_fields import parse_result
 from mlcontest.worker.job_pictures import job_pictures
@@ -344,3 +346,46 @@ def test_uploaded_predictions_are_numbers_in_a_regression_round(
     bad = f"id,label\n{hidden[0][0]},lots\n".encode()
     with pytest.raises(InvalidInput, match="is not a number"):
         uploads.upload_predictions(contest.alice, regression_round, bad)
+
+
+def test_a_regression_cv_score_is_kept_in_the_rounds_units(
+    contest: Contest, regression_round: Any
+) -> None:
+    """An RMSE on the training folds is in the label's units, and an R² may be far below 0:
+    neither is refused as it would be in a round scored in [0, 1]."""
+    from tests.protocol_helpers import assert_error, logged_in
+
+    rounds.update_round(contest.olga, regression_round, diagnostics=True)
+    first = queue.submit_job(contest.alice, regression_round, "ridge", {})
+    second = queue.submit_job(contest.bob, regression_round, "ridge", {})
+    worker = logged_in(contest.walter)
+    truth = true_labels(regression_round.dataset)
+    fields = {
+        "success": "True",
+        "labels_training": json.dumps([float(v) for v in truth["training"]]),
+        "labels_test": json.dumps([float(v) + 2.0 for v in truth["test"]]),
+        "labels_validation": json.dumps([float(v) for v in truth["validation"]]),
+    }
+    assert worker.post("/actions/ping/").json() == first.pk
+    nan = json.dumps({"cv_score": float("nan")})
+    refused = worker.post(
+        f"/actions/update_job_details/{first.pk}.json/", {**fields, "diagnostics": nan}
+    )
+    assert_error(refused, 400, fields=("diagnostics",))
+    diagnostics = {"cv_score": 12.5, "cv_std": 3.25, "cv_folds": 5.0}
+    answer = worker.post(
+        f"/actions/update_job_details/{first.pk}.json/",
+        {**fields, "diagnostics": json.dumps(diagnostics)},
+    )
+    assert answer.status_code == 200, answer.content
+    first.refresh_from_db()
+    assert first.state == JobState.DONE and first.diagnostics == diagnostics
+    assert parse_diagnostics({"cv_score": -3.5}, regression=True) == {"cv_score": -3.5}
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        parse_diagnostics({"cv_score": -3.5})
+    finish_off(contest, second, 1.0, 1.0)  # no diagnostics posted: no CV score
+    board = contest.client(contest.alice).get(f"/api/rounds/{regression_round.pk}/leaderboard/")
+    assert [(line["job"], line["score_cv"]) for line in board.json()["standings"]] == [
+        (second.pk, None),
+        (first.pk, 12.5),
+    ]

@@ -29,6 +29,7 @@ def _standing_json(line: Standing, recipes: bool, validation: bool) -> dict[str,
         "submitted_at": line.submitted_at,
         "finished_at": line.finished_at,
         "tied": line.tied,
+        "score_cv": line.score_cv,
     }
     if recipes:
         described["algorithm"] = line.algorithm
@@ -46,6 +47,7 @@ def _baseline_json(line: Baseline, validation: bool) -> dict[str, Any]:
         "algorithm": line.algorithm,
         "params": line.params,
         "groups_above": line.groups_above,
+        "score_cv": line.score_cv,
     }
     if validation:
         described["score_validation"] = line.score_validation

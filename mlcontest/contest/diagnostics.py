@@ -23,10 +23,18 @@ BOUNDS = {
     "cv_folds": (2.0, 20.0),
     "silhouette": (-1.0, 1.0),
 }
+# A regression round's CV score is in the round's own terms: an R² may be far below 0, and an
+# error (MAE, RMSE) is in the label's units, so only its sign is known.
+REGRESSION_BOUNDS = {
+    **BOUNDS,
+    "cv_score": (-math.inf, math.inf),
+    "cv_std": (0.0, math.inf),
+}
 
 
-def parse_diagnostics(raw: Any) -> dict[str, float] | None:
-    """A flat JSON object of known names to numbers in their bounds; None when absent."""
+def parse_diagnostics(raw: Any, regression: bool = False) -> dict[str, float] | None:
+    """A flat JSON object of known names to finite numbers in their bounds; None when absent."""
+    bounds = REGRESSION_BOUNDS if regression else BOUNDS
     if raw is None or (isinstance(raw, str) and raw.strip() in {"", "None", "null"}):
         return None
     value = loads_json(raw) if isinstance(raw, str | bytes) else raw
@@ -36,12 +44,14 @@ def parse_diagnostics(raw: Any) -> dict[str, float] | None:
         raise ValueError("must be a JSON object")
     clean: dict[str, float] = {}
     for name, number in value.items():
-        if name not in BOUNDS:
-            raise ValueError(f"{str(name)[:64]!r} is not one of {', '.join(sorted(BOUNDS))}")
+        if name not in bounds:
+            raise ValueError(f"{str(name)[:64]!r} is not one of {', '.join(sorted(bounds))}")
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise ValueError(f"{name!r} must be a number")
-        low, high = BOUNDS[name]
-        if not (math.isfinite(number) and low <= number <= high):
+        low, high = bounds[name]
+        if not math.isfinite(number):
+            raise ValueError(f"{name!r} must be a finite number")
+        if not low <= number <= high:
             raise ValueError(f"{name!r} must be between {low:g} and {high:g}")
         clean[name] = float(number)
     return clean

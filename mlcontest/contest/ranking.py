@@ -37,6 +37,7 @@ from django.db.models import F, Max, Min, OuterRef, QuerySet, Subquery, Window
 
 from mlcontest.algorithms.direction import beats, higher_is_better, rank_value
 from mlcontest.contest import visibility
+from mlcontest.contest.diagnostics import cv_score
 from mlcontest.contest.models import Job, JobState, Round, RoundEntry
 from mlcontest.contest.score_order import best_first
 from mlcontest.contest.visibility import Stage
@@ -61,6 +62,9 @@ class Standing:
     submitted_at: datetime
     finished_at: datetime | None
     tied: bool = False  # the same test score as the line above, whose job came first
+    # The job's cross-validation score on the training split, in rounds with diagnostics:
+    # shown beside the test score ("CV 0.91 / test 0.94"), never ranked.
+    score_cv: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class Baseline:
     algorithm: str
     params: dict[str, Any]
     groups_above: int
+    score_cv: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,7 @@ def _best_per_group(
             "params",
             "created_at",
             "finished_at",
+            "diagnostics",  # a few numbers: the CV score shown beside the test score
         )
     )
     return [dict(row) for row in rows]
@@ -212,7 +218,7 @@ def _baselines(
         ranked_jobs(round_id, before)
         .filter(group__isnull=True)
         .order_by(best_first("score_test", metric), "created_at", "id")
-        .values_list("id", "score_test", "score_validation", "algorithm", "params")
+        .values_list("id", "score_test", "score_validation", "algorithm", "params", "diagnostics")
     )
     return tuple(
         Baseline(
@@ -225,8 +231,9 @@ def _baselines(
             groups_above=len(
                 [line for line in standings if beats(line.score_test, score_test or 0, metric)]
             ),
+            score_cv=cv_score(diagnostics),
         )
-        for job_id, score_test, score_validation, algorithm, params in rows
+        for job_id, score_test, score_validation, algorithm, params, diagnostics in rows
     )
 
 
@@ -257,6 +264,7 @@ def compute_public(round_: Round, before: datetime | None = None) -> PublicLeade
             submitted_at=row["created_at"],
             finished_at=row["finished_at"],
             tied=rank > 1 and rows[rank - 2]["score_test"] == row["score_test"],
+            score_cv=cv_score(row["diagnostics"]),
         )
         for rank, row in enumerate(rows, start=1)
     )

@@ -173,7 +173,8 @@ def parse_result(fields: Mapping[str, Any], metric: str = "") -> ResultPayload:
         "extra_scores_test": extra,
         "extra_scores_validation": extra,
         "timings": _parse_timings,  # our worker's seconds per step; the seed sends none
-        "diagnostics": parse_diagnostics,  # the round's CV score on the training split
+        # the CV score on the training split, in the round's metric
+        "diagnostics": lambda raw: parse_diagnostics(raw, regression),
     }
     for name, parser in parsers.items():
         try:

@@ -16,7 +16,6 @@ from django.utils.translation import gettext
 from mlcontest.algorithms import METRICS
 from mlcontest.algorithms.direction import higher_is_better
 from mlcontest.contest import final_choice, leaderboard, visibility
-from mlcontest.contest.diagnostics import cv_score
 from mlcontest.contest.models import Group, Job, Round, User
 from mlcontest.contest.visibility import Role, View
 
@@ -74,6 +73,7 @@ def rows(round_: Round, audience: Role, every_group: bool = False) -> list[Row]:
             line.algorithm if recipes else "",
             line.job_id,
             tied=line.tied,
+            cv=line.score_cv,
         )
         for line in board.standings
     ]
@@ -90,6 +90,7 @@ def rows(round_: Round, audience: Role, every_group: bool = False) -> list[Row]:
                 base.algorithm,
                 base.job_id,
                 baseline=True,
+                cv=base.score_cv,
             ),
         )
     if every_group:
@@ -101,21 +102,7 @@ def rows(round_: Round, audience: Role, every_group: bool = False) -> list[Row]:
             .order_by("name")
         )
         lines += [Row(0, group.name, None, counts.get(group.pk, 0), idle=True) for group in idle]
-    if round_.diagnostics:  # one more query, only where jobs compute a CV score
-        _add_cv_scores(lines)
     return lines
-
-
-def _add_cv_scores(lines: list[Row]) -> None:
-    """Each line's cross-validation score beside its test score ("CV 0.91 / test 0.94")."""
-    found = dict(
-        Job.objects.filter(
-            pk__in=[line.job_id for line in lines if line.job_id is not None]
-        ).values_list("id", "diagnostics")
-    )
-    for line in lines:
-        if line.job_id is not None:
-            line.cv = cv_score(found.get(line.job_id))
 
 
 def history(round_: Round) -> dict[str, list[tuple[datetime, float]]]:

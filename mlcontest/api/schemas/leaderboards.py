@@ -25,6 +25,11 @@ class Standing(Output):
     algorithm: str | None = Field(None, description="after the reveal, or for organizers")
     params: Params | None = None
     score_validation: float | None = Field(None, description="same visibility")
+    score_cv: float | None = Field(
+        None,
+        description="the job's cross-validation score on the training split, in the round's "
+        "metric, where the round computes diagnostics; shown beside the test score, never ranked",
+    )
 
 
 class Baseline(Output):
@@ -34,6 +39,7 @@ class Baseline(Output):
     params: Params | None = None
     groups_above: int = Field(description="groups whose best beats this line")
     score_validation: float | None = None
+    score_cv: float | None = Field(None, description="as in a standing")
 
 
 class Leaderboard(Output):
