@@ -285,7 +285,11 @@ def test_a_numeric_label_is_drawn_by_ranges_of_its_value() -> None:
     plot = plots.scatter(table.features, table.labels, table.feature_names, "plane")
     assert [colour for _, colour in plot.legend] == list(plots.RAMP)
     low = min(float(label) for label in table.labels)
+    high = max(float(label) for label in table.labels)
     assert plot.legend[0][0].startswith(f"{low:g} to ")
+    # What a screen reader hears says the same: a range, not "100 classes".
+    assert f"100 points, coloured by the label, from {low:g} to {high:g}" in plot.svg
+    assert "classes" not in plot.svg
 
 
 def test_a_numeric_labels_values_are_not_listed_as_classes(contest: Contest) -> None:

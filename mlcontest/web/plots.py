@@ -100,8 +100,23 @@ def _draw(
     known = sorted({label for label in labels if label is not None})
     colours = {label: PALETTE[index % len(PALETTE)] for index, label in enumerate(known)}
     legend = [(label, colours[label]) for label in known]
+    summary = gettext("%(title)s: %(points)s points, %(classes)s classes") % {
+        "title": title,
+        "points": len(coords),
+        "classes": len(known),
+    }
     if numeric_target(known):  # a regression label: coloured by its range, low to high
         colours, legend = value_colours(known)
+        # A screen reader hears what the colours say: a number's range, not a count of classes.
+        values = [float(label) for label in known]
+        summary = gettext(
+            "%(title)s: %(points)s points, coloured by the label, from %(low)s to %(high)s"
+        ) % {
+            "title": title,
+            "points": len(coords),
+            "low": f"{min(values):g}",
+            "high": f"{max(values):g}",
+        }
     xs = [x for x, _ in coords] or [0.0]
     ys = [y for _, y in coords] or [0.0]
     x_min, x_max = min(xs), max(xs)
@@ -114,11 +129,6 @@ def _draw(
         py = HEIGHT - PAD - (y - y_min) / y_span * (HEIGHT - 2 * PAD)
         colour = colours.get(label, UNLABELLED) if label is not None else UNLABELLED
         circles.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>')
-    summary = gettext("%(title)s: %(points)s points, %(classes)s classes") % {
-        "title": title,
-        "points": len(coords),
-        "classes": len(known),
-    }
     svg = (
         f'<svg class="scatter" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(summary)}" xmlns="http://www.w3.org/2000/svg">'
