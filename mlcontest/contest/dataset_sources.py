@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 from django.utils.translation import gettext
 
-from mlcontest.contest import categories, csv_columnar, datasets, generators
+from mlcontest.contest import categories, csv_columnar, csv_faults, datasets, generators
 from mlcontest.contest.csv_columnar import sniff_delimiter
 from mlcontest.contest.dataset_choices import (
     MULTI_CLASS_GENERATORS,
@@ -88,6 +88,10 @@ def from_csv(
         fast = csv_columnar.read(text_or_path, label_column, split_column, feature_columns)
         if fast is not None:
             return _columnar_table(fast, label_column, split_column, seed, fractions)
+        streamed = _as_stream(text_or_path)
+        if streamed is not None and csv_columnar.is_big(text_or_path):
+            # The refusal of a big bad file, found without holding its text (issue 13).
+            csv_faults.first_fault(streamed, label_column, split_column, feature_columns)
     text, file_name = read_csv_text(text_or_path)
     header, rows = _parse_rows(text)
     if label_column not in header:
@@ -202,6 +206,15 @@ def _columnar_table(
     }
     description += describe_columns(read.columns, read.features, read.ignored)
     return _finish(read.features, read.matrix, read.labels, splits, description, where)
+
+
+def _as_stream(text_or_path: str | bytes | Path) -> Path | bytes | None:
+    """The file (or bytes) ``csv_faults`` can stream; None for text already in memory."""
+    if isinstance(text_or_path, bytes | Path):
+        return text_or_path
+    if "\n" not in text_or_path and text_or_path.strip() and Path(text_or_path).is_file():
+        return Path(text_or_path)
+    return None
 
 
 def read_csv_text(text_or_path: str | bytes | Path) -> tuple[str, str]:
