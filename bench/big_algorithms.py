@@ -15,6 +15,11 @@ average recorded.
 
 Usage: ``python bench/big_algorithms.py [algorithm ...]`` (all of them by default). Last line:
 JSON with the table.
+
+``--calibrate``: each algorithm fitted and predicting in this process (one BLAS thread) on a
+part of the same table, small enough to finish in seconds, with the iterations it took where
+it stops by itself; the seconds divided by ``job_cost``'s units for that part give
+``job_cost.SECONDS_PER_UNIT``. Last line: JSON, algorithm -> seconds per unit.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -60,7 +67,10 @@ def write_files(folder: Path) -> DatasetFiles:
     described = {
         "features": names,
         "splits": splits.tolist(),
-        "labels": [str(label) if split == SPLITS[0] else None for label, split in zip(y, splits)],
+        "labels": [
+            str(label) if split == SPLITS[0] else None
+            for label, split in zip(y, splits, strict=True)
+        ],
     }
     splits_path = folder / "big.splits.json"
     splits_path.write_text(json.dumps(described), encoding="utf-8")
@@ -150,7 +160,63 @@ def measure(algorithm: str, files: DatasetFiles) -> dict[str, Any]:
     return row
 
 
+# (algorithm, parameters, training points, points predicted in all), small enough to take
+# seconds; an iteration count the run reports replaces the parameter that bounds it.
+CALIBRATION: list[tuple[str, dict[str, Any], int, int]] = [
+    ("knn", {}, 6000, 10000),
+    ("svm", {}, 4000, 6000),
+    ("decision_tree", {}, 10000, 14000),
+    ("random_forest", {"n_estimators": 10}, 10000, 14000),
+    ("gradient_boosting", {"n_estimators": 3}, 5000, 7000),
+    ("logistic_regression", {}, 10000, 14000),
+    ("naive_bayes", {}, 20000, 30000),
+    ("mlp", {"max_iter": 10}, 10000, 14000),
+    ("kmeans", {}, 10000, 14000),
+    ("dbscan", {}, 6000, 10000),
+    ("agglomerative", {}, 4000, 6000),
+    ("gaussian_mixture", {}, 5000, 7000),
+]
+
+
+def calibrate() -> dict[str, float]:
+    import warnings
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlcontest.settings")
+    django.setup()
+    from mlcontest.algorithms import get_algorithm
+    from mlcontest.contest import job_cost
+    from mlcontest.worker.run import ContestModel
+
+    X, y = make_table()
+    labels = [str(label) for label in y]
+    rates: dict[str, float] = {}
+    for algorithm, given, train, total in CALIBRATION:
+        params = {**get_algorithm(algorithm).defaults(), **given}
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = ContestModel(algorithm, given).fit(X[:train], labels[:train])
+            model.predict(X[train:total])
+        seconds = time.perf_counter() - started
+        iterations = getattr(model.estimator_, "n_iter_", None)
+        if algorithm in ("logistic_regression", "mlp") and iterations is not None:
+            params["max_iter"] = int(np.max(iterations))
+        shape = job_cost.Shape(train, total, FEATURES, 10)
+        units = job_cost._units(algorithm, params, shape, FEATURES)
+        assert units is not None
+        rates[algorithm] = seconds / units
+        row = {"algorithm": algorithm, "seconds": round(seconds, 2), "iterations": iterations}
+        print(json.dumps(row, default=str), flush=True)
+    return rates
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--calibrate"]:
+        rates = calibrate()
+        print(json.dumps({name: float(f"{rate:.3g}") for name, rate in rates.items()}))
+        return
     chosen = sys.argv[1:] or [
         name
         for name, algorithm in REGISTRY.items()
