@@ -63,7 +63,14 @@ def write_files(folder: Path) -> DatasetFiles:
     splits = np.array(SPLITS)[rng.choice(3, size=len(y), p=[0.6, 0.2, 0.2])]
     names = [f"f{i}" for i in range(FEATURES)]
     features = folder / "big.parquet"
-    pq.write_table(pa.table({name: X[:, i] for i, name in enumerate(names)}), features)
+    # As the server writes it (contest/columnar.py): row groups of 8192 rows, zstd.
+    pq.write_table(
+        pa.table({name: X[:, i] for i, name in enumerate(names)}),
+        features,
+        compression="zstd",
+        row_group_size=8192,
+        use_dictionary=False,
+    )
     described = {
         "features": names,
         "splits": splits.tolist(),
