@@ -27,7 +27,7 @@ from typing import IO
 
 from django.utils.translation import gettext
 
-from mlcontest.contest import categories
+from mlcontest.contest import categories, csv_checks
 from mlcontest.contest.datasets import RESERVED_NAMES, SPLITS
 from mlcontest.contest.errors import InvalidInput
 
@@ -58,14 +58,12 @@ def check(
 ) -> None:
     """Raise the reference reader's InvalidInput for the file's first fault; return if none
     of the faults looked for is there."""
-    from mlcontest.contest import dataset_sources as reference  # it imports this module
-
     _check_utf8(source)
     with _text(source) as text:
         header, rows = _rows(text)
         if header is None:
             raise InvalidInput(gettext("The CSV file is empty."), fields={"file": "empty"})
-        reference._check_header(header)
+        csv_checks.check_header(header)
         if label_column not in header:
             # The reference parses every row (a ragged one, no rows at all) before this.
             if not sum(1 for _ in rows):
@@ -113,14 +111,14 @@ def check(
     for name in chosen:
         column = by_name[name]
         if _is_numeric(column) and column.bad is not None:
-            reference._number(column.bad[1], column.bad[0], name)  # raises
+            csv_checks.number(column.bad[1], column.bad[0], name)  # raises
     if empty_label is not None:
         raise InvalidInput(
             gettext("Line %(line)s: the label is empty.") % {"line": empty_label},
             fields={label_column: f"empty on line {empty_label}"},
         )
     if bad_split is not None and split_column is not None:
-        reference._split_value(bad_split[1], bad_split[0], split_column)  # raises
+        csv_checks.split_value(bad_split[1], bad_split[0], split_column)  # raises
 
 
 def _no_rows() -> InvalidInput:
