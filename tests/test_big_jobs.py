@@ -181,3 +181,16 @@ def test_the_round_page_names_each_algorithm_with_its_reason(contest: Contest) -
     assert "<strong>Agglomerative clustering</strong>" in html and "GB of memory" in html
     assert "<strong>Decision tree</strong>" in html
     assert "<strong>k-means</strong>" not in html
+
+
+def test_the_estimate_follows_the_job_s_steps() -> None:
+    """A PCA step first: the estimator sees its components, not the 784 features."""
+    reduced = {"steps": [{"step": "pca", "n_components": 20, "whiten": False}]}
+    assert job_cost.features_after_steps(reduced, 784) == 20
+    knn = REGISTRY["knn"].defaults()
+    assert (
+        job_cost.refusal(MNIST, "svm", {**REGISTRY["svm"].defaults(), **reduced}, 60, 2048) is None
+    )
+    plain = job_cost.cost("knn", knn, MNIST).seconds
+    after_pca = job_cost.cost("knn", {**knn, **reduced}, MNIST).seconds
+    assert plain is not None and after_pca is not None and after_pca * 30 < plain
