@@ -51,10 +51,9 @@ ROWS, FEATURES, CLASSES = 70_000, 784, 10
 STUDENTS = 30
 
 
-def make_csv(path: Path) -> None:
+def make_table() -> tuple[Any, Any]:
+    """The table's features (rounded to the CSV's 3 decimals) and labels."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.csv as pv
     from sklearn.datasets import make_classification
 
     X, y = make_classification(
@@ -64,7 +63,14 @@ def make_csv(path: Path) -> None:
         n_classes=CLASSES,
         random_state=0,
     )
-    X = np.round(X, 3)
+    return np.round(X, 3), y
+
+
+def make_csv(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    X, y = make_table()
     columns = {f"f{i}": X[:, i] for i in range(FEATURES)}
     columns["label"] = y
     pv.write_csv(pa.table(columns), path)

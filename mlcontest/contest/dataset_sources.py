@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,9 @@ import numpy as np
 import pyarrow as pa
 from django.utils.translation import gettext
 
-from mlcontest.contest import categories, csv_columnar, datasets, generators
+from mlcontest.contest import categories, csv_columnar, csv_faults, datasets, generators
+from mlcontest.contest.csv_checks import check_header, split_value
+from mlcontest.contest.csv_checks import number as csv_number
 from mlcontest.contest.csv_columnar import sniff_delimiter
 from mlcontest.contest.dataset_choices import (
     MULTI_CLASS_GENERATORS,
@@ -29,7 +30,6 @@ from mlcontest.contest.dataset_choices import (
 from mlcontest.contest.datasets import (
     DEFAULT_FRACTIONS,
     RESERVED_NAMES,
-    SPLITS,
     DatasetTable,
     Fractions,
 )
@@ -88,6 +88,10 @@ def from_csv(
         fast = csv_columnar.read(text_or_path, label_column, split_column, feature_columns)
         if fast is not None:
             return _columnar_table(fast, label_column, split_column, seed, fractions)
+        streamed = _as_stream(text_or_path)
+        if streamed is not None and csv_columnar.is_big(text_or_path):
+            # The refusal of a big bad file, found without holding its text (issue 13).
+            csv_faults.first_fault(streamed, label_column, split_column, feature_columns)
     text, file_name = read_csv_text(text_or_path)
     header, rows = _parse_rows(text)
     if label_column not in header:
@@ -110,7 +114,7 @@ def from_csv(
         if found is None:
             features.append(name)
             numbers = [
-                _number(cell, line, name) for cell, (line, _) in zip(cells, rows, strict=True)
+                csv_number(cell, line, name) for cell, (line, _) in zip(cells, rows, strict=True)
             ]
             blocks.append(np.asarray(numbers, dtype=np.float64).reshape(-1, 1))
         else:
@@ -130,7 +134,7 @@ def from_csv(
     if has_split:
         assert split_column is not None
         split_index = header.index(split_column)
-        splits = [_split_value(row[split_index], line, split_column) for line, row in rows]
+        splits = [split_value(row[split_index], line, split_column) for line, row in rows]
         how_split = gettext("splits from column %(column)s") % {"column": repr(split_column)}
     else:
         splits = datasets.assign_splits(labels, seed, fractions)
@@ -169,7 +173,7 @@ def describe_columns(
 
 def _text_categories(cells: Sequence[str]) -> list[str] | None:
     """The values of a text column (no cell a number, some not empty), or None."""
-    if any(_is_number(cell) for cell in cells):
+    if any(_iscsv_number(cell) for cell in cells):
         return None
     found = categories.categories_of([cell.strip() for cell in cells])
     return found or None
@@ -202,6 +206,15 @@ def _columnar_table(
     }
     description += describe_columns(read.columns, read.features, read.ignored)
     return _finish(read.features, read.matrix, read.labels, splits, description, where)
+
+
+def _as_stream(text_or_path: str | bytes | Path) -> Path | bytes | None:
+    """The file (or bytes) ``csv_faults`` can stream; None for text already in memory."""
+    if isinstance(text_or_path, bytes | Path):
+        return text_or_path
+    if "\n" not in text_or_path and text_or_path.strip() and Path(text_or_path).is_file():
+        return Path(text_or_path)
+    return None
 
 
 def read_csv_text(text_or_path: str | bytes | Path) -> tuple[str, str]:
@@ -252,7 +265,7 @@ def _parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
             continue  # blank lines, often at the end of a file
         if header is None:
             header = [cell.strip() for cell in cells]
-            _check_header(header)
+            check_header(header)
             continue
         if len(cells) != len(header):
             raise InvalidInput(
@@ -267,23 +280,6 @@ def _parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
             gettext("The CSV file has a header but no points."), fields={"file": "no rows"}
         )
     return header, rows
-
-
-def _check_header(header: list[str]) -> None:
-    for number, name in enumerate(header, start=1):
-        if not name:
-            raise InvalidInput(
-                gettext("Column %(n)s of the header has no name.") % {"n": number},
-                fields={"file": "unnamed column"},
-            )
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            raise InvalidInput(
-                gettext("Column %(name)s appears twice in the header.") % {"name": repr(name)},
-                fields={name: "duplicate"},
-            )
-        seen.add(name)
 
 
 def _choose_features(
@@ -346,55 +342,12 @@ def _choose_features(
     return chosen, ignored
 
 
-def _is_number(cell: str) -> bool:
+def _iscsv_number(cell: str) -> bool:
     try:
         float(cell)
     except ValueError:
         return False
     return True
-
-
-def _number(cell: str, line: int, column: str) -> float:
-    if not cell.strip():
-        return math.nan  # a missing value: each job fills it in
-    try:
-        value = float(cell)
-    except ValueError:
-        shown = repr(cell.strip()) if cell.strip() else gettext("an empty value")
-        if "," in cell:
-            text = gettext(
-                "Line %(line)s, column %(column)s: %(value)s is not a number (use a point as "
-                "the decimal mark)."
-            )
-        else:
-            text = gettext("Line %(line)s, column %(column)s: %(value)s is not a number.")
-        raise InvalidInput(
-            text % {"line": line, "column": repr(column), "value": shown},
-            fields={column: f"line {line}: not a number"},
-        ) from None
-    if not math.isfinite(value):
-        raise InvalidInput(
-            gettext("Line %(line)s, column %(column)s: %(value)s is not a finite number.")
-            % {"line": line, "column": repr(column), "value": repr(cell.strip())},
-            fields={column: f"line {line}: not finite"},
-        )
-    return value
-
-
-def _split_value(cell: str, line: int, column: str) -> str:
-    value = cell.strip().lower()
-    if value not in SPLITS:
-        raise InvalidInput(
-            gettext("Line %(line)s, column %(column)s: unknown split %(value)s (use %(splits)s).")
-            % {
-                "line": line,
-                "column": repr(column),
-                "value": repr(cell.strip()),
-                "splits": ", ".join(SPLITS),
-            },
-            fields={column: f"line {line}: unknown split"},
-        )
-    return value
 
 
 # --- scikit-learn's own datasets -------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from mlcontest.algorithms import METRICS, ParameterError, get_algorithm, validate_params
+from mlcontest.contest import job_cost
 from mlcontest.contest.datasets import data_shape
 from mlcontest.contest.errors import (
     Conflict,
@@ -76,6 +77,7 @@ def submit_job(
         params = validate_params(get_algorithm(algorithm), raw_params, data_shape(round_.dataset))
     except ParameterError as error:
         raise InvalidInput(gettext("Some parameters are not valid."), fields=error.errors) from None
+    check_cost(round_, algorithm, params)
     if baseline:
         with transaction.atomic():
             _reread_open_round(round_, baseline=True)
@@ -88,6 +90,23 @@ def submit_job(
     if group is None:
         raise Conflict(gettext("Join a group before submitting jobs."), code="no_group")
     return submit_for_group(user, group, round_, algorithm, params)
+
+
+def check_cost(round_: Round, algorithm: str, params: dict[str, Any]) -> None:
+    """Refuse a job that clearly cannot finish on the round's data within its limits
+    (``job_cost``: an order of magnitude over), before it costs a turn of the quota."""
+    why = job_cost.refusal(
+        job_cost.Shape.of(round_.dataset),
+        algorithm,
+        params,
+        round_.time_limit_seconds,
+        round_.memory_limit_mb,
+    )
+    if why:
+        raise InvalidInput(
+            gettext("This job cannot finish within the round's limits: %(why)s.") % {"why": why},
+            fields={"params": why},
+        )
 
 
 def _clock(when: datetime) -> str:

@@ -30,6 +30,7 @@ from mlcontest.worker.run import ContestModel, PreparedData
 
 MAX_BYTES = 150_000
 MAX_POINTS = 1500
+BOUNDS_POINTS = 20_000  # the points a picture's axes are fitted to
 CV_MAX_POINTS = 2000  # bounds the cost of the cross-validated confusion matrix
 CV_FOLDS = 5
 GRID_STEPS = 150
@@ -57,6 +58,18 @@ def subsample(n: int, limit: int = MAX_POINTS, seed: int = 0) -> np.ndarray:
     if n <= limit:
         return np.arange(n)
     return np.sort(np.random.RandomState(seed).choice(n, size=limit, replace=False))
+
+
+def stacked_rows(data: PreparedData, indices: np.ndarray) -> np.ndarray:
+    """The rows at sorted ``indices`` of the splits stacked in order, without stacking them
+    all (a big dataset's matrix is not copied for a picture of a few thousand points)."""
+    parts = []
+    start = 0
+    for X in data.X.values():
+        chosen = indices[(indices >= start) & (indices < start + len(X))] - start
+        parts.append(X[chosen])
+        start += len(X)
+    return np.vstack(parts)
 
 
 class Plane:
@@ -144,7 +157,18 @@ def decision_regions(
     train_shown, test_shown = subsample(len(X_train)), subsample(len(X_test))
     title = "Decision regions" if plane.exact else "PCA projection"
     figure, axes = _new_figure(title, plane)
-    everything = plane.project(np.vstack([data.X[split] for split in data.X]))
+    # The axes hold every point of a small dataset; a big one's from a sample (projecting all
+    # 70,000 x 784 would copy the matrix twice) and the points drawn.
+    total = sum(len(X) for X in data.X.values())
+    everything = plane.project(
+        np.vstack(
+            [
+                stacked_rows(data, subsample(total, BOUNDS_POINTS)),
+                X_train[train_shown],
+                X_test[test_shown],
+            ]
+        )
+    )
     low, high = everything.min(axis=0), everything.max(axis=0)
     margin = np.maximum((high - low) * 0.05, 1e-6)
     low, high = low - margin, high + margin
@@ -269,10 +293,9 @@ def confusion_matrix_picture(
 
 
 def clusters_picture(data: PreparedData, labels: dict[str, list[Any]], plane: Plane) -> bytes:
-    X = np.vstack([data.X[split] for split in data.X])
     found = np.concatenate([np.asarray(labels[split], dtype=int) for split in data.X])
-    shown = subsample(len(X))
-    projected = plane.project(X[shown])
+    shown = subsample(len(found))
+    projected = plane.project(stacked_rows(data, shown))
     found = found[shown]
     where = "" if plane.exact else " (PCA projection)"
     figure, axes = _new_figure(f"Clusters found{where}", plane)
