@@ -99,6 +99,16 @@ def test_submit_refuses_more_neighbours_than_training_points(contest: Contest) -
     assert submit(contest, contest.alice, n_neighbors=n).params["n_neighbors"] == n
 
 
+def test_the_checks_read_the_dataset_s_row_not_its_points(contest: Contest) -> None:
+    """Loading the points would hold a 70,000 x 784 dataset whole in the server at a submit."""
+    datasets._load_points.cache_clear()
+    n = training_count(contest)
+    with pytest.raises(InvalidInput):
+        submit(contest, contest.alice, n_neighbors=n + 1)
+    submit(contest, contest.alice, n_neighbors=n)
+    assert datasets._load_points.cache_info().currsize == 0
+
+
 def test_the_json_api_refuses_it_with_the_field(contest: Contest) -> None:
     n = training_count(contest)
     body = {"algorithm": "knn", "params": {"n_neighbors": n + 1}}

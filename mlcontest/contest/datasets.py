@@ -447,9 +447,9 @@ CACHED_JSON_VALUES = 200_000
 
 
 def data_shape(dataset: Dataset) -> DataShape:
-    """What the round's data allows a job's parameters: training points and features."""
-    loaded = load_points(dataset)
-    return DataShape(loaded.count(SPLITS[0]), len(loaded.feature_names))
+    """What the round's data allows a job's parameters: training points and features, read
+    off the dataset's row (loading the points would hold a big dataset whole at each submit)."""
+    return DataShape(training_points(dataset), len(dataset.feature_names))
 
 
 def points_json(dataset: Dataset, with_hidden_labels: bool) -> bytes:
