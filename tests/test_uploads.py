@@ -83,7 +83,10 @@ def test_an_upload_is_scored_like_a_job(contest: Contest, open_uploads: Round) -
     version = Round.objects.get(pk=open_uploads.pk).leaderboard_version
     # Rows in any order: the server puts them back in the dataset's order.
     rows = list(reversed(truthful(contest, wrong)))
+    datasets._load_points.cache_clear()
     job = uploads.upload_predictions(contest.alice, open_uploads, csv_of(rows), "C:\\me\\p.csv")
+    # Checked and scored from the labels alone: a big dataset's features stay on disk.
+    assert datasets._load_points.cache_info().currsize == 0
 
     job.refresh_from_db()
     assert (job.state, job.success, job.group, job.user) == (

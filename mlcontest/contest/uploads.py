@@ -30,7 +30,7 @@ from django.utils.translation import ngettext
 
 from mlcontest.algorithms import all_scores
 from mlcontest.contest import queue
-from mlcontest.contest.datasets import load_points
+from mlcontest.contest.datasets import load_labels
 from mlcontest.contest.errors import Conflict, InvalidInput
 from mlcontest.contest.groups import group_of
 from mlcontest.contest.inputs import bad_text
@@ -171,12 +171,14 @@ class _Labels:
 
 def read_predictions(round_: Round, content: bytes) -> Predictions:
     """Check an uploaded file against the round's dataset; every refusal names its rows."""
-    loaded = load_points(round_.dataset)
-    # id -> (split, index within the split): the order the stored label lists keep.
+    # The labels alone: the features of a big dataset would be gigabytes as Python floats.
+    loaded = load_labels(round_.dataset)
+    # id -> (split, index within the split): the order the stored label lists keep. A point's
+    # id is its position in that order.
     wanted: dict[int, tuple[str, int]] = {}
     counters = dict.fromkeys(HIDDEN_SPLITS, 0)
     training: set[int] = set()
-    for position, split in zip(loaded.positions, loaded.splits, strict=True):
+    for position, split in enumerate(loaded.splits):
         if split in counters:
             wanted[position] = (split, counters[split])
             counters[split] += 1
@@ -316,7 +318,7 @@ def upload_predictions(user: User, round_: Round, content: bytes, filename: str 
     if group is None:
         raise Conflict(_("Join a group before uploading predictions."), code="no_group")
     predictions = read_predictions(round_, content)
-    truth = load_points(round_.dataset)
+    truth = load_labels(round_.dataset)
     task = task_of(round_)
     now = timezone.now()
     done: dict[str, Any] = {
