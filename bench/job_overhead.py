@@ -20,10 +20,13 @@ Last line: ``{"ratio": ..., "turnaround_p50_s": ..., "turnaround_p95_s": ...}``.
 ``classification`` (the default, above); ``pipelines``: the same five classifiers, each behind
 one preprocessing step (scaling, PCA, select-k-best, polynomial features); ``regression``: five
 regressors (kNN, SVR and ridge behind one step, a tree, a forest) on 2,000 points of
-``make_regression``, scored by RMSE and the other regression metrics. Measured 2026-12-01 on
-the shared 2-core machine at a load average of 11 to 14 (other helpers' suites): pipelines
-0.938 (median of the pairs 1.064, CPU ratio 1.225), regression 1.197 (median of the pairs
-1.131, CPU ratio 1.176); the pairs spread from 0.55 to 1.43 under that load.
+``make_regression``, scored by RMSE and the other regression metrics. Measured 2026-12-02 on
+the shared 2-core machine at a load average of 1.2 to 1.5 (one after the other): classification
+1.260 (median of the pairs 1.264, CPU ratio 1.218; server 9.9, worker main 3.5 ms a job),
+pipelines 1.200 (1.196, CPU 1.157; 9.7, 3.6), regression 1.204 (1.221, CPU 1.182; 15.6, 5.3).
+Side by side with the code before (both at once, load 5 to 6, so every figure is high), the
+server's median CPU per job went from 11.4 to 9.4 ms (classification), 12.0 to 11.5
+(pipelines) and 19.0 to 16.0 (regression).
 """
 
 from __future__ import annotations
