@@ -166,3 +166,23 @@ def test_a_refused_result_names_no_true_label(contest: Contest) -> None:
     for split in ("test", "validation"):  # ... the server's are not
         assert json.dumps(truth[split]) not in text and ", ".join(truth[split]) not in text
     assert Job.objects.get(pk=job.pk).state == "running"
+
+
+@pytest.mark.parametrize("with_labels", [False, True])
+def test_a_job_read_without_its_labels_leaves_their_columns_in_the_database(
+    contest: Contest, with_labels: bool
+) -> None:
+    """Students' pages and scripts poll a job while it runs: the answer without labels reads
+    neither the three label lists nor the dataset's preview (most of the rows' bytes)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job, predicted = finished_job(contest)
+    get, _ = as_role(contest, "student")
+    with CaptureQueriesContext(connection) as queries:
+        body = ok_json(get(f"/api/jobs/{job.pk}/?labels={int(with_labels)}"))
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert ("labels_test" in read) is with_labels
+    assert '"preview"' not in read
+    assert body.get("labels_test") == (predicted["test"] if with_labels else None)
+    assert body["score_test"] == Job.objects.get(pk=job.pk).score_test

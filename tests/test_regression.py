@@ -130,6 +130,12 @@ def test_posted_predictions_must_be_finite_numbers() -> None:
     for bad in (["x"], [None], [True], [float("nan")], ["inf"]):
         with pytest.raises(ValueError, match="label 1"):
             regression_labels(bad)
+    # A worker's floats (the quick way through): the same texts, the same refusals.
+    floats = [0.1, -0.0, 1e-300, 123456789.123, 2.0]
+    assert regression_labels(floats) == ["0.1", "-0.0", "1e-300", "123456789.123", "2.0"]
+    for bad in ([0.5, float("inf")], [0.5, float("-inf")], [0.5, float("nan")]):
+        with pytest.raises(ValueError, match=r"label 2: .* is not a finite number"):
+            regression_labels(bad)
 
 
 def test_regression_pictures_come_from_the_training_split() -> None:

@@ -17,10 +17,18 @@ from pathlib import Path
 
 import pytest
 import requests
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import Unreader
 
 from mlcontest.cli import serve as cli
 from mlcontest.client import API
-from mlcontest.core.serve_worker import MAX_BUFFERED_BODY, MAX_HEAD, Arrival, arrival
+from mlcontest.core.serve_worker import (
+    MAX_BUFFERED_BODY,
+    MAX_HEAD,
+    Arrival,
+    PieceBody,
+    arrival,
+)
 from tests.live import LiveServer
 from tests.worker_support import USERS, wait_until
 
@@ -276,6 +284,54 @@ def test_a_body_left_unread_ends_the_connection(server: LiveServer) -> None:
 )
 def test_arrival(received: bytes, expected: Arrival) -> None:
     assert arrival(received) is expected
+
+
+class BytesUnreader(Unreader):
+    """A socket's bytes as gunicorn's parser reads them, 8 KB a ``recv``."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.data = data
+
+    def chunk(self) -> bytes:
+        piece, self.data = self.data[:8192], self.data[8192:]
+        return piece
+
+
+class CountingReader(LengthReader):
+    calls = 0
+
+    def read(self, size: int) -> bytes:
+        self.calls += 1
+        return bytes(super().read(size))
+
+
+def _reads(body_class: type, data: bytes, buffered: bool, plan: list[str]) -> list[bytes]:
+    unreader = BytesUnreader(b"" if buffered else data)
+    if buffered:  # the loop had read it all (mlcontest.core.serve_worker.enqueue_req)
+        unreader.unread(data)
+    body = body_class(LengthReader(unreader, len(data)))
+    return [body.readline() if step == "line" else body.read(int(step or -1)) for step in plan]
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+@pytest.mark.parametrize(
+    "plan", [[""], ["100", "1", "5000", ""], ["line", "3", "line", "70000", ""], ["0", "", ""]]
+)
+def test_a_body_read_in_big_pieces_gives_what_gunicorn_reads(
+    buffered: bool, plan: list[str]
+) -> None:
+    data = b"".join(b"%d,\n" % number for number in range(12_000))  # 80 KB of lines
+    assert _reads(PieceBody, data, buffered, plan) == _reads(Body, data, buffered, plan)
+
+
+def test_a_buffered_body_is_read_in_one_piece() -> None:
+    data = b"x" * 40_000  # a worker's result with 2,000 labels, read by the loop already
+    unreader = BytesUnreader(b"")
+    unreader.unread(data)
+    reader = CountingReader(unreader, len(data))
+    assert PieceBody(reader).read() == data
+    assert reader.calls == 2  # the body, then the end (gunicorn's Body: 41 calls)
 
 
 def test_serve_runs_the_buffering_worker_with_bounded_connections(

@@ -78,7 +78,7 @@ def job_detail(request: HttpRequest, job_id: int, query: Query[JobQuery]) -> Any
     organizers); validation scores once the round is revealed. A query with a NUL is a 400
     before the view (``mlcontest.http.guards``)."""
     user = viewer(request)
-    job = queue.get_job(job_id)
+    job = queue.get_job(job_id, with_labels=query.labels)
     if not visibility.sees_job(user, job):
         raise NotFound(f"No job {job_id}.")
     return results.describe_job(job, user, with_labels=query.labels)

@@ -393,12 +393,23 @@ def release_job(worker: User, job_id: int, worker_key: str) -> Job:
     return get_job(job_id)
 
 
-def get_job(job_id: Any) -> Job:
+# Most of a finished job's row, each decoded from JSON when read: the three label lists (one
+# label per point) and the dataset's scatter preview. A polling page, a worker's calls and the
+# job's answer without labels need none of them; a caller that reads one anyway gets it with
+# one more query (Django's deferred fields), so leaving them out is never wrong, only slower.
+_HEAVY_LABELS = ("labels_training", "labels_test", "labels_validation")
+_HEAVY_DATASET = ("round__dataset__preview",)
+
+
+def get_job(job_id: Any, with_labels: bool = False) -> Job:
+    """The job with its round, dataset and group; its label lists only ``with_labels``."""
     number = as_id(job_id)  # None for text or an id beyond 64 bits
     if number is None:
         raise NotFound(f"No job {str(job_id)[:40]!r}.")
+    heavy = _HEAVY_DATASET if with_labels else _HEAVY_LABELS + _HEAVY_DATASET
     try:
-        return Job.objects.select_related("round", "round__dataset", "group").get(pk=number)
+        query = Job.objects.select_related("round", "round__dataset", "group").defer(*heavy)
+        return query.get(pk=number)
     except Job.DoesNotExist:
         raise NotFound(f"No job {job_id}.") from None
 

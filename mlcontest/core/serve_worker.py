@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import re
 import selectors
@@ -34,7 +35,7 @@ from enum import Enum
 from functools import partial
 from typing import Any
 
-from gunicorn.http.body import ChunkedReader, LengthReader
+from gunicorn.http.body import Body, ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -158,6 +159,29 @@ class BufferedConn(TConn):
         self.idle = True
 
 
+class PieceBody(Body):
+    """gunicorn's request body, read from its reader in pieces of ``READ_SIZE`` instead of
+    1 KB. Each piece copies what the parser holds (the whole buffered body) out and back, so
+    the 1 KB pieces of a worker's 40 KB result made 40 such copies: 0.16 ms a request,
+    against 0.006 ms. The same bytes either way."""
+
+    buf: io.BytesIO
+
+    def read(self, size: int | None = None) -> bytes:
+        size = self.getsize(size)
+        if size == 0:
+            return b""
+        while size > self.buf.tell():
+            piece: bytes = self.reader.read(READ_SIZE)
+            if not piece:
+                break
+            self.buf.write(piece)
+        data = self.buf.getvalue()
+        self.buf = io.BytesIO()
+        self.buf.write(data[size:])
+        return data[:size]
+
+
 def _body_left_unread(message: Any) -> bool:
     """Whether the application left part of the request's body on the socket: the next bytes
     would then be body, not a request, so the connection is not kept alive."""
@@ -251,6 +275,11 @@ class BufferingThreadWorker(ThreadWorker):
         super().enqueue_req(conn)
 
     # -- departure -------------------------------------------------------------------
+
+    def handle_request(self, req: Any, conn: BufferedConn) -> bool:
+        if type(req.body) is Body:
+            req.body = PieceBody(req.body.reader)
+        return bool(super().handle_request(req, conn))
 
     def handle(self, conn: BufferedConn) -> tuple[bool, BufferedConn]:
         keepalive, conn = super().handle(conn)

@@ -254,8 +254,12 @@ def describe_regressor(model: ContestModel) -> str:
 
 
 def _tree_shape(trees: Sequence[Any]) -> str:
-    depths = [tree.get_depth() for tree in trees]
-    leaves = [tree.get_n_leaves() for tree in trees]
+    # Read off the fitted structure: ``get_depth()`` and ``get_n_leaves()`` check each tree is
+    # fitted and count leaves over arrays, 3 ms for a forest of 100 trees (more than the rest
+    # of the job's description). Every split has two children, so a tree of n nodes has
+    # (n + 1) / 2 leaves.
+    depths = [int(tree.tree_.max_depth) for tree in trees]
+    leaves = [(int(tree.tree_.node_count) + 1) // 2 for tree in trees]
     if len(trees) == 1:
         return f"depth {depths[0]}, {leaves[0]} leaves"
     return (
