@@ -146,11 +146,17 @@ class Browser:
     def wait(
         self, condition: Callable[[Any], Any], what: str, timeout: float = WAIT_SECONDS
     ) -> Any:
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
-            condition, f"timed out after {timeout} s waiting for {what}"
-        )
+        # The live pages replace their parts as news arrives: an element found a moment ago
+        # may be gone when the condition reads it, which only means "ask again".
+        return WebDriverWait(
+            self.driver,
+            timeout,
+            poll_frequency=0.1,
+            ignored_exceptions=(StaleElementReferenceException,),
+        ).until(condition, f"timed out after {timeout} s waiting for {what}")
 
     def wait_for(self, css: str, timeout: float = WAIT_SECONDS) -> Any:
         return self.wait(lambda d: self.find_all(css) and self.find(css), css, timeout)
