@@ -8,7 +8,7 @@ import math
 
 from django.utils.translation import gettext
 
-from mlcontest.contest.datasets import SPLITS
+from mlcontest.contest.datasets import RESERVED_NAMES, SPLITS
 from mlcontest.contest.errors import InvalidInput
 
 
@@ -70,3 +70,27 @@ def split_value(cell: str, line: int, column: str) -> str:
             fields={column: f"line {line}: unknown split"},
         )
     return value
+
+
+def check_features(chosen: list[str], label_column: str) -> None:
+    """The feature columns a file's header gave: none reserved, not the label, at least one."""
+    for name in chosen:
+        if name in RESERVED_NAMES:
+            raise InvalidInput(
+                gettext(
+                    "Column %(name)s cannot be a feature: id, split and label are reserved names."
+                )
+                % {"name": repr(name)},
+                fields={name: "reserved name"},
+            )
+        if name == label_column:
+            raise InvalidInput(
+                gettext("Column %(name)s is the label column and cannot be a feature too.")
+                % {"name": repr(name)},
+                fields={name: "is the label"},
+            )
+    if not chosen:
+        raise InvalidInput(
+            gettext("The CSV file has no numeric feature column."),
+            fields={"feature_columns": "none"},
+        )

@@ -28,7 +28,7 @@ from typing import IO
 from django.utils.translation import gettext
 
 from mlcontest.contest import categories, csv_checks
-from mlcontest.contest.datasets import RESERVED_NAMES, SPLITS
+from mlcontest.contest.datasets import SPLITS
 from mlcontest.contest.errors import InvalidInput
 
 BLOCK = 1024 * 1024
@@ -292,26 +292,7 @@ def _chosen(
             keep = keep or (not numeric and categories.is_category(sorted(column.values), points))
             if keep:
                 chosen.append(name)
-    for name in chosen:
-        if name in RESERVED_NAMES:
-            raise InvalidInput(
-                gettext(
-                    "Column %(name)s cannot be a feature: id, split and label are reserved names."
-                )
-                % {"name": repr(name)},
-                fields={name: "reserved name"},
-            )
-        if name == label_column:
-            raise InvalidInput(
-                gettext("Column %(name)s is the label column and cannot be a feature too.")
-                % {"name": repr(name)},
-                fields={name: "is the label"},
-            )
-    if not chosen:
-        raise InvalidInput(
-            gettext("The CSV file has no numeric feature column."),
-            fields={"feature_columns": "none"},
-        )
+    csv_checks.check_features(chosen, label_column)
     return chosen
 
 

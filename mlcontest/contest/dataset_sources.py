@@ -19,7 +19,7 @@ import pyarrow as pa
 from django.utils.translation import gettext
 
 from mlcontest.contest import categories, csv_columnar, csv_faults, datasets, generators
-from mlcontest.contest.csv_checks import check_header, split_value
+from mlcontest.contest.csv_checks import check_features, check_header, split_value
 from mlcontest.contest.csv_checks import number as csv_number
 from mlcontest.contest.csv_columnar import sniff_delimiter
 from mlcontest.contest.dataset_choices import (
@@ -29,7 +29,6 @@ from mlcontest.contest.dataset_choices import (
 )
 from mlcontest.contest.datasets import (
     DEFAULT_FRACTIONS,
-    RESERVED_NAMES,
     DatasetTable,
     Fractions,
 )
@@ -319,26 +318,7 @@ def _choose_features(
             keep = found is None and any(cell.strip() for cell in cells)
             keep = keep or (found is not None and categories.is_category(found, len(rows)))
             (chosen if keep else ignored).append(name)
-    for name in chosen:
-        if name in RESERVED_NAMES:
-            raise InvalidInput(
-                gettext(
-                    "Column %(name)s cannot be a feature: id, split and label are reserved names."
-                )
-                % {"name": repr(name)},
-                fields={name: "reserved name"},
-            )
-        if name == label_column:
-            raise InvalidInput(
-                gettext("Column %(name)s is the label column and cannot be a feature too.")
-                % {"name": repr(name)},
-                fields={name: "is the label"},
-            )
-    if not chosen:
-        raise InvalidInput(
-            gettext("The CSV file has no numeric feature column."),
-            fields={"feature_columns": "none"},
-        )
+    check_features(chosen, label_column)
     return chosen, ignored
 
 
