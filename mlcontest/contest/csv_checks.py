@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from django.utils.translation import gettext
 
@@ -94,3 +95,16 @@ def check_features(chosen: list[str], label_column: str) -> None:
             gettext("The CSV file has no numeric feature column."),
             fields={"feature_columns": "none"},
         )
+
+
+def named_features(feature_columns: Sequence[str], header: Sequence[str]) -> list[str]:
+    """The feature columns an organizer named, each one of the header's."""
+    chosen = list(feature_columns)
+    missing = [name for name in chosen if name not in header]
+    if missing:
+        raise InvalidInput(
+            gettext("No column %(column)s: the columns are %(columns)s.")
+            % {"column": repr(missing[0]), "columns": ", ".join(header)},
+            fields={"feature_columns": f"unknown: {', '.join(missing)}"},
+        )
+    return chosen

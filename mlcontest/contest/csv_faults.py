@@ -267,14 +267,7 @@ def _chosen(
 ) -> list[str]:
     """The reference's ``_choose_features``, from the columns' summaries."""
     if feature_columns is not None:
-        chosen = list(feature_columns)
-        missing = [name for name in chosen if name not in header]
-        if missing:
-            raise InvalidInput(
-                gettext("No column %(column)s: the columns are %(columns)s.")
-                % {"column": repr(missing[0]), "columns": ", ".join(header)},
-                fields={"feature_columns": f"unknown: {', '.join(missing)}"},
-            )
+        chosen = csv_checks.named_features(feature_columns, header)
         for name in chosen:
             column = by_name[name]
             if not _is_numeric(column) and len(column.values) > categories.MAX_CATEGORIES:

@@ -19,7 +19,12 @@ import pyarrow as pa
 from django.utils.translation import gettext
 
 from mlcontest.contest import categories, csv_columnar, csv_faults, datasets, generators
-from mlcontest.contest.csv_checks import check_features, check_header, split_value
+from mlcontest.contest.csv_checks import (
+    check_features,
+    check_header,
+    named_features,
+    split_value,
+)
 from mlcontest.contest.csv_checks import number as csv_number
 from mlcontest.contest.csv_columnar import sniff_delimiter
 from mlcontest.contest.dataset_choices import (
@@ -290,14 +295,7 @@ def _choose_features(
 ) -> tuple[list[str], list[str]]:
     """The feature columns, and the columns left out because they hold no numbers at all."""
     if feature_columns is not None:
-        chosen = list(feature_columns)
-        missing = [name for name in chosen if name not in header]
-        if missing:
-            raise InvalidInput(
-                gettext("No column %(column)s: the columns are %(columns)s.")
-                % {"column": repr(missing[0]), "columns": ", ".join(header)},
-                fields={"feature_columns": f"unknown: {', '.join(missing)}"},
-            )
+        chosen = named_features(feature_columns, header)
         ignored: list[str] = []
         for name in chosen:
             index = header.index(name)
