@@ -188,10 +188,10 @@ def all_courses() -> QuerySet[Course]:
 def course_rounds(course: Course, viewer: User) -> list[Round]:
     """The course's rounds the viewer may see (drafts: organizers only), in the order they
     were created: the order a class plays them in."""
-    from mlcontest.contest.rounds import apply_schedule
+    from mlcontest.contest.rounds import apply_schedule, rounds_with_dataset
 
     apply_schedule()  # a round whose end has passed is closed (and revealed) before counting
-    listed = course.rounds.select_related("dataset").order_by("created_at", "id")
+    listed = rounds_with_dataset().filter(course=course).order_by("created_at", "id")
     if not sees_drafts(viewer):
         listed = listed.exclude(state=RoundState.DRAFT)
     return list(listed)

@@ -27,6 +27,7 @@ from mlcontest.contest.models import (
     User,
     WorkerSeen,
 )
+from mlcontest.contest.rounds import rounds_with_dataset
 from mlcontest.web import plots
 
 # Longer than the longest wait of a ping (queue.MAX_WAIT_SECONDS): a waiting worker is noted as
@@ -70,9 +71,7 @@ def split_rounds(rounds: list[Round], viewer: User) -> RoundLists:
     lists = RoundLists()
     if not visibility.sees_drafts(viewer):
         rounds = rounds + list(
-            Round.objects.select_related("dataset").filter(
-                state=RoundState.DRAFT, starts_at__isnull=False
-            )
+            rounds_with_dataset().filter(state=RoundState.DRAFT, starts_at__isnull=False)
         )
     for round_ in rounds:
         if round_.state == RoundState.OPEN:
