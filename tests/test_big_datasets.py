@@ -318,7 +318,7 @@ def test_the_worker_fetches_a_version_once_and_forgets_older_ones(
     again = dataset_files.fetch(api, tmp_path, contest.dataset.pk, contest.dataset.version)
     assert first == again and len(api.paths) == 2  # the second came from the disk
     data = first.load()
-    assert data.count("training") == datasets.training_points(contest.dataset)
+    assert data.count("training") == contest.dataset.training_points
     newer = sources.store("tiny", sources.generate("moons", 60, 0.1), replace=True)
     dataset_files.fetch(api, tmp_path, newer.pk, newer.version)
     assert not Path(first.features_path).exists() and not Path(first.splits_path).exists()

@@ -13,7 +13,6 @@ import pytest
 from sklearn.utils import Bunch
 
 from mlcontest.cli.main import main
-from mlcontest.contest import datasets
 from mlcontest.contest.errors import InvalidInput
 from mlcontest.contest.models import Dataset
 from mlcontest.contest.openml_source import from_openml
@@ -79,7 +78,7 @@ def test_the_command_fetches_by_id_into_its_cache_folder(
     dataset = Dataset.objects.get(name="toy")
     assert dataset.feature_names == ["size", "kind=big", "kind=small"]
     assert dataset.missing_values == 1 and dataset.class_labels == ["a", "b"]
-    assert datasets.training_points(dataset) == 24
+    assert dataset.training_points == 24
 
 
 def test_an_unknown_label_column_is_refused_naming_the_columns(tmp_path: Path) -> None:

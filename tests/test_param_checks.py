@@ -44,7 +44,7 @@ UNSEEDED = (
 
 
 def training_count(contest: Contest) -> int:
-    return datasets.training_points(contest.dataset)
+    return contest.dataset.training_points
 
 
 def tiny(n_training: int) -> PreparedData:

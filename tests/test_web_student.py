@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from mlcontest.contest import datasets, rounds
+from mlcontest.contest import rounds
 from mlcontest.contest.models import Group, Job, JobState, Membership, Round, RoundEntry, User
 from tests.conftest import Contest, submit
 
@@ -183,7 +183,7 @@ def test_round_page_shows_dataset_form_and_quota(contest: Contest) -> None:
     # The form comes from the registry: kNN's n_neighbors with its default, range and help
     # (at most one neighbour per training point of the round's dataset).
     assert 'name="knn-n_neighbors"' in html
-    fit_on = datasets.training_points(contest.dataset)
+    fit_on = contest.dataset.training_points
     assert 'value="5"' in html and 'min="1"' in html and f'max="{fit_on}"' in html
     assert "How many neighbours vote" in html
     assert '<label for="id_knn-n_neighbors">' in html

@@ -436,11 +436,6 @@ def _load_points(dataset_id: int, version: str) -> LoadedDataset:
     )
 
 
-def training_points(dataset: Dataset) -> int:
-    """How many points the jobs of a round on this dataset are fitted on."""
-    return int(dataset.split_sizes.get(SPLITS[0], 0))
-
-
 # The seed's point list is kept whole in memory below this many values (a class's worker
 # fetches it again and again); a bigger one is streamed from the stored file each time.
 CACHED_JSON_VALUES = 200_000
@@ -449,7 +444,7 @@ CACHED_JSON_VALUES = 200_000
 def data_shape(dataset: Dataset) -> DataShape:
     """What the round's data allows a job's parameters: training points and features, read
     off the dataset's row (loading the points would hold a big dataset whole at each submit)."""
-    return DataShape(training_points(dataset), len(dataset.feature_names))
+    return DataShape(dataset.training_points, len(dataset.feature_names))
 
 
 def points_json(dataset: Dataset, with_hidden_labels: bool) -> bytes:

@@ -85,7 +85,7 @@ class Shape:
     @classmethod
     def of(cls, dataset: Dataset) -> Shape:
         return cls(
-            train=int(dataset.split_sizes.get("training", 0)),
+            train=dataset.training_points,
             total=int(dataset.size),
             features=max(len(dataset.feature_names), 1),
             classes=max(min(len(dataset.class_labels), 1000), 2),

@@ -183,6 +183,12 @@ class Dataset(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def training_points(self) -> int:
+        """How many points the jobs of a round on this dataset are fitted on (read off the row:
+        the points themselves may be 70,000 rows in DatasetChunk)."""
+        return int(self.split_sizes.get(Split.TRAINING, 0))
+
 
 class DatasetChunk(models.Model):
     """A piece (at most ``dataset_store.CHUNK_BYTES``) of one of a dataset version's Parquet

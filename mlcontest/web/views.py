@@ -24,7 +24,6 @@ from django.views.decorators.http import require_POST
 from mlcontest.algorithms import REGISTRY
 from mlcontest.contest import (
     courses,
-    datasets,
     groups,
     job_cost,
     queue,
@@ -272,7 +271,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     round_ = rounds.find_round(round_id, user)
     names = rounds.allowed_algorithms(round_)
     chosen, values = _start_values(request, user, round_)
-    fit_on = datasets.training_points(round_.dataset)  # bounds n_neighbors, n_clusters, ...
+    fit_on = round_.dataset.training_points  # bounds n_neighbors, n_clusters, ...
     steps_form = StepsForm(values=values.get("steps"))
     choice_form = forms.AlgorithmChoiceForm(names, initial={"algorithm": chosen or names[0]})
     bound: forms.ParamsForm | None = None
