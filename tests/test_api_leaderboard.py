@@ -99,8 +99,8 @@ def test_a_304_costs_a_few_small_queries(played: Contest) -> None:
     # The session, the user, the round: nothing that grows with the jobs.
     assert len(queries) <= 3, [query["sql"] for query in queries]
     assert not any("contest_job" in query["sql"] for query in queries)
-    # Nor the dataset's plot points: parsing them was a poll's biggest cost.
-    assert not any('"preview"' in query["sql"] for query in queries)
+    # Nor the dataset's row (with its plot points): reading it was a poll's biggest cost.
+    assert not any("contest_dataset" in query["sql"] for query in queries)
 
 
 def test_students_and_organizers_get_different_tags(played: Contest) -> None:

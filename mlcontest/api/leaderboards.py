@@ -3,8 +3,9 @@
 A lecture hall polls these every few seconds, so an unchanged poll must cost next to nothing:
 each answer carries an ``ETag`` made from the round's ``leaderboard_version`` (which grows with
 every stored result and every change of the round) and the viewer's audience; a request with
-that tag in ``If-None-Match`` gets ``304 Not Modified`` after one query for the round, and a
-changed board is computed once per version and process (``contest.leaderboard``'s cache).
+that tag in ``If-None-Match`` gets ``304 Not Modified`` after one query for the round (its row
+alone: no board needs the dataset), and a changed board is computed once per version and
+process (``contest.leaderboard``'s cache).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def round_leaderboard(request: HttpRequest, round_id: int) -> HttpResponse:
     `If-None-Match`: an unchanged board answers 304. The answer is the cached bytes, as they
     are (``contest.leaderboard``)."""
     user = viewer(request)
-    round_ = rounds.find_round(round_id, user)
+    round_ = rounds.find_round(round_id, user, with_dataset=False)
     return _versioned(
         request, round_, user, "lb", lambda: leaderboard.leaderboard_bytes(round_, user)
     )
@@ -84,7 +85,7 @@ def round_version(request: HttpRequest, round_id: int) -> dict[str, Any]:
 
     The version and the round's state, one small query."""
     user = viewer(request)
-    round_ = rounds.find_round(round_id, user)
+    round_ = rounds.find_round(round_id, user, with_dataset=False)
     return {
         "round": round_.pk,
         "version": round_.leaderboard_version,
@@ -104,7 +105,7 @@ def round_history(request: HttpRequest, round_id: int) -> HttpResponse:
 
     For a step chart."""
     user = viewer(request)
-    round_ = rounds.find_round(round_id, user)
+    round_ = rounds.find_round(round_id, user, with_dataset=False)
     return _versioned(
         request,
         round_,
@@ -127,7 +128,7 @@ def round_final(request: HttpRequest, round_id: int) -> HttpResponse:
     a preview (`final: false`). Once revealed it stays as it was, also when the round
     reopens."""
     user = viewer(request)
-    round_ = rounds.find_round(round_id, user)
+    round_ = rounds.find_round(round_id, user, with_dataset=False)
     leaderboard.require_final_visible(round_, user)
     return _versioned(
         request,

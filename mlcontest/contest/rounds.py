@@ -278,10 +278,13 @@ def rounds_with_dataset() -> QuerySet[Round]:
     return Round.objects.select_related("dataset").defer("dataset__preview")
 
 
-def get_round(round_id: int, viewer: User | None = None) -> Round:
-    """The round, its state brought up to date; drafts are invisible but to organizers."""
+def get_round(round_id: int, viewer: User | None = None, *, with_dataset: bool = True) -> Round:
+    """The round, its state brought up to date; drafts are invisible but to organizers.
+    ``with_dataset=False`` reads the round's row alone (its dataset, when asked for, costs a
+    query then): what the leaderboards' polls need."""
+    found = rounds_with_dataset() if with_dataset else Round.objects.all()
     try:  # get(), not first(): no ORDER BY to build and run for one row
-        round_: Round | None = rounds_with_dataset().get(pk=round_id)
+        round_: Round | None = found.get(pk=round_id)
     except Round.DoesNotExist:
         round_ = None
     if round_ is not None:
@@ -550,8 +553,8 @@ def _describe(round_: Round) -> dict[str, Any]:
     }
 
 
-def find_round(round_id: Any, viewer: User) -> Round:
+def find_round(round_id: Any, viewer: User, *, with_dataset: bool = True) -> Round:
     number = as_id(round_id)  # None for text or an id beyond 64 bits
     if number is None:
         raise NotFound(_("No round %(id)s.") % {"id": repr(str(round_id)[:40])})
-    return get_round(number, viewer)
+    return get_round(number, viewer, with_dataset=with_dataset)
