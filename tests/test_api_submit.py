@@ -8,7 +8,9 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from mlcontest.contest import rounds
 from mlcontest.contest.models import Group, Job, JobState, Membership
@@ -35,6 +37,18 @@ def test_student_submits_a_job(contest: Contest) -> None:
     assert job.round == contest.round and job.state == JobState.QUEUED
     # Missing parameters are completed with their defaults when the job is queued.
     assert job.params["n_neighbors"] == 3 and job.params["weights"] == "uniform"
+
+
+def test_a_submit_reads_the_dataset_row_but_not_its_plot_points(contest: Contest) -> None:
+    client = logged_in(contest.alice)
+    with CaptureQueriesContext(connection) as queries:
+        ok_json(post_json(client, contest.round.pk, {"algorithm": "knn"}), 201)
+    read = [query["sql"] for query in queries]
+    # The parameter checks need the row (training points, features), once per query of the
+    # round; the preview (up to 2,000 points of JSON) is for the dataset card only.
+    assert any("contest_dataset" in sql for sql in read)
+    assert not any('"preview"' in sql for sql in read), read
+    assert not any(sql.startswith('SELECT "contest_dataset"') for sql in read), read
 
 
 def test_params_may_be_left_out(contest: Contest) -> None:

@@ -43,7 +43,12 @@ from mlcontest.contest.models import (
 )
 from mlcontest.contest.permissions import require_user, require_worker
 from mlcontest.contest.quotas import jobs_used
-from mlcontest.contest.rounds import accepts_jobs, allowed_algorithms, refresh_schedule
+from mlcontest.contest.rounds import (
+    accepts_jobs,
+    allowed_algorithms,
+    refresh_schedule,
+    rounds_with_dataset,
+)
 from mlcontest.contest.wakeup import Wake, notify_queued, release_connection, waker
 from mlcontest.core import events
 
@@ -60,7 +65,9 @@ def submit_job(
     An organizer's ``baseline`` job belongs to no group and counts against no quota; it may
     also be queued while the round is a draft, to have the line to beat ready at the start."""
     require_user(user)
-    round_.refresh_from_db()  # the caller's copy may be stale: the state and quotas count
+    # The caller's copy may be stale: the state and quotas count. With its dataset's row in
+    # the same query (a plain refresh drops the cached dataset, read again with its preview).
+    round_.refresh_from_db(from_queryset=rounds_with_dataset())
     refresh_schedule(round_)
     if baseline and not user.is_organizer:
         raise PermissionDenied(gettext("Only organizers submit baseline jobs."))
