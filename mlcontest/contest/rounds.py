@@ -272,9 +272,10 @@ def accepts_jobs(round_: Round, now: datetime | None = None) -> bool:
 
 
 def rounds_with_dataset() -> QuerySet[Round]:
-    """Rounds with their dataset's row, but for its plot's points (``Dataset.preview``): every
-    leaderboard poll reads its round, and parsing a preview of up to 2,000 points each time
-    made that its biggest cost; the dataset card that draws it reads it with one query more."""
+    """Rounds with their dataset's row, without its plot's points (``Dataset.preview``, up to
+    2,000 of them as JSON): parsing them made reading the round the biggest cost of a request
+    that needs the dataset's size or features; the dataset card that draws them reads them
+    with one query more."""
     return Round.objects.select_related("dataset").defer("dataset__preview")
 
 
