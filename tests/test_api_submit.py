@@ -44,8 +44,8 @@ def test_a_submit_reads_the_dataset_row_but_not_its_plot_points(contest: Contest
     with CaptureQueriesContext(connection) as queries:
         ok_json(post_json(client, contest.round.pk, {"algorithm": "knn"}), 201)
     read = [query["sql"] for query in queries]
-    # The parameter checks need the row (training points, features), once per query of the
-    # round; the preview (up to 2,000 points of JSON) is for the dataset card only.
+    # The parameter checks need the dataset's row (training points, features), read with the
+    # round; its preview (up to 2,000 points of JSON) is for the dataset card only.
     assert any("contest_dataset" in sql for sql in read)
     assert not any('"preview"' in sql for sql in read), read
     assert not any(sql.startswith('SELECT "contest_dataset"') for sql in read), read
